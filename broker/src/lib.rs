@@ -1,0 +1,1 @@
+//! Valv's backend-for-frontend.

@@ -1,0 +1,2 @@
+//! `valv-broker` binary.
+fn main() {}

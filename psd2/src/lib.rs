@@ -1,0 +1,1 @@
+//! SEB / Berlin Group NextGenPSD2 data model.

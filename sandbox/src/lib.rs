@@ -1,0 +1,1 @@
+//! An offline bank that behaves like SEB's PSD2 sandbox.

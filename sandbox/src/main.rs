@@ -1,0 +1,2 @@
+//! `valv-sandbox` binary.
+fn main() {}

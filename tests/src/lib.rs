@@ -1,0 +1,1 @@
+//! Shared helpers for Valv's end-to-end tests.

@@ -1,0 +1,1 @@
+//! Valv browser library.

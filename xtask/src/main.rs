@@ -1,0 +1,2 @@
+//! `cargo xtask` — Valv's developer commands.
+fn main() {}
