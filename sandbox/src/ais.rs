@@ -1,0 +1,1 @@
+//! Account Information v7 under `/ais/v7/identified2`.

@@ -1,0 +1,1 @@
+//! Payment Initiation v7 under `/pis/v7/identified2` (and funds confirmation).
