@@ -181,6 +181,33 @@ impl Problem {
     }
 }
 
+impl std::fmt::Display for Problem {
+    /// `status code: title — detail`, leaving out what is absent.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut sep = "";
+        if let Some(status) = self.status {
+            write!(f, "{status}")?;
+            sep = " ";
+        }
+        if let Some(code) = self.error_code() {
+            write!(f, "{sep}{code}")?;
+            sep = ": ";
+        } else if !sep.is_empty() {
+            sep = ": ";
+        }
+        if let Some(title) = &self.title {
+            write!(f, "{sep}{title}")?;
+            sep = " — ";
+        }
+        if let Some(detail) = &self.detail {
+            write!(f, "{sep}{detail}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Problem {}
+
 /// The Berlin Group NextGenPSD2 title for an error code (`"Request failed"` if unknown).
 pub fn berlin_group_title(code: &str) -> &'static str {
     match code {

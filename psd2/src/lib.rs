@@ -11,7 +11,8 @@
 //! - Optional members are omitted when `None`.
 //!
 //! Modules by API area: [`account`], [`transaction`], [`payment`], [`sca`], [`error`],
-//! [`oauth`], plus [`amount`], [`date`] and [`links`]. The main types are re-exported
+//! [`oauth`], plus [`amount`], [`date`], [`links`] and [`validation`] (per-product checks of a
+//! payment initiation body). The main types are re-exported
 //! at the crate root.
 //!
 //! # Example
@@ -55,6 +56,7 @@ pub mod oauth;
 pub mod payment;
 pub mod sca;
 pub mod transaction;
+pub mod validation;
 
 pub use account::{
     AccountDetails, AccountList, AccountReference, AccountStatus, Balance, BalanceType,
@@ -85,3 +87,4 @@ pub use transaction::{
     AccountReport, BalanceAfterTransaction, BookingStatus, PendingType, Transaction,
     TransactionDetails, TransactionsResponse, UnknownBookingStatus,
 };
+pub use validation::FieldError;

@@ -455,3 +455,147 @@ fn debug_output_hides_tokens_and_secrets() {
     };
     assert!(!format!("{d:?}").contains("SECRET"));
 }
+
+// ---------------------------------------------------------------- validation
+
+mod validation {
+    use valv_psd2::{AccountReference, Amount, PaymentInitiation, PaymentProduct as P};
+
+    fn payment(amount: &str, currency: &str, creditor: AccountReference) -> PaymentInitiation {
+        PaymentInitiation::new(
+            Amount::parse(amount, currency).expect("valid amount"),
+            AccountReference::iban("SE3750000000054400047881"),
+            creditor,
+        )
+    }
+
+    fn paths(p: &PaymentInitiation, product: &P) -> Vec<&'static str> {
+        p.validate(product)
+            .err()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|e| e.path)
+            .collect()
+    }
+
+    #[test]
+    fn the_collections_payments_are_valid() {
+        let mut transfer = payment(
+            "99.50",
+            "SEK",
+            AccountReference::iban("SE2550000000054400047903"),
+        );
+        transfer.template_id = Some(P::SwedishDomesticPrivateCreditTransfers);
+        transfer.debtor_account_message = Some("max 12 chars".into());
+        transfer.creditor_account_message = Some("max 12 chars".into());
+        transfer.requested_execution_date = Some("2030-06-28".into());
+        assert_eq!(
+            transfer.validate(&P::SwedishDomesticPrivateCreditTransfers),
+            Ok(())
+        );
+
+        let mut bankgiro = payment("55.50", "SEK", AccountReference::bankgiro("8080-1111"));
+        bankgiro.debtor_account_message = Some("max 20 chars".into());
+        assert_eq!(
+            bankgiro.validate(&P::SwedishDomesticPrivateBankgiros),
+            Ok(())
+        );
+
+        let mut plusgiro = payment("10.55", "SEK", AccountReference::plusgiro("12345678"));
+        plusgiro.debtor_account_message = Some("max 20 characters.".into());
+        plusgiro.remittance_information_unstructured = Some("max 100 characters".into());
+        assert_eq!(
+            plusgiro.validate(&P::SwedishDomesticPrivatePlusgiros),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn bad_payments_name_every_bad_member() {
+        let mut p = payment(
+            "0.00",
+            "SEK",
+            AccountReference::iban("SE2550000000054400047903"),
+        );
+        p.template_id = Some(P::SwedishDomesticPrivatePlusgiros);
+        p.creditor_account_message = Some("thirteen char".into());
+        p.requested_execution_date = Some("2030-02-30".into());
+        p.debtor_account = AccountReference::bankgiro("1");
+        assert_eq!(
+            paths(&p, &P::SwedishDomesticPrivateCreditTransfers),
+            [
+                "templateId",
+                "instructedAmount.amount",
+                "debtorAccount",
+                "requestedExecutionDate",
+                "creditorAccountMessage"
+            ]
+        );
+
+        assert_eq!(
+            paths(
+                &payment("-1", "SEK", AccountReference::plusgiro("1")),
+                &P::SwedishDomesticPrivatePlusgiros
+            ),
+            ["instructedAmount.amount", "creditorAccount.pgnr"]
+        );
+        assert_eq!(
+            paths(
+                &payment("1", "SEK", AccountReference::bankgiro("8080-11a1")),
+                &P::SwedishDomesticPrivateBankgiros
+            ),
+            ["creditorAccount.bgnr"]
+        );
+        assert_eq!(
+            paths(
+                &payment("1", "EUR", AccountReference::bankgiro("8080-1111")),
+                &P::SwedishDomesticPrivateBankgiros
+            ),
+            ["instructedAmount.currency"]
+        );
+        assert_eq!(
+            paths(
+                &payment("1", "SEK", AccountReference::bban("123")),
+                &P::SepaCreditTransfers
+            ),
+            [
+                "instructedAmount.currency",
+                "creditorAccount.iban",
+                "creditorName"
+            ]
+        );
+        let mut sepa = payment("1", "EUR", AccountReference::iban("DE89370400440532013000"));
+        sepa.creditor_name = Some("Hans".into());
+        assert_eq!(sepa.validate(&P::SepaCreditTransfers), Ok(()));
+
+        let mut periodic = payment(
+            "1",
+            "SEK",
+            AccountReference::iban("SE2550000000054400047903"),
+        );
+        periodic.frequency = Some("monthly".into());
+        assert_eq!(
+            paths(&periodic, &P::SwedishDomesticPrivateCreditTransfers),
+            ["startDate"]
+        );
+
+        let mut long = payment("1", "SEK", AccountReference::plusgiro("12345678"));
+        long.remittance_information_unstructured = Some("å".repeat(101));
+        assert_eq!(
+            paths(&long, &P::SwedishDomesticPrivatePlusgiros),
+            ["remittanceInformationUnstructured"]
+        );
+        long.remittance_information_unstructured = Some("å".repeat(100));
+        assert_eq!(long.validate(&P::SwedishDomesticPrivatePlusgiros), Ok(()));
+    }
+
+    #[test]
+    fn problem_display() {
+        let p = valv_psd2::Problem::berlin_group(404, "RESOURCE_UNKNOWN", "Account not found");
+        assert_eq!(
+            p.to_string(),
+            "404 RESOURCE_UNKNOWN: The addressed resource is unknown relative to the TPP — Account not found"
+        );
+        assert_eq!(valv_psd2::Problem::default().to_string(), "");
+    }
+}

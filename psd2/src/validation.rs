@@ -1,0 +1,257 @@
+//! Request validation for payment initiation, per product, with the rules SEB documents
+//! in its Payment Initiation collection and notes:
+//!
+//! | product | creditor account | message limits | currency |
+//! | --- | --- | --- | --- |
+//! | `swedish-domestic-private-credit-transfers` | `iban` or `bban` | `creditorAccountMessage`, `debtorAccountMessage` ≤ 12 | SEK |
+//! | `swedish-domestic-private-own-accounts-transfers` | `iban` or `bban` | as credit transfers | SEK |
+//! | `swedish-domestic-private-bankgiros` | `bgnr` (7–10 digits, one optional `-`) | `debtorAccountMessage` ≤ 20 | SEK |
+//! | `swedish-domestic-private-plusgiros` | `pgnr` (2–8 digits, one optional `-`) | `debtorAccountMessage` ≤ 20, `remittanceInformationUnstructured` ≤ 100 | SEK |
+//! | `sepa-credit-transfers` | `iban`, plus `creditorName` | | EUR |
+//! | `cross-border-credit-transfers`, `high-value-credit-transfers` | `iban` or `bban`, plus `creditorName` | | any |
+//!
+//! For every product: a positive amount with a three-letter currency, a debtor account with
+//! `iban` or `bban`, `templateId` (if sent) equal to the product in the path, valid
+//! `YYYY-MM-DD` dates, and a `startDate` for periodic payments (`frequency` set).
+//! Limits are counted in characters (Unicode scalar values).
+
+use std::fmt;
+
+use crate::account::AccountReference;
+use crate::date::IsoDate;
+use crate::payment::{PaymentInitiation, PaymentProduct};
+
+/// One invalid member of a request body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    /// JSON path of the member, e.g. `creditorAccount.bgnr`.
+    pub path: &'static str,
+    /// What is wrong, for a human (and for a Berlin Group `FORMAT_ERROR` detail).
+    pub message: String,
+}
+
+impl FieldError {
+    fn new(path: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            path,
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for FieldError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.path, self.message)
+    }
+}
+
+impl std::error::Error for FieldError {}
+
+fn has_account_number(a: &AccountReference) -> bool {
+    a.iban.as_deref().is_some_and(|s| !s.trim().is_empty())
+        || a.bban.as_deref().is_some_and(|s| !s.trim().is_empty())
+}
+
+/// Digits with at most one `-` not at either end, with `min..=max` digits.
+fn is_giro_number(s: &str, min: usize, max: usize) -> bool {
+    let digits = s.bytes().filter(u8::is_ascii_digit).count();
+    let dashes = s.bytes().filter(|&b| b == b'-').count();
+    digits + dashes == s.len()
+        && dashes <= 1
+        && !s.starts_with('-')
+        && !s.ends_with('-')
+        && (min..=max).contains(&digits)
+}
+
+fn check_len(errors: &mut Vec<FieldError>, path: &'static str, value: Option<&str>, max: usize) {
+    if let Some(v) = value {
+        if v.chars().count() > max {
+            errors.push(FieldError::new(path, format!("at most {max} characters")));
+        }
+    }
+}
+
+fn check_date(errors: &mut Vec<FieldError>, path: &'static str, value: Option<&str>) {
+    if let Some(v) = value {
+        if IsoDate::parse(v).is_err() {
+            errors.push(FieldError::new(path, "not a valid YYYY-MM-DD date"));
+        }
+    }
+}
+
+impl PaymentInitiation {
+    /// Checks the body against `product`'s rules (see the [module docs](crate::validation)).
+    /// Returns every problem found, not just the first.
+    ///
+    /// ```
+    /// use valv_psd2::{AccountReference, Amount, PaymentInitiation, PaymentProduct};
+    /// let p = PaymentInitiation::new(
+    ///     Amount::parse("55.50", "SEK").unwrap(),
+    ///     AccountReference::iban("SE3750000000054400047881"),
+    ///     AccountReference::iban("SE2550000000054400047903"),
+    /// );
+    /// assert!(p.validate(&PaymentProduct::SwedishDomesticPrivateCreditTransfers).is_ok());
+    /// let errors = p.validate(&PaymentProduct::SwedishDomesticPrivateBankgiros).unwrap_err();
+    /// assert_eq!(errors[0].path, "creditorAccount.bgnr");
+    /// ```
+    pub fn validate(&self, product: &PaymentProduct) -> Result<(), Vec<FieldError>> {
+        use PaymentProduct as P;
+        let mut errors = Vec::new();
+
+        if let Some(template) = &self.template_id {
+            if template != product {
+                errors.push(FieldError::new(
+                    "templateId",
+                    format!("must be the payment product {product}"),
+                ));
+            }
+        }
+        let amount = &self.instructed_amount;
+        if amount.amount.is_negative() || amount.amount.is_zero() {
+            errors.push(FieldError::new(
+                "instructedAmount.amount",
+                "must be greater than zero",
+            ));
+        }
+        if !crate::amount::is_currency_code(&amount.currency) {
+            errors.push(FieldError::new(
+                "instructedAmount.currency",
+                "must be a three-letter ISO 4217 code",
+            ));
+        }
+        if !has_account_number(&self.debtor_account) {
+            errors.push(FieldError::new("debtorAccount", "iban or bban is required"));
+        }
+        check_date(
+            &mut errors,
+            "requestedExecutionDate",
+            self.requested_execution_date.as_deref(),
+        );
+        check_date(&mut errors, "startDate", self.start_date.as_deref());
+        check_date(&mut errors, "endDate", self.end_date.as_deref());
+        if self.frequency.is_some() && self.start_date.is_none() {
+            errors.push(FieldError::new(
+                "startDate",
+                "is required for periodic payments",
+            ));
+        }
+
+        let currency = |errors: &mut Vec<FieldError>, want: &str| {
+            if amount.currency != want {
+                errors.push(FieldError::new(
+                    "instructedAmount.currency",
+                    format!("must be {want} for {product}"),
+                ));
+            }
+        };
+        let creditor = &self.creditor_account;
+        match product {
+            P::SwedishDomesticPrivateCreditTransfers
+            | P::SwedishDomesticPrivateOwnAccountsTransfers => {
+                currency(&mut errors, "SEK");
+                if !has_account_number(creditor) {
+                    errors.push(FieldError::new(
+                        "creditorAccount",
+                        "iban or bban is required",
+                    ));
+                }
+                check_len(
+                    &mut errors,
+                    "creditorAccountMessage",
+                    self.creditor_account_message.as_deref(),
+                    12,
+                );
+                check_len(
+                    &mut errors,
+                    "debtorAccountMessage",
+                    self.debtor_account_message.as_deref(),
+                    12,
+                );
+            }
+            P::SwedishDomesticPrivateBankgiros => {
+                currency(&mut errors, "SEK");
+                match creditor.bgnr.as_deref() {
+                    None => errors.push(FieldError::new(
+                        "creditorAccount.bgnr",
+                        "a Bankgiro number is required",
+                    )),
+                    Some(n) if !is_giro_number(n, 7, 10) => errors.push(FieldError::new(
+                        "creditorAccount.bgnr",
+                        "not a Bankgiro number (e.g. 8080-1111)",
+                    )),
+                    Some(_) => {}
+                }
+                check_len(
+                    &mut errors,
+                    "debtorAccountMessage",
+                    self.debtor_account_message.as_deref(),
+                    20,
+                );
+            }
+            P::SwedishDomesticPrivatePlusgiros => {
+                currency(&mut errors, "SEK");
+                match creditor.pgnr.as_deref() {
+                    None => errors.push(FieldError::new(
+                        "creditorAccount.pgnr",
+                        "a PlusGiro number is required",
+                    )),
+                    Some(n) if !is_giro_number(n, 2, 8) => errors.push(FieldError::new(
+                        "creditorAccount.pgnr",
+                        "not a PlusGiro number (e.g. 12345678)",
+                    )),
+                    Some(_) => {}
+                }
+                check_len(
+                    &mut errors,
+                    "debtorAccountMessage",
+                    self.debtor_account_message.as_deref(),
+                    20,
+                );
+                check_len(
+                    &mut errors,
+                    "remittanceInformationUnstructured",
+                    self.remittance_information_unstructured.as_deref(),
+                    100,
+                );
+            }
+            P::SepaCreditTransfers => {
+                currency(&mut errors, "EUR");
+                if creditor.iban.as_deref().is_none_or(|s| s.trim().is_empty()) {
+                    errors.push(FieldError::new(
+                        "creditorAccount.iban",
+                        "an IBAN is required",
+                    ));
+                }
+                if self
+                    .creditor_name
+                    .as_deref()
+                    .is_none_or(|s| s.trim().is_empty())
+                {
+                    errors.push(FieldError::new("creditorName", "is required"));
+                }
+            }
+            P::CrossBorderCreditTransfers | P::HighValueCreditTransfers => {
+                if !has_account_number(creditor) {
+                    errors.push(FieldError::new(
+                        "creditorAccount",
+                        "iban or bban is required",
+                    ));
+                }
+                if self
+                    .creditor_name
+                    .as_deref()
+                    .is_none_or(|s| s.trim().is_empty())
+                {
+                    errors.push(FieldError::new("creditorName", "is required"));
+                }
+            }
+            P::Other(_) => {}
+        }
+
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors)
+        }
+    }
+}
