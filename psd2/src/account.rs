@@ -230,6 +230,9 @@ pub struct AccountDetails {
     pub extra: Map<String, Value>,
 }
 
+/// The client-facing name of an account (`valv.accounts()` returns `Account[]`).
+pub type Account = AccountDetails;
+
 /// `GET /accounts` → `{"accounts": [...]}`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct AccountList {

@@ -54,6 +54,23 @@ pub struct TokenResponse {
 }
 
 impl TokenResponse {
+    /// A bearer token response (`token_type: "bearer"`, as SEB writes it).
+    pub fn bearer(
+        access_token: impl Into<String>,
+        expires_in: i64,
+        refresh_token: Option<String>,
+        scope: Option<String>,
+    ) -> Self {
+        Self {
+            access_token: access_token.into(),
+            token_type: "bearer".to_owned(),
+            expires_in: Some(expires_in),
+            refresh_token,
+            scope,
+            extra: Map::new(),
+        }
+    }
+
     /// The granted scopes as a list.
     pub fn scopes(&self) -> impl Iterator<Item = &str> {
         self.scope.as_deref().unwrap_or("").split_ascii_whitespace()
@@ -185,6 +202,30 @@ pub struct DecoupledAuthorizationStatus {
     /// Members this crate does not model, kept for round-tripping.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
+}
+
+impl DecoupledAuthorizationCreated {
+    /// `{"auth_req_id": …}`.
+    pub fn new(auth_req_id: impl Into<String>) -> Self {
+        Self {
+            auth_req_id: auth_req_id.into(),
+            extra: Map::new(),
+        }
+    }
+}
+
+impl DecoupledAuthorizationStatus {
+    /// A status with only `status` set.
+    pub fn new(status: DecoupledStatus) -> Self {
+        Self {
+            status,
+            hint_code: None,
+            autostart_token: None,
+            qr_token: None,
+            poll_delay: None,
+            extra: Map::new(),
+        }
+    }
 }
 
 /// Body of `POST /auth/v3/tokens`: `{client_id, client_secret, auth_req_id, redirect_uri}`,

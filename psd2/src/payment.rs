@@ -518,6 +518,19 @@ pub struct PaymentCancellationResponse {
     pub extra: Map<String, Value>,
 }
 
+impl PaymentCancellationResponse {
+    /// A cancellation response with only the status.
+    pub fn new(transaction_status: TransactionStatus) -> Self {
+        Self {
+            transaction_status,
+            sca_methods: None,
+            chosen_sca_method: None,
+            links: None,
+            extra: Map::new(),
+        }
+    }
+}
+
 /// Response of SEB's sandbox-only `PATCH /payments/mock/resetall`: `{"resultMessage": "…"}`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -610,4 +623,30 @@ pub struct FundsConfirmationResponse {
     /// Members this crate does not model, kept for round-tripping.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
+}
+
+impl FundsConfirmationResponse {
+    /// `{"fundsAvailable": <available>}`.
+    pub fn new(funds_available: bool) -> Self {
+        Self {
+            funds_available,
+            extra: Map::new(),
+        }
+    }
+}
+
+impl TemplateSummary {
+    /// A template entry.
+    pub fn new(
+        template_id: PaymentProduct,
+        description: impl Into<String>,
+        scope: Vec<String>,
+    ) -> Self {
+        Self {
+            template_id,
+            description: Some(description.into()),
+            scope: Some(scope),
+            extra: Map::new(),
+        }
+    }
 }

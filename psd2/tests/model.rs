@@ -599,3 +599,30 @@ mod validation {
         assert_eq!(valv_psd2::Problem::default().to_string(), "");
     }
 }
+
+#[test]
+fn constructors_produce_seb_shapes() {
+    let t = TokenResponse::bearer("at", 3599, Some("rt".into()), Some("psd2_accounts".into()));
+    assert_eq!(
+        serde_json::to_value(&t).expect("serialises"),
+        json!({"access_token": "at", "token_type": "bearer", "expires_in": 3599, "refresh_token": "rt", "scope": "psd2_accounts"})
+    );
+    let mut s = valv_psd2::DecoupledAuthorizationStatus::new(DecoupledStatus::Pending);
+    s.hint_code = Some("OUTSTANDING_TRANSACTION".into());
+    s.poll_delay = Some(500);
+    assert_eq!(
+        serde_json::to_value(&s).expect("serialises"),
+        json!({"status": "PENDING", "hint_code": "OUTSTANDING_TRANSACTION", "poll_delay": 500})
+    );
+    assert_eq!(
+        serde_json::to_value(valv_psd2::FundsConfirmationResponse::new(true)).expect("serialises"),
+        json!({"fundsAvailable": true})
+    );
+    assert_eq!(
+        serde_json::to_value(valv_psd2::PaymentCancellationResponse::new(
+            TransactionStatus::Canc
+        ))
+        .expect("serialises"),
+        json!({"transactionStatus": "CANC"})
+    );
+}
