@@ -230,6 +230,15 @@ pub struct AccountDetails {
     pub extra: Map<String, Value>,
 }
 
+/// Query of `GET /accounts` and `GET /accounts/{id}`: `?withBalance=true`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AccountsQuery {
+    /// Include `balances` in each account.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub with_balance: Option<bool>,
+}
+
 /// The client-facing name of an account (`valv.accounts()` returns `Account[]`).
 pub type Account = AccountDetails;
 

@@ -59,8 +59,8 @@ pub mod transaction;
 pub mod validation;
 
 pub use account::{
-    AccountDetails, AccountList, AccountReference, AccountStatus, Balance, BalanceType,
-    BalancesResponse,
+    Account, AccountDetails, AccountList, AccountReference, AccountStatus, AccountsQuery, Balance,
+    BalanceType, BalancesResponse,
 };
 pub use amount::{is_currency_code, Amount, AmountError, DecimalString};
 pub use date::{validate_iso_date, DateError, IsoDate};
@@ -85,6 +85,6 @@ pub use sca::{
 };
 pub use transaction::{
     AccountReport, BalanceAfterTransaction, BookingStatus, PendingType, Transaction,
-    TransactionDetails, TransactionsResponse, UnknownBookingStatus,
+    TransactionDetails, TransactionsQuery, TransactionsResponse, UnknownBookingStatus,
 };
 pub use validation::FieldError;

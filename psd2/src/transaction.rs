@@ -14,6 +14,7 @@ use serde_json::{Map, Value};
 
 use crate::account::{AccountReference, Balance};
 use crate::amount::Amount;
+use crate::date::IsoDate;
 use crate::macros::open_enum;
 use crate::Links;
 
@@ -84,6 +85,29 @@ impl fmt::Display for BookingStatus {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
+}
+
+/// Query of `GET /accounts/{id}/transactions`:
+/// `?bookingStatus=booked&dateFrom=2024-01-01&dateTo=2024-01-31` or, for the next page of an
+/// undated request, the `transactionSequenceNumber` taken from `_links.next`.
+///
+/// Works with `serde_urlencoded` (and so with axum's `Query`); values are validated when
+/// parsing (`bookingStatus` strictly, dates as real `YYYY-MM-DD` dates).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TransactionsQuery {
+    /// Which transactions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub booking_status: Option<BookingStatus>,
+    /// First booking date.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub date_from: Option<IsoDate>,
+    /// Last booking date.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub date_to: Option<IsoDate>,
+    /// SEB v7 paging key of undated requests.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transaction_sequence_number: Option<String>,
 }
 
 open_enum! {

@@ -626,3 +626,32 @@ fn constructors_produce_seb_shapes() {
         json!({"transactionStatus": "CANC"})
     );
 }
+
+#[test]
+fn query_strings() {
+    use valv_psd2::{AccountsQuery, TransactionsQuery};
+    let q: TransactionsQuery = serde_urlencoded::from_str(
+        "bookingStatus=booked&dateFrom=2024-01-01&dateTo=2024-01-31&other=1",
+    )
+    .expect("parses");
+    assert_eq!(q.booking_status, Some(BookingStatus::Booked));
+    assert_eq!(q.date_to.map(|d| d.to_string()), Some("2024-01-31".into()));
+    assert_eq!(
+        serde_urlencoded::to_string(&q).expect("serialises"),
+        "bookingStatus=booked&dateFrom=2024-01-01&dateTo=2024-01-31"
+    );
+    let page: TransactionsQuery =
+        serde_urlencoded::from_str("bookingStatus=both&transactionSequenceNumber=2")
+            .expect("parses");
+    assert_eq!(page.transaction_sequence_number.as_deref(), Some("2"));
+    assert!(serde_urlencoded::from_str::<TransactionsQuery>("bookingStatus=all").is_err());
+    assert!(serde_urlencoded::from_str::<TransactionsQuery>("dateFrom=2024-02-30").is_err());
+    assert_eq!(
+        serde_urlencoded::from_str::<TransactionsQuery>(""),
+        Ok(TransactionsQuery::default())
+    );
+
+    let a: AccountsQuery = serde_urlencoded::from_str("withBalance=true").expect("parses");
+    assert_eq!(a.with_balance, Some(true));
+    assert!(serde_urlencoded::from_str::<AccountsQuery>("withBalance=yes").is_err());
+}
