@@ -1,1 +1,31 @@
-//! Valv browser library.
+//! Valv browser library: typed SEB PSD2 calls from a single-page app through the Valv
+//! broker, with the session cookie and the `X-Valv-CSRF` header — never a token in
+//! JavaScript.
+//!
+//! The JavaScript surface is the [`Valv`] class (see `README.md` for the npm users'
+//! guide). The logic that needs no browser lives in plain modules with native tests:
+//! [`paths`] (URL building, `_links.next` resolution), [`validate`] (argument checks),
+//! [`retry`] (which requests are retried and how long to wait), [`error`] (error codes
+//! and classification) and [`poll`] (final payment statuses).
+//!
+//! ```
+//! use valv_client::{paths, retry::{Outcome, RetryPolicy}};
+//!
+//! let next = paths::resolve_next(paths::AIS, "/accounts/a1/transactions?transactionSequenceNumber=2");
+//! assert_eq!(next.unwrap(), "/ais/v7/identified2/accounts/a1/transactions?transactionSequenceNumber=2");
+//!
+//! let policy = RetryPolicy::default();
+//! // A payment is never sent twice, even after a 503.
+//! assert_eq!(policy.delay_ms("POST", "/pis/v7/identified2/payments/sepa-credit-transfers",
+//!                            Outcome::Status(503), 0, None, 0.5), None);
+//! ```
+
+pub mod error;
+pub mod options;
+pub mod paths;
+pub mod poll;
+pub mod retry;
+pub mod validate;
+mod web;
+
+pub use web::{TransactionPages, Valv};

@@ -1,0 +1,80 @@
+// JavaScript side of valv-client: the error class, abortable fetch and sleep, JSON
+// parsing that keeps amounts as strings, and the async-iterator adapter.
+
+/** Every rejection of valv-client: a real `Error` with the broker's or the client's code. */
+export class ValvError extends Error {
+  constructor(message, code, status, requestId, body) {
+    super(message);
+    this.name = "ValvError";
+    /** Broker code (`session_expired`, …) or client code (`network`, `timeout`, …). */
+    this.code = code;
+    /** HTTP status, 0 when there was no HTTP answer. */
+    this.status = status;
+    /** The `X-Request-ID` of the failed request, for support and logs. */
+    this.requestId = requestId;
+    /** The parsed error body (the bank's RFC 7807 / tppMessages body for `bank_error`). */
+    this.body = body;
+  }
+}
+
+// fetch(url, init) with a per-call timeout and the caller's AbortSignal. Resolves with
+// [response, bodyText]; rejects with "timeout", "aborted" or "network".
+export async function send(url, init, timeoutMs, signal) {
+  if (signal && signal.aborted) throw "aborted";
+  const ctrl = new AbortController();
+  let why = "network";
+  const onAbort = () => { why = "aborted"; ctrl.abort(); };
+  const timer = timeoutMs > 0 ? setTimeout(() => { why = "timeout"; ctrl.abort(); }, timeoutMs) : 0;
+  if (signal) signal.addEventListener("abort", onAbort, { once: true });
+  init.signal = ctrl.signal;
+  try {
+    const response = await fetch(url, init);
+    return [response, await response.text()];
+  } catch (_) {
+    throw ctrl.signal.aborted ? why : "network";
+  } finally {
+    clearTimeout(timer);
+    if (signal) signal.removeEventListener("abort", onAbort);
+  }
+}
+
+// Resolves after `ms`, rejects with "aborted" when `signal` aborts first.
+export function sleep(ms, signal) {
+  return new Promise((resolve, reject) => {
+    if (signal && signal.aborted) return reject("aborted");
+    const onAbort = () => { clearTimeout(timer); reject("aborted"); };
+    const timer = setTimeout(() => {
+      if (signal) signal.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    if (signal) signal.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+// An `amount` sent as a JSON number keeps its exact source text (where the engine
+// supports JSON.parse source access) and becomes a string: amounts are never floats.
+function keepAmounts(key, value, context) {
+  if (key === "amount" && typeof value === "number") {
+    return context && typeof context.source === "string" ? context.source : String(value);
+  }
+  return value;
+}
+
+// Parses JSON text; `null` for an empty body, `undefined` when it is not JSON.
+export function parseJson(text) {
+  if (!text) return null;
+  try {
+    return JSON.parse(text, keepAmounts);
+  } catch (_) {
+    return undefined;
+  }
+}
+
+// Wraps a Rust pages object (with `next()` and `finish()`) as an async iterable iterator.
+export function iterable(pages) {
+  return {
+    next: () => pages.next(),
+    return: (value) => { pages.finish(); return Promise.resolve({ done: true, value }); },
+    [Symbol.asyncIterator]() { return this; },
+  };
+}

@@ -1,0 +1,1102 @@
+//! The JavaScript surface: the `Valv` class and its request pipeline.
+
+use std::borrow::Cow;
+use std::cell::{Cell, RefCell};
+use std::rc::{Rc, Weak};
+
+use js_sys::{Array, Function, Object, Promise, Reflect, JSON};
+use tsify::Ts;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::{future_to_promise, JsFuture};
+use web_sys::{
+    AbortSignal, BroadcastChannel, Headers, MessageEvent, RequestCredentials, RequestInit, Response,
+};
+
+use crate::error::{
+    bank_message, classify, status_message, BankErrorFields, BodyFields, ErrorCode,
+};
+use crate::options::{
+    AccountsOptions, AuthorisationOptions, CallOptions, LoginOptions, TransactionsOptions,
+    ValvOptions, WaitOptions,
+};
+use crate::paths::{self, Query, AIS, COF, PIS};
+use crate::retry::{parse_retry_after, Outcome, RetryPolicy};
+use crate::{poll, validate};
+
+#[wasm_bindgen(typescript_custom_section)]
+const MODELS: &'static str = include_str!("models.d.ts");
+
+#[wasm_bindgen(module = "/js/valv.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = ValvError)]
+    type JsValvError;
+
+    #[wasm_bindgen(constructor, js_class = "ValvError")]
+    fn new(
+        message: &str,
+        code: &str,
+        status: u16,
+        request_id: Option<String>,
+        body: &JsValue,
+    ) -> JsValvError;
+
+    #[wasm_bindgen(js_name = send)]
+    fn js_send(
+        url: &str,
+        init: &RequestInit,
+        timeout_ms: f64,
+        signal: Option<AbortSignal>,
+    ) -> Promise;
+
+    #[wasm_bindgen(js_name = sleep)]
+    fn js_sleep(ms: f64, signal: Option<AbortSignal>) -> Promise;
+
+    #[wasm_bindgen(js_name = parseJson)]
+    fn parse_json(text: &str) -> JsValue;
+
+    #[wasm_bindgen(js_name = iterable)]
+    fn js_iterable(pages: JsValue) -> JsValue;
+}
+
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_namespace = crypto, js_name = getRandomValues)]
+    fn get_random_values(buf: &mut [u8]);
+
+    #[wasm_bindgen(js_namespace = Date, js_name = now)]
+    fn now_ms() -> f64;
+}
+
+/// Name of the `BroadcastChannel` that carries session changes between tabs.
+const CHANNEL: &str = "valv-session";
+/// `sessionStorage` key set by `login()` so the return from the bank reports `login`.
+const LOGIN_MARK: &str = "valv:login-pending";
+
+/// A failure on its way to becoming a JS `ValvError`.
+struct Failure {
+    code: ErrorCode,
+    message: Cow<'static, str>,
+    status: u16,
+    request_id: Option<String>,
+    body: JsValue,
+}
+
+impl Failure {
+    fn new(code: ErrorCode, message: impl Into<Cow<'static, str>>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+            status: 0,
+            request_id: None,
+            body: JsValue::UNDEFINED,
+        }
+    }
+
+    fn invalid(e: validate::Invalid) -> Self {
+        Self::new(ErrorCode::InvalidArgument, e.0)
+    }
+
+    fn into_js(self) -> JsValue {
+        JsValvError::new(
+            &self.message,
+            self.code.as_str(),
+            self.status,
+            self.request_id,
+            &self.body,
+        )
+        .into()
+    }
+}
+
+impl From<validate::Invalid> for Failure {
+    fn from(e: validate::Invalid) -> Self {
+        Self::invalid(e)
+    }
+}
+
+type Res<T = JsValue> = Result<T, Failure>;
+
+fn get(obj: &JsValue, key: &str) -> JsValue {
+    if obj.is_object() {
+        Reflect::get(obj, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
+    } else {
+        JsValue::UNDEFINED
+    }
+}
+
+fn get_str(obj: &JsValue, key: &str) -> Option<String> {
+    get(obj, key).as_string()
+}
+
+fn set(obj: &Object, key: &str, value: &JsValue) {
+    // Setting a plain data property on a fresh object cannot fail.
+    let _ = Reflect::set(obj, &JsValue::from_str(key), value);
+}
+
+fn new_request_id() -> String {
+    let mut bytes = [0u8; 16];
+    get_random_values(&mut bytes);
+    paths::uuid_v4(bytes)
+}
+
+fn signal_of(v: &JsValue) -> Option<AbortSignal> {
+    v.dyn_ref::<AbortSignal>().cloned()
+}
+
+/// Options are optional; a present but malformed object is an `invalid_argument`.
+fn opts<T>(o: Option<Ts<T>>) -> Res<T>
+where
+    T: tsify::Tsify + serde::de::DeserializeOwned + Default,
+    <T as tsify::Tsify>::JsType: Clone,
+{
+    match o {
+        None => Ok(T::default()),
+        Some(o) => o.to_rust().map_err(|e| {
+            Failure::new(
+                ErrorCode::InvalidArgument,
+                Cow::Owned(["invalid options: ", &e.to_string()].concat()),
+            )
+        }),
+    }
+}
+
+fn promise<F>(f: F) -> Promise
+where
+    F: std::future::Future<Output = Res> + 'static,
+{
+    future_to_promise(async move { f.await.map_err(Failure::into_js) })
+}
+
+fn rejected(f: Failure) -> Promise {
+    Promise::reject(&f.into_js())
+}
+
+/// Shared state of one `Valv` instance.
+struct Inner {
+    base_url: String,
+    provider: String,
+    timeout_ms: f64,
+    policy: RetryPolicy,
+    listeners: RefCell<Vec<(u32, Function)>>,
+    next_listener: Cell<u32>,
+    authenticated: Cell<Option<bool>>,
+    channel: Option<BroadcastChannel>,
+    on_message: RefCell<Option<Closure<dyn FnMut(MessageEvent)>>>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        if let Some(c) = &self.channel {
+            c.set_onmessage(None);
+            c.close();
+        }
+    }
+}
+
+/// Where a request goes.
+#[derive(Clone, Copy)]
+enum Target<'a> {
+    /// `{baseUrl}/api/{provider}{path}`.
+    Api(&'a str),
+    /// `{baseUrl}{path}` (the broker's `/auth/…`).
+    Broker(&'a str),
+}
+
+impl Inner {
+    fn url(&self, target: Target<'_>) -> String {
+        match target {
+            Target::Api(p) => paths::api_url(&self.base_url, &self.provider, p),
+            Target::Broker(p) => paths::broker_url(&self.base_url, p),
+        }
+    }
+
+    /// Sends a request with timeout, cancellation and retries; resolves with the parsed
+    /// JSON body (`null` when empty, the text when not JSON).
+    async fn call(
+        &self,
+        method: &str,
+        target: Target<'_>,
+        body: Option<&str>,
+        signal: Option<AbortSignal>,
+    ) -> Res {
+        let url = self.url(target);
+        let path = match target {
+            Target::Api(p) | Target::Broker(p) => p,
+        };
+        let mut retry = 0u32;
+        loop {
+            let request_id = new_request_id();
+            let init = RequestInit::new();
+            init.set_method(method);
+            init.set_credentials(RequestCredentials::Include);
+            let headers = Headers::new()
+                .map_err(|_| Failure::new(ErrorCode::Internal, "Headers is not available"))?;
+            let _ = headers.set("Accept", "application/json");
+            let _ = headers.set("X-Valv-CSRF", "1");
+            let _ = headers.set("X-Request-ID", &request_id);
+            if let Some(b) = body {
+                let _ = headers.set("Content-Type", "application/json");
+                init.set_body(&JsValue::from_str(b));
+            }
+            init.set_headers(&headers);
+
+            let (outcome, retry_after, failure) =
+                match JsFuture::from(js_send(&url, &init, self.timeout_ms, signal.clone())).await {
+                    Ok(pair) => {
+                        let pair: Array = pair.unchecked_into();
+                        let response: Response = pair.get(0).unchecked_into();
+                        let text = pair.get(1).as_string().unwrap_or_default();
+                        let status = response.status();
+                        if (200..300).contains(&status) {
+                            return Ok(match parse_json(&text) {
+                                v if v.is_undefined() => JsValue::from_str(&text),
+                                v => v,
+                            });
+                        }
+                        let retry_after = response
+                            .headers()
+                            .get("Retry-After")
+                            .ok()
+                            .flatten()
+                            .and_then(|v| parse_retry_after(&v));
+                        (
+                            Outcome::Status(status),
+                            retry_after,
+                            response_failure(&response, &text, request_id),
+                        )
+                    }
+                    Err(tag) => {
+                        let (outcome, f) = match tag.as_string().as_deref() {
+                            Some("timeout") => (
+                                Outcome::Timeout,
+                                Failure::new(ErrorCode::Timeout, "the request timed out"),
+                            ),
+                            Some("aborted") => (
+                                Outcome::Aborted,
+                                Failure::new(ErrorCode::Aborted, "the request was aborted"),
+                            ),
+                            _ => (
+                                Outcome::NetworkError,
+                                Failure::new(ErrorCode::Network, "the broker could not be reached"),
+                            ),
+                        };
+                        (
+                            outcome,
+                            None,
+                            Failure {
+                                request_id: Some(request_id),
+                                ..f
+                            },
+                        )
+                    }
+                };
+            let delay = self.policy.delay_ms(
+                method,
+                path,
+                outcome,
+                retry,
+                retry_after,
+                js_sys::Math::random(),
+            );
+            match delay {
+                Some(ms) => {
+                    if JsFuture::from(js_sleep(f64::from(ms), signal.clone()))
+                        .await
+                        .is_err()
+                    {
+                        return Err(Failure::new(ErrorCode::Aborted, "the request was aborted"));
+                    }
+                    retry += 1;
+                }
+                None => {
+                    if failure.code.ends_session() {
+                        self.session_ended(failure.code);
+                    }
+                    return Err(failure);
+                }
+            }
+        }
+    }
+
+    fn api(
+        &self,
+        method: &'static str,
+        path: &str,
+        body: Option<&str>,
+        signal: Option<AbortSignal>,
+    ) -> impl std::future::Future<Output = Res> + '_ {
+        let path = path.to_owned();
+        let body = body.map(str::to_owned);
+        async move {
+            self.call(method, Target::Api(&path), body.as_deref(), signal)
+                .await
+        }
+    }
+
+    // ---- session events ----
+
+    fn emit(&self, event: &JsValue) {
+        let listeners: Vec<Function> = self
+            .listeners
+            .borrow()
+            .iter()
+            .map(|(_, f)| f.clone())
+            .collect();
+        for f in listeners {
+            // A throwing listener must not stop the others or the caller.
+            let _ = f.call1(&JsValue::UNDEFINED, event);
+        }
+    }
+
+    fn change(&self, kind: &str, authenticated: bool, code: Option<ErrorCode>) {
+        self.authenticated.set(Some(authenticated));
+        let event = Object::new();
+        set(&event, "type", &JsValue::from_str(kind));
+        set(&event, "authenticated", &JsValue::from_bool(authenticated));
+        if let Some(c) = code {
+            set(&event, "code", &JsValue::from_str(c.as_str()));
+        }
+        if let Some(ch) = &self.channel {
+            let _ = ch.post_message(&event);
+        }
+        self.emit(&event);
+    }
+
+    fn session_ended(&self, code: ErrorCode) {
+        if self.authenticated.get() != Some(false) {
+            self.change("expired", false, Some(code));
+        }
+    }
+
+    fn observe_session(&self, authenticated: bool) {
+        let pending = take_login_mark();
+        let previous = self.authenticated.get();
+        if authenticated && (pending || previous == Some(false)) {
+            self.change("login", true, None);
+        } else if !authenticated && previous == Some(true) {
+            self.change("expired", false, Some(ErrorCode::Unauthenticated));
+        } else {
+            self.authenticated.set(Some(authenticated));
+        }
+    }
+}
+
+fn session_storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.session_storage().ok().flatten()
+}
+
+fn take_login_mark() -> bool {
+    match session_storage() {
+        Some(s) => {
+            let present = s.get_item(LOGIN_MARK).ok().flatten().is_some();
+            if present {
+                let _ = s.remove_item(LOGIN_MARK);
+            }
+            present
+        }
+        None => false,
+    }
+}
+
+/// Builds the `ValvError` for a non-2xx response.
+fn response_failure(response: &Response, text: &str, sent_id: String) -> Failure {
+    let status = response.status();
+    let parsed = parse_json(text);
+    let error = get_str(&parsed, "error");
+    let message = get_str(&parsed, "message");
+    let body_id = get_str(&parsed, "requestId");
+    let code = classify(&BodyFields {
+        error: error.as_deref(),
+        message: message.as_deref(),
+        request_id: body_id.as_deref(),
+    });
+    let header_id = response.headers().get("X-Request-ID").ok().flatten();
+    let request_id = body_id.or(header_id).or(Some(sent_id));
+    let body = if parsed.is_undefined() {
+        JsValue::from_str(text)
+    } else {
+        parsed
+    };
+    let message: Cow<'static, str> = if code == ErrorCode::BankError {
+        let detail = get_str(&body, "detail");
+        let title = get_str(&body, "title");
+        let first_tpp = get(&body, "tppMessages");
+        let first_tpp = if Array::is_array(&first_tpp) {
+            Array::from(&first_tpp).get(0)
+        } else {
+            JsValue::UNDEFINED
+        };
+        let tpp = first_tpp
+            .as_string()
+            .or_else(|| get_str(&first_tpp, "text"));
+        let fields = BankErrorFields {
+            detail: detail.as_deref(),
+            title: title.as_deref(),
+            tpp_text: tpp.as_deref(),
+        };
+        if fields == BankErrorFields::default() {
+            Cow::Borrowed(status_message(status))
+        } else {
+            Cow::Owned(bank_message(&fields).to_owned())
+        }
+    } else {
+        Cow::Owned(message.unwrap_or_default())
+    };
+    Failure {
+        code,
+        message,
+        status,
+        request_id,
+        body,
+    }
+}
+
+/// Client for a Valv broker: typed PSD2 calls with the session cookie, never a token.
+///
+/// ```js
+/// const valv = new Valv({ baseUrl: "", provider: "seb" });
+/// ```
+#[wasm_bindgen]
+pub struct Valv {
+    inner: Rc<Inner>,
+}
+
+#[wasm_bindgen]
+impl Valv {
+    /// Creates a client. `baseUrl` is the broker's origin (`""` = this page's origin),
+    /// `provider` the broker's provider name (`"seb"`), `timeoutMs` the per-attempt
+    /// timeout (30000), `retries` the retries of idempotent requests (2).
+    #[wasm_bindgen(constructor)]
+    pub fn new(options: Option<Ts<ValvOptions>>) -> Result<Valv, JsValue> {
+        let o = opts(options).map_err(Failure::into_js)?;
+        let provider = o.provider.unwrap_or_else(|| "seb".to_owned());
+        if provider.is_empty() {
+            return Err(
+                Failure::new(ErrorCode::InvalidArgument, "provider must not be empty").into_js(),
+            );
+        }
+        let timeout_ms = o.timeout_ms.unwrap_or(30_000.0);
+        if !timeout_ms.is_finite() || timeout_ms < 0.0 {
+            return Err(Failure::new(
+                ErrorCode::InvalidArgument,
+                "timeoutMs must be a non-negative number",
+            )
+            .into_js());
+        }
+        let policy = RetryPolicy {
+            retries: o.retries.unwrap_or(2).min(10),
+            ..RetryPolicy::default()
+        };
+        let channel = BroadcastChannel::new(CHANNEL).ok();
+        let inner = Rc::new(Inner {
+            base_url: paths::normalize_base_url(o.base_url.as_deref().unwrap_or("")).to_owned(),
+            provider,
+            timeout_ms,
+            policy,
+            listeners: RefCell::new(Vec::new()),
+            next_listener: Cell::new(0),
+            authenticated: Cell::new(None),
+            channel,
+            on_message: RefCell::new(None),
+        });
+        if let Some(ch) = &inner.channel {
+            let weak: Weak<Inner> = Rc::downgrade(&inner);
+            let handler = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
+                if let Some(inner) = weak.upgrade() {
+                    let data = e.data();
+                    if let Some(a) = get(&data, "authenticated").as_bool() {
+                        inner.authenticated.set(Some(a));
+                        inner.emit(&data);
+                    }
+                }
+            });
+            ch.set_onmessage(Some(handler.as_ref().unchecked_ref()));
+            *inner.on_message.borrow_mut() = Some(handler);
+        }
+        Ok(Valv { inner })
+    }
+
+    /// The broker session: `{ authenticated, provider, scopes, accessExpiresAt, sessionExpiresAt }`.
+    /// Never contains a token. Fires `login` on listeners when the session became authenticated.
+    #[wasm_bindgen(unchecked_return_type = "Promise<Session>")]
+    pub fn session(&self, options: Option<Ts<CallOptions>>) -> Promise {
+        let inner = self.inner.clone();
+        promise(async move {
+            let o = opts(options)?;
+            let s = inner
+                .call(
+                    "GET",
+                    Target::Broker("/auth/session"),
+                    None,
+                    signal_of(&o.signal),
+                )
+                .await?;
+            inner.observe_session(get(&s, "authenticated").as_bool().unwrap_or(false));
+            Ok(s)
+        })
+    }
+
+    /// The broker URL that starts a login (what `login()` navigates to).
+    #[wasm_bindgen(js_name = loginUrl)]
+    pub fn login_url(&self, options: Option<Ts<LoginOptions>>) -> Result<String, JsValue> {
+        let o = opts(options).map_err(Failure::into_js)?;
+        let return_to = match o.return_to {
+            Some(r) => Some(r),
+            None => web_sys::window().and_then(|w| {
+                let l = w.location();
+                Some([l.pathname().ok()?, l.search().ok()?, l.hash().ok()?].concat())
+            }),
+        };
+        if let Some(r) = &return_to {
+            if !paths::is_local_path(r) {
+                return Err(Failure::new(
+                    ErrorCode::InvalidArgument,
+                    "returnTo must be a local path starting with /",
+                )
+                .into_js());
+            }
+        }
+        let scopes = o.scopes.unwrap_or_default();
+        if scopes.iter().any(|s| s.is_empty() || s.contains(' ')) {
+            return Err(
+                Failure::new(ErrorCode::InvalidArgument, "scopes must be non-empty words")
+                    .into_js(),
+            );
+        }
+        Ok(paths::login_url(
+            &self.inner.base_url,
+            &self.inner.provider,
+            return_to.as_deref(),
+            &scopes,
+            o.login_hint.as_deref().filter(|h| !h.is_empty()),
+        ))
+    }
+
+    /// Navigates this page to the broker's login (which redirects to the bank).
+    pub fn login(&self, options: Option<Ts<LoginOptions>>) -> Result<(), JsValue> {
+        let url = self.login_url(options)?;
+        if let Some(s) = session_storage() {
+            let _ = s.set_item(LOGIN_MARK, "1");
+        }
+        let window = web_sys::window().ok_or_else(|| {
+            Failure::new(ErrorCode::InvalidArgument, "login() needs a browser window").into_js()
+        })?;
+        window.location().assign(&url)
+    }
+
+    /// Ends the session at the broker (which revokes at the bank); fires `logout`.
+    #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
+    pub fn logout(&self, options: Option<Ts<CallOptions>>) -> Promise {
+        let inner = self.inner.clone();
+        promise(async move {
+            let o = opts(options)?;
+            inner
+                .call(
+                    "POST",
+                    Target::Broker("/auth/logout"),
+                    None,
+                    signal_of(&o.signal),
+                )
+                .await?;
+            inner.change("logout", false, None);
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    /// Calls `callback(change)` on login, logout and expiry, in this tab and the others.
+    /// Returns the function that unsubscribes.
+    #[wasm_bindgen(js_name = onSessionChange, unchecked_return_type = "() => void")]
+    pub fn on_session_change(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "(change: SessionChange) => void")]
+        callback: Function,
+    ) -> JsValue {
+        let id = self.inner.next_listener.get();
+        self.inner.next_listener.set(id.wrapping_add(1));
+        self.inner.listeners.borrow_mut().push((id, callback));
+        let weak = Rc::downgrade(&self.inner);
+        Closure::<dyn FnMut()>::new(move || {
+            if let Some(inner) = weak.upgrade() {
+                inner.listeners.borrow_mut().retain(|(i, _)| *i != id);
+            }
+        })
+        .into_js_value()
+    }
+
+    /// All accounts (`GET /accounts`), optionally with balances.
+    #[wasm_bindgen(unchecked_return_type = "Promise<Account[]>")]
+    pub fn accounts(&self, options: Option<Ts<AccountsOptions>>) -> Promise {
+        let inner = self.inner.clone();
+        promise(async move {
+            let o = opts(options)?;
+            let path = Query::new()
+                .opt("withBalance", o.with_balance.filter(|b| *b).map(|_| "true"))
+                .finish(paths::join(AIS, &["accounts"]));
+            let body = inner.api("GET", &path, None, signal_of(&o.signal)).await?;
+            let list = get(&body, "accounts");
+            Ok(if Array::is_array(&list) {
+                list
+            } else {
+                Array::new().into()
+            })
+        })
+    }
+
+    /// One account's details (`GET /accounts/{id}`).
+    #[wasm_bindgen(unchecked_return_type = "Promise<Account>")]
+    pub fn account(&self, account_id: &str, options: Option<Ts<AccountsOptions>>) -> Promise {
+        if let Err(e) = validate::id(account_id, "accountId") {
+            return rejected(e.into());
+        }
+        let inner = self.inner.clone();
+        let id = account_id.to_owned();
+        promise(async move {
+            let o = opts(options)?;
+            let path = Query::new()
+                .opt("withBalance", o.with_balance.filter(|b| *b).map(|_| "true"))
+                .finish(paths::join(AIS, &["accounts", &id]));
+            let body = inner.api("GET", &path, None, signal_of(&o.signal)).await?;
+            // Berlin Group wraps details in `account`; SEB v7 sends the account itself.
+            let wrapped = get(&body, "account");
+            Ok(
+                if wrapped.is_object() && get(&body, "resourceId").is_undefined() {
+                    wrapped
+                } else {
+                    body
+                },
+            )
+        })
+    }
+
+    /// An account's balances (`GET /accounts/{id}/balances`).
+    #[wasm_bindgen(unchecked_return_type = "Promise<Balance[]>")]
+    pub fn balances(&self, account_id: &str, options: Option<Ts<CallOptions>>) -> Promise {
+        if let Err(e) = validate::id(account_id, "accountId") {
+            return rejected(e.into());
+        }
+        let inner = self.inner.clone();
+        let id = account_id.to_owned();
+        promise(async move {
+            let o = opts(options)?;
+            let path = paths::join(AIS, &["accounts", &id, "balances"]);
+            let body = inner.api("GET", &path, None, signal_of(&o.signal)).await?;
+            let list = get(&body, "balances");
+            Ok(if Array::is_array(&list) {
+                list
+            } else {
+                Array::new().into()
+            })
+        })
+    }
+
+    /// Pages of an account's transactions, as an async iterator following `_links.next`
+    /// (a date-filtered call is one page). Throws `invalid_argument` at once for bad options.
+    #[wasm_bindgen(unchecked_return_type = "AsyncIterableIterator<TransactionsPage>")]
+    pub fn transactions(
+        &self,
+        account_id: &str,
+        options: Option<Ts<TransactionsOptions>>,
+    ) -> Result<JsValue, JsValue> {
+        validate::id(account_id, "accountId").map_err(|e| Failure::from(e).into_js())?;
+        let o = opts(options).map_err(Failure::into_js)?;
+        let args = validate::transactions(
+            o.booking_status.as_deref(),
+            o.date_from.as_deref(),
+            o.date_to.as_deref(),
+        )
+        .map_err(|e| Failure::from(e).into_js())?;
+        let first = Query::new()
+            .add("bookingStatus", args.booking_status.as_str())
+            .opt("dateFrom", args.date_from.as_deref())
+            .opt("dateTo", args.date_to.as_deref())
+            .finish(paths::join(AIS, &["accounts", account_id, "transactions"]));
+        let pages = TransactionPages {
+            inner: self.inner.clone(),
+            state: Rc::new(RefCell::new(PagesState {
+                next: Some(first),
+                dated: args.is_dated(),
+                seen: Vec::new(),
+            })),
+            signal: signal_of(&o.signal),
+        };
+        Ok(js_iterable(pages.into()))
+    }
+
+    /// One transaction's details (`GET /accounts/{id}/transactions/{transactionId}`).
+    #[wasm_bindgen(unchecked_return_type = "Promise<Transaction>")]
+    pub fn transaction(
+        &self,
+        account_id: &str,
+        transaction_id: &str,
+        options: Option<Ts<CallOptions>>,
+    ) -> Promise {
+        if let Err(e) = validate::id(account_id, "accountId")
+            .and_then(|_| validate::id(transaction_id, "transactionId"))
+        {
+            return rejected(e.into());
+        }
+        let path = paths::join(
+            AIS,
+            &["accounts", account_id, "transactions", transaction_id],
+        );
+        self.get_path(path, options)
+    }
+
+    /// Payment templates (`GET /templates` of Payment Initiation).
+    #[wasm_bindgen(unchecked_return_type = "Promise<TemplateSummary[]>")]
+    pub fn templates(&self, options: Option<Ts<CallOptions>>) -> Promise {
+        self.get_path(paths::join(PIS, &["templates"]), options)
+    }
+
+    /// Initiates a payment (`POST /payments/{product}`); checked against the product's
+    /// rules first. Never retried.
+    #[wasm_bindgen(js_name = initiatePayment, unchecked_return_type = "Promise<PaymentInitiationResponse>")]
+    pub fn initiate_payment(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "PaymentProduct")] product: &str,
+        #[wasm_bindgen(unchecked_param_type = "PaymentInitiation")] payment: JsValue,
+        options: Option<Ts<CallOptions>>,
+    ) -> Promise {
+        let checked = validate::product(product)
+            .map_err(Failure::from)
+            .and_then(|p| {
+                let json = stringify(&payment, "payment")?;
+                validate::payment(&p, &json)?;
+                Ok(json)
+            });
+        let json = match checked {
+            Ok(j) => j,
+            Err(f) => return rejected(f),
+        };
+        let path = paths::join(PIS, &["payments", product]);
+        self.send_path("POST", path, Some(json), options)
+    }
+
+    /// A payment as the bank has it (`GET /payments/{product}/{id}`).
+    #[wasm_bindgen(unchecked_return_type = "Promise<PaymentInitiation>")]
+    pub fn payment(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "PaymentProduct")] product: &str,
+        payment_id: &str,
+        options: Option<Ts<CallOptions>>,
+    ) -> Promise {
+        match payment_path(product, payment_id, &[]) {
+            Ok(p) => self.get_path(p, options),
+            Err(f) => rejected(f),
+        }
+    }
+
+    /// A payment's status (`GET /payments/{product}/{id}/status`).
+    #[wasm_bindgen(js_name = paymentStatus, unchecked_return_type = "Promise<PaymentStatusResponse>")]
+    pub fn payment_status(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "PaymentProduct")] product: &str,
+        payment_id: &str,
+        options: Option<Ts<CallOptions>>,
+    ) -> Promise {
+        match payment_path(product, payment_id, &["status"]) {
+            Ok(p) => self.get_path(p, options),
+            Err(f) => rejected(f),
+        }
+    }
+
+    /// Cancels a payment (`DELETE /payments/{product}/{id}`): `null` on 204, else the 202 body.
+    #[wasm_bindgen(js_name = cancelPayment, unchecked_return_type = "Promise<PaymentCancellationResponse | null>")]
+    pub fn cancel_payment(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "PaymentProduct")] product: &str,
+        payment_id: &str,
+        options: Option<Ts<CallOptions>>,
+    ) -> Promise {
+        match payment_path(product, payment_id, &[]) {
+            Ok(p) => self.send_path("DELETE", p, None, options),
+            Err(f) => rejected(f),
+        }
+    }
+
+    /// Starts SCA for a payment (`POST /payments/{product}/{id}/authorisations`,
+    /// method `mobiltbankid` unless given).
+    #[wasm_bindgen(js_name = startAuthorisation, unchecked_return_type = "Promise<Authorisation>")]
+    pub fn start_authorisation(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "PaymentProduct")] product: &str,
+        payment_id: &str,
+        options: Option<Ts<AuthorisationOptions>>,
+    ) -> Promise {
+        let path = match payment_path(product, payment_id, &["authorisations"]) {
+            Ok(p) => p,
+            Err(f) => return rejected(f),
+        };
+        let o = match opts(options) {
+            Ok(o) => o,
+            Err(f) => return rejected(f),
+        };
+        let method = o
+            .authentication_method_id
+            .unwrap_or_else(|| "mobiltbankid".to_owned());
+        let body = Object::new();
+        set(&body, "authenticationMethodId", &JsValue::from_str(&method));
+        let json = match stringify(&body, "body") {
+            Ok(j) => j,
+            Err(f) => return rejected(f),
+        };
+        let inner = self.inner.clone();
+        let signal = signal_of(&o.signal);
+        promise(async move { inner.api("POST", &path, Some(&json), signal).await })
+    }
+
+    /// An authorisation's state (`GET /payments/{product}/{id}/authorisations/{authId}`).
+    #[wasm_bindgen(js_name = authorisationStatus, unchecked_return_type = "Promise<Authorisation>")]
+    pub fn authorisation_status(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "PaymentProduct")] product: &str,
+        payment_id: &str,
+        authorisation_id: &str,
+        options: Option<Ts<CallOptions>>,
+    ) -> Promise {
+        let path = validate::id(authorisation_id, "authorisationId")
+            .map_err(Failure::from)
+            .and_then(|_| payment_path(product, payment_id, &["authorisations", authorisation_id]));
+        match path {
+            Ok(p) => self.get_path(p, options),
+            Err(f) => rejected(f),
+        }
+    }
+
+    /// Polls the payment's status until it is final (`ACSC`, `ACCC`, `RJCT`, `CANC`),
+    /// with a growing interval; rejects `timeout` after `timeoutMs`, `aborted` on `signal`.
+    #[wasm_bindgen(js_name = waitForPayment, unchecked_return_type = "Promise<PaymentStatusResponse>")]
+    pub fn wait_for_payment(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "PaymentProduct")] product: &str,
+        payment_id: &str,
+        options: Option<Ts<WaitOptions>>,
+    ) -> Promise {
+        let prepared = payment_path(product, payment_id, &["status"]).and_then(|p| {
+            let o = opts(options)?;
+            let interval = o.interval_ms.unwrap_or(1000.0);
+            let max = o.max_interval_ms.unwrap_or(10_000.0).max(interval);
+            let timeout = o.timeout_ms.unwrap_or(300_000.0);
+            validate::wait_options(interval, max, timeout)?;
+            Ok((p, interval, max, timeout, signal_of(&o.signal)))
+        });
+        let (path, mut interval, max, timeout, signal) = match prepared {
+            Ok(v) => v,
+            Err(f) => return rejected(f),
+        };
+        let inner = self.inner.clone();
+        promise(async move {
+            let deadline = now_ms() + timeout;
+            loop {
+                let status = inner.api("GET", &path, None, signal.clone()).await?;
+                if get_str(&status, "transactionStatus")
+                    .is_some_and(|s| poll::is_final_payment_status(&s))
+                {
+                    return Ok(status);
+                }
+                let left = deadline - now_ms();
+                if left <= 0.0 {
+                    return Err(Failure::new(
+                        ErrorCode::Timeout,
+                        "the payment did not reach a final status in time",
+                    ));
+                }
+                if JsFuture::from(js_sleep(interval.min(left), signal.clone()))
+                    .await
+                    .is_err()
+                {
+                    return Err(Failure::new(
+                        ErrorCode::Aborted,
+                        "waiting for the payment was aborted",
+                    ));
+                }
+                interval = poll::next_interval(interval, max);
+            }
+        })
+    }
+
+    /// Asks whether funds are available (`POST /funds-confirmations` under `/cof/v7/identified2`).
+    #[wasm_bindgen(js_name = fundsConfirmation, unchecked_return_type = "Promise<FundsConfirmationResponse>")]
+    pub fn funds_confirmation(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "FundsConfirmationRequest")] request: JsValue,
+        options: Option<Ts<CallOptions>>,
+    ) -> Promise {
+        let json = match stringify(&request, "request").and_then(|j| {
+            validate::funds_confirmation(&j)?;
+            Ok(j)
+        }) {
+            Ok(j) => j,
+            Err(f) => return rejected(f),
+        };
+        self.send_path(
+            "POST",
+            paths::join(COF, &["funds-confirmations"]),
+            Some(json),
+            options,
+        )
+    }
+
+    /// Escape hatch: any allowed API call, e.g. `request("GET", "/ais/v7/identified2/accounts")`.
+    /// `path` is the bank API path (with query); `body` is sent as JSON. Resolves with the
+    /// parsed JSON (`null` for an empty body).
+    #[wasm_bindgen(unchecked_return_type = "Promise<unknown>")]
+    pub fn request(
+        &self,
+        method: &str,
+        path: &str,
+        body: JsValue,
+        options: Option<Ts<CallOptions>>,
+    ) -> Promise {
+        let m = method.to_ascii_uppercase();
+        const METHODS: [&str; 7] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
+        let Some(method) = METHODS.iter().copied().find(|x| *x == m) else {
+            return rejected(Failure::new(
+                ErrorCode::InvalidArgument,
+                "method must be an HTTP method such as GET or POST",
+            ));
+        };
+        if !path.starts_with('/')
+            || path.starts_with("//")
+            || path.chars().any(|c| c.is_control() || c == '\\')
+        {
+            return rejected(Failure::new(
+                ErrorCode::InvalidArgument,
+                "path must be an API path starting with /",
+            ));
+        }
+        let json = if body.is_undefined() || body.is_null() {
+            None
+        } else {
+            match stringify(&body, "body") {
+                Ok(j) => Some(j),
+                Err(f) => return rejected(f),
+            }
+        };
+        self.send_path(method, path.to_owned(), json, options)
+    }
+}
+
+impl Valv {
+    fn get_path(&self, path: String, options: Option<Ts<CallOptions>>) -> Promise {
+        self.send_path("GET", path, None, options)
+    }
+
+    fn send_path(
+        &self,
+        method: &'static str,
+        path: String,
+        body: Option<String>,
+        options: Option<Ts<CallOptions>>,
+    ) -> Promise {
+        let inner = self.inner.clone();
+        promise(async move {
+            let o = opts(options)?;
+            inner
+                .api(method, &path, body.as_deref(), signal_of(&o.signal))
+                .await
+        })
+    }
+}
+
+fn payment_path(product: &str, payment_id: &str, rest: &[&str]) -> Res<String> {
+    validate::product(product)?;
+    validate::id(payment_id, "paymentId")?;
+    let mut segments = vec!["payments", product, payment_id];
+    segments.extend_from_slice(rest);
+    Ok(paths::join(PIS, &segments))
+}
+
+fn stringify(value: &JsValue, what: &'static str) -> Res<String> {
+    if !value.is_object() || Array::is_array(value) {
+        return Err(Failure::new(
+            ErrorCode::InvalidArgument,
+            Cow::Owned([what, " must be an object"].concat()),
+        ));
+    }
+    JSON::stringify(value)
+        .ok()
+        .and_then(|s| s.as_string())
+        .ok_or_else(|| {
+            Failure::new(
+                ErrorCode::InvalidArgument,
+                Cow::Owned([what, " cannot be sent as JSON"].concat()),
+            )
+        })
+}
+
+struct PagesState {
+    next: Option<String>,
+    dated: bool,
+    seen: Vec<String>,
+}
+
+/// The pages of a `transactions()` call; use it with `for await`.
+#[wasm_bindgen]
+pub struct TransactionPages {
+    inner: Rc<Inner>,
+    state: Rc<RefCell<PagesState>>,
+    signal: Option<AbortSignal>,
+}
+
+fn iter_result(value: &JsValue, done: bool) -> JsValue {
+    let r = Object::new();
+    set(&r, "value", value);
+    set(&r, "done", &JsValue::from_bool(done));
+    r.into()
+}
+
+#[wasm_bindgen]
+impl TransactionPages {
+    /// The next page: `{ value: TransactionsPage, done: false }`, then `{ done: true }`.
+    #[wasm_bindgen(unchecked_return_type = "Promise<IteratorResult<TransactionsPage, undefined>>")]
+    pub fn next(&self) -> Promise {
+        let inner = self.inner.clone();
+        let state = self.state.clone();
+        let signal = self.signal.clone();
+        promise(async move {
+            let Some(path) = state.borrow_mut().next.take() else {
+                return Ok(iter_result(&JsValue::UNDEFINED, true));
+            };
+            let page = match inner.api("GET", &path, None, signal).await {
+                Ok(p) => p,
+                Err(f) => {
+                    // Let the caller retry the same page after a failure.
+                    state.borrow_mut().next = Some(path);
+                    return Err(f);
+                }
+            };
+            let mut st = state.borrow_mut();
+            st.seen.push(path);
+            if !st.dated {
+                let href = get(&get(&page, "_links"), "next");
+                let href = get_str(&href, "href").or_else(|| {
+                    // Berlin Group puts the links inside `transactions` too.
+                    get_str(
+                        &get(&get(&get(&page, "transactions"), "_links"), "next"),
+                        "href",
+                    )
+                });
+                if let Some(h) = href {
+                    let resolved = paths::resolve_next(AIS, &h).map_err(|_| {
+                        Failure::new(
+                            ErrorCode::BankError,
+                            "the bank sent an unusable next-page link",
+                        )
+                    })?;
+                    // A link back to a page already read would loop forever.
+                    if !st.seen.contains(&resolved) {
+                        st.next = Some(resolved);
+                    }
+                }
+            }
+            Ok(iter_result(&page, false))
+        })
+    }
+
+    /// Stops the iteration (called by `break` in `for await`).
+    pub fn finish(&self) {
+        self.state.borrow_mut().next = None;
+    }
+}
