@@ -1,12 +1,111 @@
-//! Option objects accepted by the `Valv` methods (TypeScript interfaces come from `tsify`).
+//! Option objects accepted by the `Valv` methods. The TypeScript interfaces come from
+//! `tsify`; the values are read member by member (no serde at run time, for size), with
+//! a clear `invalid_argument` for a member of the wrong type.
 
-use serde::Deserialize;
+use std::borrow::Cow;
+
+use js_sys::{Array, Reflect};
 use tsify::Tsify;
-use wasm_bindgen::JsValue;
+use wasm_bindgen::{JsCast, JsValue};
+use web_sys::AbortSignal;
+
+use crate::validate::{Invalid, Member, Source};
+
+/// Reads members of a caller-supplied JS object.
+pub struct Reader<'a>(pub &'a JsValue);
+
+fn wrong(key: &str, what: &str) -> Invalid {
+    Invalid(Cow::Owned(["option ", key, " must be ", what].concat()))
+}
+
+impl Reader<'_> {
+    fn raw(&self, key: &str) -> Option<JsValue> {
+        let v = Reflect::get(self.0, &JsValue::from_str(key)).ok()?;
+        (!v.is_undefined() && !v.is_null()).then_some(v)
+    }
+
+    /// An optional string member.
+    pub fn string(&self, key: &str) -> Result<Option<String>, Invalid> {
+        self.raw(key)
+            .map(|v| v.as_string().ok_or_else(|| wrong(key, "a string")))
+            .transpose()
+    }
+
+    /// An optional number member.
+    pub fn number(&self, key: &str) -> Result<Option<f64>, Invalid> {
+        self.raw(key)
+            .map(|v| v.as_f64().ok_or_else(|| wrong(key, "a number")))
+            .transpose()
+    }
+
+    /// An optional boolean member.
+    pub fn boolean(&self, key: &str) -> Result<Option<bool>, Invalid> {
+        self.raw(key)
+            .map(|v| v.as_bool().ok_or_else(|| wrong(key, "a boolean")))
+            .transpose()
+    }
+
+    /// An optional array-of-strings member.
+    pub fn strings(&self, key: &str) -> Result<Option<Vec<String>>, Invalid> {
+        self.raw(key)
+            .map(|v| {
+                if !Array::is_array(&v) {
+                    return Err(wrong(key, "an array of strings"));
+                }
+                Array::from(&v)
+                    .iter()
+                    .map(|s| {
+                        s.as_string()
+                            .ok_or_else(|| wrong(key, "an array of strings"))
+                    })
+                    .collect()
+            })
+            .transpose()
+    }
+
+    /// An optional `AbortSignal` member.
+    pub fn signal(&self, key: &str) -> Result<Option<AbortSignal>, Invalid> {
+        self.raw(key)
+            .map(|v| {
+                v.dyn_into::<AbortSignal>()
+                    .map_err(|_| wrong(key, "an AbortSignal"))
+            })
+            .transpose()
+    }
+}
+
+impl Source for Reader<'_> {
+    fn member(&self, path: &[&str]) -> Member {
+        let mut v = self.0.clone();
+        for p in path {
+            if !v.is_object() {
+                return Member::Missing;
+            }
+            v = Reflect::get(&v, &JsValue::from_str(p)).unwrap_or(JsValue::UNDEFINED);
+        }
+        if v.is_undefined() || v.is_null() {
+            Member::Missing
+        } else if let Some(s) = v.as_string() {
+            Member::Str(s)
+        } else if v.as_f64().is_some() {
+            Member::Number
+        } else if v.is_object() && !Array::is_array(&v) {
+            Member::Object
+        } else {
+            Member::Other
+        }
+    }
+}
+
+/// An options object read from JS.
+pub trait FromJs: Sized + Default {
+    /// Reads the members.
+    fn read(r: &Reader<'_>) -> Result<Self, Invalid>;
+}
 
 /// `new Valv(options)`.
-#[derive(Debug, Default, Deserialize, Tsify)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Debug, Default, Tsify)]
+#[serde(rename_all = "camelCase")]
 pub struct ValvOptions {
     /// Origin (and path prefix) of the broker; `""` (default) is the page's own origin.
     #[tsify(optional)]
@@ -17,14 +116,25 @@ pub struct ValvOptions {
     /// Timeout of each HTTP attempt in milliseconds (default 30000; 0 = none).
     #[tsify(optional)]
     pub timeout_ms: Option<f64>,
-    /// Retries of idempotent requests on network errors, 429, 502, 503 and 504 (default 2).
+    /// Retries of idempotent requests on network errors, 429, 502, 503 and 504 (default 2, at most 10).
     #[tsify(optional)]
-    pub retries: Option<u32>,
+    pub retries: Option<f64>,
+}
+
+impl FromJs for ValvOptions {
+    fn read(r: &Reader<'_>) -> Result<Self, Invalid> {
+        Ok(Self {
+            base_url: r.string("baseUrl")?,
+            provider: r.string("provider")?,
+            timeout_ms: r.number("timeoutMs")?,
+            retries: r.number("retries")?,
+        })
+    }
 }
 
 /// `login(options)` / `loginUrl(options)`.
-#[derive(Debug, Default, Deserialize, Tsify)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Debug, Default, Tsify)]
+#[serde(rename_all = "camelCase")]
 pub struct LoginOptions {
     /// Local path to come back to after login (default: the current path).
     #[tsify(optional)]
@@ -37,32 +147,57 @@ pub struct LoginOptions {
     pub login_hint: Option<String>,
 }
 
+impl FromJs for LoginOptions {
+    fn read(r: &Reader<'_>) -> Result<Self, Invalid> {
+        Ok(Self {
+            return_to: r.string("returnTo")?,
+            scopes: r.strings("scopes")?,
+            login_hint: r.string("loginHint")?,
+        })
+    }
+}
+
 /// Options of every call: a standard `AbortSignal` to cancel it.
-#[derive(Debug, Default, Deserialize, Tsify)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Debug, Default, Tsify)]
+#[serde(rename_all = "camelCase")]
 pub struct CallOptions {
     /// Cancels the call (rejects with code `aborted`).
-    #[serde(with = "serde_wasm_bindgen::preserve")]
     #[tsify(optional, type = "AbortSignal")]
-    pub signal: JsValue,
+    pub signal: Option<AbortSignal>,
+}
+
+impl FromJs for CallOptions {
+    fn read(r: &Reader<'_>) -> Result<Self, Invalid> {
+        Ok(Self {
+            signal: r.signal("signal")?,
+        })
+    }
 }
 
 /// `accounts(options)` / `account(id, options)`.
-#[derive(Debug, Default, Deserialize, Tsify)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Debug, Default, Tsify)]
+#[serde(rename_all = "camelCase")]
 pub struct AccountsOptions {
     /// Include balances (`?withBalance=true`).
     #[tsify(optional)]
     pub with_balance: Option<bool>,
     /// Cancels the call.
-    #[serde(with = "serde_wasm_bindgen::preserve")]
     #[tsify(optional, type = "AbortSignal")]
-    pub signal: JsValue,
+    pub signal: Option<AbortSignal>,
+}
+
+impl FromJs for AccountsOptions {
+    fn read(r: &Reader<'_>) -> Result<Self, Invalid> {
+        Ok(Self {
+            with_balance: r.boolean("withBalance")?,
+            signal: r.signal("signal")?,
+        })
+    }
 }
 
 /// `transactions(accountId, options)`.
-#[derive(Debug, Default, Deserialize, Tsify)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Debug, Default, Tsify)]
+#[serde(rename_all = "camelCase")]
 pub struct TransactionsOptions {
     /// `booked` (default), `pending` or `both`.
     #[tsify(optional, type = "BookingStatus")]
@@ -74,27 +209,45 @@ pub struct TransactionsOptions {
     #[tsify(optional)]
     pub date_to: Option<String>,
     /// Cancels the page being fetched.
-    #[serde(with = "serde_wasm_bindgen::preserve")]
     #[tsify(optional, type = "AbortSignal")]
-    pub signal: JsValue,
+    pub signal: Option<AbortSignal>,
+}
+
+impl FromJs for TransactionsOptions {
+    fn read(r: &Reader<'_>) -> Result<Self, Invalid> {
+        Ok(Self {
+            booking_status: r.string("bookingStatus")?,
+            date_from: r.string("dateFrom")?,
+            date_to: r.string("dateTo")?,
+            signal: r.signal("signal")?,
+        })
+    }
 }
 
 /// `startAuthorisation(product, paymentId, options)`.
-#[derive(Debug, Default, Deserialize, Tsify)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Debug, Default, Tsify)]
+#[serde(rename_all = "camelCase")]
 pub struct AuthorisationOptions {
     /// SCA method (default `"mobiltbankid"`).
     #[tsify(optional)]
     pub authentication_method_id: Option<String>,
     /// Cancels the call.
-    #[serde(with = "serde_wasm_bindgen::preserve")]
     #[tsify(optional, type = "AbortSignal")]
-    pub signal: JsValue,
+    pub signal: Option<AbortSignal>,
+}
+
+impl FromJs for AuthorisationOptions {
+    fn read(r: &Reader<'_>) -> Result<Self, Invalid> {
+        Ok(Self {
+            authentication_method_id: r.string("authenticationMethodId")?,
+            signal: r.signal("signal")?,
+        })
+    }
 }
 
 /// `waitForPayment(product, paymentId, options)`.
-#[derive(Debug, Default, Deserialize, Tsify)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Debug, Default, Tsify)]
+#[serde(rename_all = "camelCase")]
 pub struct WaitOptions {
     /// First polling interval in ms (default 1000); grows 1.5× per poll.
     #[tsify(optional)]
@@ -106,7 +259,17 @@ pub struct WaitOptions {
     #[tsify(optional)]
     pub timeout_ms: Option<f64>,
     /// Stops waiting (rejects with code `aborted`).
-    #[serde(with = "serde_wasm_bindgen::preserve")]
     #[tsify(optional, type = "AbortSignal")]
-    pub signal: JsValue,
+    pub signal: Option<AbortSignal>,
+}
+
+impl FromJs for WaitOptions {
+    fn read(r: &Reader<'_>) -> Result<Self, Invalid> {
+        Ok(Self {
+            interval_ms: r.number("intervalMs")?,
+            max_interval_ms: r.number("maxIntervalMs")?,
+            timeout_ms: r.number("timeoutMs")?,
+            signal: r.signal("signal")?,
+        })
+    }
 }

@@ -4,7 +4,8 @@
 use std::borrow::Cow;
 
 use valv_psd2::{
-    BookingStatus, FundsConfirmationRequest, IsoDate, PaymentInitiation, PaymentProduct,
+    AccountReference, Amount, BookingStatus, DecimalString, IsoDate, PaymentInitiation,
+    PaymentProduct,
 };
 
 /// A rejected argument: the message names the argument and what is wrong.
@@ -113,21 +114,109 @@ pub fn transactions(
     })
 }
 
-fn json_error(prefix: &'static str, e: &serde_json::Error) -> Invalid {
-    Invalid(Cow::Owned([prefix, &e.to_string()].concat()))
+/// What a caller-supplied object holds at a path (a JS object in the browser, a JSON
+/// value in tests).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Member {
+    /// Absent, `undefined` or `null`.
+    Missing,
+    /// A string.
+    Str(String),
+    /// A number.
+    Number,
+    /// A non-array object.
+    Object,
+    /// Anything else (boolean, array, …).
+    Other,
 }
 
-/// Checks a payment body (JSON text) against `product`'s rules from `valv-psd2`:
-/// required members, a positive amount given as a decimal *string*, a currency code,
-/// account numbers per product, message lengths and dates.
-pub fn payment(product: &PaymentProduct, json: &str) -> Result<(), Invalid> {
-    let p: PaymentInitiation =
-        serde_json::from_str(json).map_err(|e| json_error("payment is invalid: ", &e))?;
-    if p.instructed_amount.amount.was_json_number() {
-        return Err(Invalid::new(
-            "payment.instructedAmount.amount must be a string such as \"99.50\", not a number",
-        ));
+/// Read access to a caller-supplied object.
+pub trait Source {
+    /// The member at `path` (`["instructedAmount", "amount"]`).
+    fn member(&self, path: &[&str]) -> Member;
+}
+
+fn dotted(prefix: &str, path: &[&str], tail: &str) -> Invalid {
+    let mut s = String::from(prefix);
+    for p in path {
+        s.push('.');
+        s.push_str(p);
     }
+    s.push_str(tail);
+    Invalid(Cow::Owned(s))
+}
+
+fn opt_string(src: &dyn Source, prefix: &str, path: &[&str]) -> Result<Option<String>, Invalid> {
+    match src.member(path) {
+        Member::Missing => Ok(None),
+        Member::Str(s) => Ok(Some(s)),
+        _ => Err(dotted(prefix, path, " must be a string")),
+    }
+}
+
+fn amount(src: &dyn Source, prefix: &str) -> Result<Amount, Invalid> {
+    if src.member(&["instructedAmount"]) != Member::Object {
+        return Err(dotted(prefix, &["instructedAmount"], " is required"));
+    }
+    let path = ["instructedAmount", "amount"];
+    let value = match src.member(&path) {
+        Member::Str(s) => DecimalString::parse(&s)
+            .map_err(|_| dotted(prefix, &path, " must be a decimal string such as \"99.50\""))?,
+        Member::Number => {
+            return Err(dotted(
+                prefix,
+                &path,
+                " must be a string such as \"99.50\", not a number",
+            ))
+        }
+        Member::Missing => return Err(dotted(prefix, &path, " is required")),
+        _ => return Err(dotted(prefix, &path, " must be a string")),
+    };
+    let currency = opt_string(src, prefix, &["instructedAmount", "currency"])?
+        .ok_or_else(|| dotted(prefix, &["instructedAmount", "currency"], " is required"))?;
+    Ok(Amount::new(value, currency))
+}
+
+fn account(src: &dyn Source, prefix: &str, key: &'static str) -> Result<AccountReference, Invalid> {
+    if src.member(&[key]) != Member::Object {
+        return Err(dotted(prefix, &[key], " is required"));
+    }
+    let f = |name: &str| opt_string(src, prefix, &[key, name]);
+    Ok(AccountReference {
+        iban: f("iban")?,
+        bban: f("bban")?,
+        bgnr: f("bgnr")?,
+        pgnr: f("pgnr")?,
+        pan: f("pan")?,
+        masked_pan: f("maskedPan")?,
+        msisdn: f("msisdn")?,
+        bic: f("bic")?,
+        currency: f("currency")?,
+        ..AccountReference::default()
+    })
+}
+
+/// Checks a payment body against `product`'s rules from `valv-psd2`
+/// (`PaymentInitiation::validate`): required members, a positive amount given as a
+/// decimal *string*, a currency code, account numbers per product, message lengths and
+/// dates. Members the rules do not cover are sent as the caller gave them.
+pub fn payment(product: &PaymentProduct, src: &dyn Source) -> Result<(), Invalid> {
+    const P: &str = "payment";
+    let mut p = PaymentInitiation::new(
+        amount(src, P)?,
+        account(src, P, "debtorAccount")?,
+        account(src, P, "creditorAccount")?,
+    );
+    let s = |name: &str| opt_string(src, P, &[name]);
+    p.template_id = s("templateId")?.map(|t| PaymentProduct::from(t.as_str()));
+    p.creditor_name = s("creditorName")?;
+    p.creditor_account_message = s("creditorAccountMessage")?;
+    p.debtor_account_message = s("debtorAccountMessage")?;
+    p.remittance_information_unstructured = s("remittanceInformationUnstructured")?;
+    p.requested_execution_date = s("requestedExecutionDate")?;
+    p.start_date = s("startDate")?;
+    p.end_date = s("endDate")?;
+    p.frequency = s("frequency")?;
     p.validate(product).map_err(|errors| {
         let mut msg = String::from("payment is invalid: ");
         for (i, e) in errors.iter().enumerate() {
@@ -142,30 +231,24 @@ pub fn payment(product: &PaymentProduct, json: &str) -> Result<(), Invalid> {
     })
 }
 
-/// Checks a funds confirmation body (JSON text): an account with `iban` or `bban` and a
-/// positive amount string with a currency code.
-pub fn funds_confirmation(json: &str) -> Result<(), Invalid> {
-    let r: FundsConfirmationRequest =
-        serde_json::from_str(json).map_err(|e| json_error("request is invalid: ", &e))?;
-    let amount = &r.instructed_amount;
-    if amount.amount.was_json_number() {
-        return Err(Invalid::new(
-            "instructedAmount.amount must be a string such as \"99.50\", not a number",
-        ));
-    }
+/// Checks a funds confirmation body: an account with `iban` or `bban` and a positive
+/// amount string with a currency code.
+pub fn funds_confirmation(src: &dyn Source) -> Result<(), Invalid> {
+    let amount = amount(src, "request")?;
     if amount.amount.is_negative() || amount.amount.is_zero() {
         return Err(Invalid::new(
-            "instructedAmount.amount must be greater than zero",
+            "request.instructedAmount.amount must be greater than zero",
         ));
     }
     if !valv_psd2::is_currency_code(&amount.currency) {
         return Err(Invalid::new(
-            "instructedAmount.currency must be a three-letter ISO 4217 code",
+            "request.instructedAmount.currency must be a three-letter ISO 4217 code",
         ));
     }
+    let account = account(src, "request", "account")?;
     let has = |v: &Option<String>| v.as_deref().is_some_and(|s| !s.trim().is_empty());
-    if !has(&r.account.iban) && !has(&r.account.bban) {
-        return Err(Invalid::new("account must have an iban or a bban"));
+    if !has(&account.iban) && !has(&account.bban) {
+        return Err(Invalid::new("request.account must have an iban or a bban"));
     }
     Ok(())
 }
@@ -192,6 +275,39 @@ pub fn wait_options(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::Value;
+
+    struct Json(Value);
+
+    impl Source for Json {
+        fn member(&self, path: &[&str]) -> Member {
+            let mut v = &self.0;
+            for p in path {
+                match v.get(p) {
+                    Some(x) => v = x,
+                    None => return Member::Missing,
+                }
+            }
+            match v {
+                Value::Null => Member::Missing,
+                Value::String(s) => Member::Str(s.clone()),
+                Value::Number(_) => Member::Number,
+                Value::Object(_) => Member::Object,
+                _ => Member::Other,
+            }
+        }
+    }
+
+    fn payment_json(product: &PaymentProduct, text: &str) -> Result<(), Invalid> {
+        payment(
+            product,
+            &Json(serde_json::from_str(text).expect("test JSON")),
+        )
+    }
+
+    fn funds_json(text: &str) -> Result<(), Invalid> {
+        funds_confirmation(&Json(serde_json::from_str(text).expect("test JSON")))
+    }
 
     const TRANSFER: &str = r#"{
         "templateId": "swedish-domestic-private-credit-transfers",
@@ -260,9 +376,9 @@ mod tests {
 
     #[test]
     fn payments_are_checked_per_product() {
-        assert_eq!(payment(&transfer(), TRANSFER), Ok(()));
+        assert_eq!(payment_json(&transfer(), TRANSFER), Ok(()));
         let neg = TRANSFER.replace("\"99.50\"", "\"-5\"");
-        let err = payment(&transfer(), &neg).unwrap_err();
+        let err = payment_json(&transfer(), &neg).unwrap_err();
         assert!(
             err.0
                 .contains("instructedAmount.amount: must be greater than zero"),
@@ -270,38 +386,59 @@ mod tests {
             err.0
         );
         let zero = TRANSFER.replace("\"99.50\"", "\"0.00\"");
-        assert!(payment(&transfer(), &zero).is_err());
+        assert!(payment_json(&transfer(), &zero).is_err());
         let number = TRANSFER.replace("\"99.50\"", "99.5");
-        assert!(payment(&transfer(), &number)
+        assert!(payment_json(&transfer(), &number)
             .unwrap_err()
             .0
             .contains("not a number"));
         let malformed = TRANSFER.replace("\"99.50\"", "\"1e3\"");
-        assert!(payment(&transfer(), &malformed).is_err());
+        assert!(payment_json(&transfer(), &malformed).is_err());
         let long_msg = TRANSFER.replace("\"Hello\"", "\"Thirteen chars\"");
-        assert!(payment(&transfer(), &long_msg)
+        assert!(payment_json(&transfer(), &long_msg)
             .unwrap_err()
             .0
             .contains("creditorAccountMessage"));
         // the body's templateId must match the product in the path
-        let err = payment(&PaymentProduct::SepaCreditTransfers, TRANSFER).unwrap_err();
+        let err = payment_json(&PaymentProduct::SepaCreditTransfers, TRANSFER).unwrap_err();
         assert!(err.0.contains("templateId"), "{}", err.0);
-        assert!(payment(&transfer(), "{}")
-            .unwrap_err()
-            .0
-            .starts_with("payment is invalid: "));
-        assert!(payment(&transfer(), "not json").is_err());
+        assert_eq!(
+            payment_json(&transfer(), "{}"),
+            Err(Invalid("payment.instructedAmount is required".into()))
+        );
+        let no_creditor = r#"{"instructedAmount": {"currency": "SEK", "amount": "1"},
+            "debtorAccount": {"iban": "SE37"}}"#;
+        assert_eq!(
+            payment_json(&transfer(), no_creditor),
+            Err(Invalid("payment.creditorAccount is required".into()))
+        );
+        let bad_type = TRANSFER.replace("\"Hello\"", "12");
+        assert_eq!(
+            payment_json(&transfer(), &bad_type),
+            Err(Invalid(
+                "payment.creditorAccountMessage must be a string".into()
+            ))
+        );
+        let bankgiro = r#"{"instructedAmount": {"currency": "SEK", "amount": "55.50"},
+            "debtorAccount": {"iban": "SE3750000000054400047881"},
+            "creditorAccount": {"bgnr": "8080-1111"}}"#;
+        assert_eq!(
+            payment_json(&PaymentProduct::SwedishDomesticPrivateBankgiros, bankgiro),
+            Ok(())
+        );
     }
 
     #[test]
     fn funds_confirmations() {
         let ok = r#"{"account": {"iban": "SE80"}, "instructedAmount": {"amount": "10.00", "currency": "SEK"}}"#;
-        assert_eq!(funds_confirmation(ok), Ok(()));
-        assert!(funds_confirmation(&ok.replace("10.00", "-1")).is_err());
-        assert!(funds_confirmation(&ok.replace("\"10.00\"", "10")).is_err());
-        assert!(funds_confirmation(&ok.replace("SEK", "kr")).is_err());
-        assert!(funds_confirmation(&ok.replace("iban", "pan")).is_err());
-        assert!(funds_confirmation("[]").is_err());
+        assert_eq!(funds_json(ok), Ok(()));
+        assert!(funds_json(&ok.replace("10.00", "-1")).is_err());
+        assert!(funds_json(&ok.replace("\"10.00\"", "10")).is_err());
+        assert!(funds_json(&ok.replace("SEK", "kr")).is_err());
+        assert!(funds_json(&ok.replace("iban", "pan")).is_err());
+        assert!(funds_json("[]").is_err());
+        assert!(funds_json(r#"{"instructedAmount": {"amount": "1", "currency": "SEK"}}"#).is_err());
+        assert!(funds_json(r#"{"instructedAmount": {"amount": "1", "currency": "SEK"}}"#).is_err());
     }
 
     #[test]

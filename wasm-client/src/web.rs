@@ -17,8 +17,8 @@ use crate::error::{
     bank_message, classify, status_message, BankErrorFields, BodyFields, ErrorCode,
 };
 use crate::options::{
-    AccountsOptions, AuthorisationOptions, CallOptions, LoginOptions, TransactionsOptions,
-    ValvOptions, WaitOptions,
+    AccountsOptions, AuthorisationOptions, CallOptions, FromJs, LoginOptions, Reader,
+    TransactionsOptions, ValvOptions, WaitOptions,
 };
 use crate::paths::{self, Query, AIS, COF, PIS};
 use crate::retry::{parse_retry_after, Outcome, RetryPolicy};
@@ -140,25 +140,25 @@ fn new_request_id() -> String {
     paths::uuid_v4(bytes)
 }
 
-fn signal_of(v: &JsValue) -> Option<AbortSignal> {
-    v.dyn_ref::<AbortSignal>().cloned()
-}
-
 /// Options are optional; a present but malformed object is an `invalid_argument`.
-fn opts<T>(o: Option<Ts<T>>) -> Res<T>
+fn opts<T: FromJs + tsify::Tsify>(o: Option<Ts<T>>) -> Res<T>
 where
-    T: tsify::Tsify + serde::de::DeserializeOwned + Default,
-    <T as tsify::Tsify>::JsType: Clone,
+    <T as tsify::Tsify>::JsType: JsCast,
 {
-    match o {
-        None => Ok(T::default()),
-        Some(o) => o.to_rust().map_err(|e| {
-            Failure::new(
-                ErrorCode::InvalidArgument,
-                Cow::Owned(["invalid options: ", &e.to_string()].concat()),
-            )
-        }),
+    let Some(o) = o else {
+        return Ok(T::default());
+    };
+    let v = o.js_value();
+    if v.is_undefined() || v.is_null() {
+        return Ok(T::default());
     }
+    if !v.is_object() {
+        return Err(Failure::new(
+            ErrorCode::InvalidArgument,
+            "options must be an object",
+        ));
+    }
+    Ok(T::read(&Reader(&v))?)
 }
 
 fn promise<F>(f: F) -> Promise
@@ -485,7 +485,7 @@ impl Valv {
             .into_js());
         }
         let policy = RetryPolicy {
-            retries: o.retries.unwrap_or(2).min(10),
+            retries: retries_option(o.retries).map_err(Failure::into_js)?,
             ..RetryPolicy::default()
         };
         let channel = BroadcastChannel::new(CHANNEL).ok();
@@ -525,12 +525,7 @@ impl Valv {
         promise(async move {
             let o = opts(options)?;
             let s = inner
-                .call(
-                    "GET",
-                    Target::Broker("/auth/session"),
-                    None,
-                    signal_of(&o.signal),
-                )
+                .call("GET", Target::Broker("/auth/session"), None, o.signal)
                 .await?;
             inner.observe_session(get(&s, "authenticated").as_bool().unwrap_or(false));
             Ok(s)
@@ -592,12 +587,7 @@ impl Valv {
         promise(async move {
             let o = opts(options)?;
             inner
-                .call(
-                    "POST",
-                    Target::Broker("/auth/logout"),
-                    None,
-                    signal_of(&o.signal),
-                )
+                .call("POST", Target::Broker("/auth/logout"), None, o.signal)
                 .await?;
             inner.change("logout", false, None);
             Ok(JsValue::UNDEFINED)
@@ -633,7 +623,7 @@ impl Valv {
             let path = Query::new()
                 .opt("withBalance", o.with_balance.filter(|b| *b).map(|_| "true"))
                 .finish(paths::join(AIS, &["accounts"]));
-            let body = inner.api("GET", &path, None, signal_of(&o.signal)).await?;
+            let body = inner.api("GET", &path, None, o.signal).await?;
             let list = get(&body, "accounts");
             Ok(if Array::is_array(&list) {
                 list
@@ -656,7 +646,7 @@ impl Valv {
             let path = Query::new()
                 .opt("withBalance", o.with_balance.filter(|b| *b).map(|_| "true"))
                 .finish(paths::join(AIS, &["accounts", &id]));
-            let body = inner.api("GET", &path, None, signal_of(&o.signal)).await?;
+            let body = inner.api("GET", &path, None, o.signal).await?;
             // Berlin Group wraps details in `account`; SEB v7 sends the account itself.
             let wrapped = get(&body, "account");
             Ok(
@@ -680,7 +670,7 @@ impl Valv {
         promise(async move {
             let o = opts(options)?;
             let path = paths::join(AIS, &["accounts", &id, "balances"]);
-            let body = inner.api("GET", &path, None, signal_of(&o.signal)).await?;
+            let body = inner.api("GET", &path, None, o.signal).await?;
             let list = get(&body, "balances");
             Ok(if Array::is_array(&list) {
                 list
@@ -718,7 +708,7 @@ impl Valv {
                 dated: args.is_dated(),
                 seen: Vec::new(),
             })),
-            signal: signal_of(&o.signal),
+            signal: o.signal,
         };
         Ok(js_iterable(pages.into()))
     }
@@ -761,9 +751,9 @@ impl Valv {
         let checked = validate::product(product)
             .map_err(Failure::from)
             .and_then(|p| {
-                let json = stringify(&payment, "payment")?;
-                validate::payment(&p, &json)?;
-                Ok(json)
+                object(&payment, "payment")?;
+                validate::payment(&p, &Reader(&payment))?;
+                stringify(&payment, "payment")
             });
         let json = match checked {
             Ok(j) => j,
@@ -842,7 +832,7 @@ impl Valv {
             Err(f) => return rejected(f),
         };
         let inner = self.inner.clone();
-        let signal = signal_of(&o.signal);
+        let signal = o.signal;
         promise(async move { inner.api("POST", &path, Some(&json), signal).await })
     }
 
@@ -879,7 +869,7 @@ impl Valv {
             let max = o.max_interval_ms.unwrap_or(10_000.0).max(interval);
             let timeout = o.timeout_ms.unwrap_or(300_000.0);
             validate::wait_options(interval, max, timeout)?;
-            Ok((p, interval, max, timeout, signal_of(&o.signal)))
+            Ok((p, interval, max, timeout, o.signal))
         });
         let (path, mut interval, max, timeout, signal) = match prepared {
             Ok(v) => v,
@@ -923,9 +913,9 @@ impl Valv {
         #[wasm_bindgen(unchecked_param_type = "FundsConfirmationRequest")] request: JsValue,
         options: Option<Ts<CallOptions>>,
     ) -> Promise {
-        let json = match stringify(&request, "request").and_then(|j| {
-            validate::funds_confirmation(&j)?;
-            Ok(j)
+        let json = match object(&request, "request").and_then(|_| {
+            validate::funds_confirmation(&Reader(&request))?;
+            stringify(&request, "request")
         }) {
             Ok(j) => j,
             Err(f) => return rejected(f),
@@ -944,9 +934,12 @@ impl Valv {
     #[wasm_bindgen(unchecked_return_type = "Promise<unknown>")]
     pub fn request(
         &self,
+        #[wasm_bindgen(
+            unchecked_param_type = "\"GET\" | \"HEAD\" | \"POST\" | \"PUT\" | \"PATCH\" | \"DELETE\" | \"OPTIONS\""
+        )]
         method: &str,
         path: &str,
-        body: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "unknown")] body: Option<JsValue>,
         options: Option<Ts<CallOptions>>,
     ) -> Promise {
         let m = method.to_ascii_uppercase();
@@ -966,12 +959,18 @@ impl Valv {
                 "path must be an API path starting with /",
             ));
         }
+        let body = body.unwrap_or(JsValue::UNDEFINED);
         let json = if body.is_undefined() || body.is_null() {
             None
         } else {
-            match stringify(&body, "body") {
-                Ok(j) => Some(j),
-                Err(f) => return rejected(f),
+            match JSON::stringify(&body).ok().and_then(|s| s.as_string()) {
+                Some(j) => Some(j),
+                None => {
+                    return rejected(Failure::new(
+                        ErrorCode::InvalidArgument,
+                        "body cannot be sent as JSON",
+                    ))
+                }
             }
         };
         self.send_path(method, path.to_owned(), json, options)
@@ -993,9 +992,7 @@ impl Valv {
         let inner = self.inner.clone();
         promise(async move {
             let o = opts(options)?;
-            inner
-                .api(method, &path, body.as_deref(), signal_of(&o.signal))
-                .await
+            inner.api(method, &path, body.as_deref(), o.signal).await
         })
     }
 }
@@ -1008,13 +1005,29 @@ fn payment_path(product: &str, payment_id: &str, rest: &[&str]) -> Res<String> {
     Ok(paths::join(PIS, &segments))
 }
 
-fn stringify(value: &JsValue, what: &'static str) -> Res<String> {
+fn object(value: &JsValue, what: &'static str) -> Res<()> {
     if !value.is_object() || Array::is_array(value) {
         return Err(Failure::new(
             ErrorCode::InvalidArgument,
             Cow::Owned([what, " must be an object"].concat()),
         ));
     }
+    Ok(())
+}
+
+fn retries_option(r: Option<f64>) -> Res<u32> {
+    match r {
+        None => Ok(2),
+        Some(n) if n.is_finite() && (0.0..=10.0).contains(&n) && n.fract() == 0.0 => Ok(n as u32),
+        Some(_) => Err(Failure::new(
+            ErrorCode::InvalidArgument,
+            "retries must be a whole number from 0 to 10",
+        )),
+    }
+}
+
+fn stringify(value: &JsValue, what: &'static str) -> Res<String> {
+    object(value, what)?;
     JSON::stringify(value)
         .ok()
         .and_then(|s| s.as_string())
@@ -1032,8 +1045,9 @@ struct PagesState {
     seen: Vec<String>,
 }
 
-/// The pages of a `transactions()` call; use it with `for await`.
-#[wasm_bindgen]
+/// The pages of a `transactions()` call; JS sees it through the async iterator that
+/// `transactions()` returns.
+#[wasm_bindgen(skip_typescript)]
 pub struct TransactionPages {
     inner: Rc<Inner>,
     state: Rc<RefCell<PagesState>>,
