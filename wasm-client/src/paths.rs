@@ -206,6 +206,7 @@ pub fn uuid_v4(mut bytes: [u8; 16]) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -22,6 +22,7 @@ pub fn next_interval(current_ms: f64, max_ms: f64) -> f64 {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -161,16 +161,8 @@ where
     Ok(T::read(&Reader(&v))?)
 }
 
-fn promise<F>(f: F) -> Promise
-where
-    F: std::future::Future<Output = Res> + 'static,
-{
-    future_to_promise(async move { f.await.map_err(Failure::into_js) })
-}
-
-fn rejected(f: Failure) -> Promise {
-    Promise::reject(&f.into_js())
-}
+/// The `BroadcastChannel` message handler, kept alive as long as the client.
+type MessageHandler = Closure<dyn FnMut(MessageEvent)>;
 
 /// Shared state of one `Valv` instance.
 struct Inner {
@@ -182,7 +174,7 @@ struct Inner {
     next_listener: Cell<u32>,
     authenticated: Cell<Option<bool>>,
     channel: Option<BroadcastChannel>,
-    on_message: RefCell<Option<Closure<dyn FnMut(MessageEvent)>>>,
+    on_message: RefCell<Option<MessageHandler>>,
 }
 
 impl Drop for Inner {
@@ -316,21 +308,6 @@ impl Inner {
                     return Err(failure);
                 }
             }
-        }
-    }
-
-    fn api(
-        &self,
-        method: &'static str,
-        path: &str,
-        body: Option<&str>,
-        signal: Option<AbortSignal>,
-    ) -> impl std::future::Future<Output = Res> + '_ {
-        let path = path.to_owned();
-        let body = body.map(str::to_owned);
-        async move {
-            self.call(method, Target::Api(&path), body.as_deref(), signal)
-                .await
         }
     }
 
@@ -521,15 +498,7 @@ impl Valv {
     /// Never contains a token. Fires `login` on listeners when the session became authenticated.
     #[wasm_bindgen(unchecked_return_type = "Promise<Session>")]
     pub fn session(&self, options: Option<Ts<CallOptions>>) -> Promise {
-        let inner = self.inner.clone();
-        promise(async move {
-            let o = opts(options)?;
-            let s = inner
-                .call("GET", Target::Broker("/auth/session"), None, o.signal)
-                .await?;
-            inner.observe_session(get(&s, "authenticated").as_bool().unwrap_or(false));
-            Ok(s)
-        })
+        self.start(opts(options).map(|o| Op::Session { signal: o.signal }))
     }
 
     /// The broker URL that starts a login (what `login()` navigates to).
@@ -583,15 +552,7 @@ impl Valv {
     /// Ends the session at the broker (which revokes at the bank); fires `logout`.
     #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
     pub fn logout(&self, options: Option<Ts<CallOptions>>) -> Promise {
-        let inner = self.inner.clone();
-        promise(async move {
-            let o = opts(options)?;
-            inner
-                .call("POST", Target::Broker("/auth/logout"), None, o.signal)
-                .await?;
-            inner.change("logout", false, None);
-            Ok(JsValue::UNDEFINED)
-        })
+        self.start(opts(options).map(|o| Op::Logout { signal: o.signal }))
     }
 
     /// Calls `callback(change)` on login, logout and expiry, in this tab and the others.
@@ -617,67 +578,42 @@ impl Valv {
     /// All accounts (`GET /accounts`), optionally with balances.
     #[wasm_bindgen(unchecked_return_type = "Promise<Account[]>")]
     pub fn accounts(&self, options: Option<Ts<AccountsOptions>>) -> Promise {
-        let inner = self.inner.clone();
-        promise(async move {
-            let o = opts(options)?;
+        self.start(opts(options).map(|o| {
             let path = Query::new()
                 .opt("withBalance", o.with_balance.filter(|b| *b).map(|_| "true"))
                 .finish(paths::join(AIS, &["accounts"]));
-            let body = inner.api("GET", &path, None, o.signal).await?;
-            let list = get(&body, "accounts");
-            Ok(if Array::is_array(&list) {
-                list
-            } else {
-                Array::new().into()
-            })
-        })
+            Op::get(path, o.signal, Pick::Array("accounts"))
+        }))
     }
 
     /// One account's details (`GET /accounts/{id}`).
     #[wasm_bindgen(unchecked_return_type = "Promise<Account>")]
     pub fn account(&self, account_id: &str, options: Option<Ts<AccountsOptions>>) -> Promise {
-        if let Err(e) = validate::id(account_id, "accountId") {
-            return rejected(e.into());
-        }
-        let inner = self.inner.clone();
-        let id = account_id.to_owned();
-        promise(async move {
-            let o = opts(options)?;
-            let path = Query::new()
-                .opt("withBalance", o.with_balance.filter(|b| *b).map(|_| "true"))
-                .finish(paths::join(AIS, &["accounts", &id]));
-            let body = inner.api("GET", &path, None, o.signal).await?;
-            // Berlin Group wraps details in `account`; SEB v7 sends the account itself.
-            let wrapped = get(&body, "account");
-            Ok(
-                if wrapped.is_object() && get(&body, "resourceId").is_undefined() {
-                    wrapped
-                } else {
-                    body
-                },
-            )
-        })
+        self.start(
+            validate::id(account_id, "accountId")
+                .map_err(Failure::from)
+                .and_then(|_| {
+                    let o = opts(options)?;
+                    let path = Query::new()
+                        .opt("withBalance", o.with_balance.filter(|b| *b).map(|_| "true"))
+                        .finish(paths::join(AIS, &["accounts", account_id]));
+                    Ok(Op::get(path, o.signal, Pick::AccountDetails))
+                }),
+        )
     }
 
     /// An account's balances (`GET /accounts/{id}/balances`).
     #[wasm_bindgen(unchecked_return_type = "Promise<Balance[]>")]
     pub fn balances(&self, account_id: &str, options: Option<Ts<CallOptions>>) -> Promise {
-        if let Err(e) = validate::id(account_id, "accountId") {
-            return rejected(e.into());
-        }
-        let inner = self.inner.clone();
-        let id = account_id.to_owned();
-        promise(async move {
-            let o = opts(options)?;
-            let path = paths::join(AIS, &["accounts", &id, "balances"]);
-            let body = inner.api("GET", &path, None, o.signal).await?;
-            let list = get(&body, "balances");
-            Ok(if Array::is_array(&list) {
-                list
-            } else {
-                Array::new().into()
-            })
-        })
+        self.start(
+            validate::id(account_id, "accountId")
+                .map_err(Failure::from)
+                .and_then(|_| {
+                    let o = opts(options)?;
+                    let path = paths::join(AIS, &["accounts", account_id, "balances"]);
+                    Ok(Op::get(path, o.signal, Pick::Array("balances")))
+                }),
+        )
     }
 
     /// Pages of an account's transactions, as an async iterator following `_links.next`
@@ -706,6 +642,7 @@ impl Valv {
             state: Rc::new(RefCell::new(PagesState {
                 next: Some(first),
                 dated: args.is_dated(),
+                busy: false,
                 seen: Vec::new(),
             })),
             signal: o.signal,
@@ -721,46 +658,57 @@ impl Valv {
         transaction_id: &str,
         options: Option<Ts<CallOptions>>,
     ) -> Promise {
-        if let Err(e) = validate::id(account_id, "accountId")
-            .and_then(|_| validate::id(transaction_id, "transactionId"))
-        {
-            return rejected(e.into());
-        }
-        let path = paths::join(
-            AIS,
-            &["accounts", account_id, "transactions", transaction_id],
-        );
-        self.get_path(path, options)
+        self.start(
+            validate::id(account_id, "accountId")
+                .and_then(|_| validate::id(transaction_id, "transactionId"))
+                .map_err(Failure::from)
+                .and_then(|_| {
+                    let o = opts(options)?;
+                    let path = paths::join(
+                        AIS,
+                        &["accounts", account_id, "transactions", transaction_id],
+                    );
+                    Ok(Op::get(path, o.signal, Pick::Whole))
+                }),
+        )
     }
 
     /// Payment templates (`GET /templates` of Payment Initiation).
     #[wasm_bindgen(unchecked_return_type = "Promise<TemplateSummary[]>")]
     pub fn templates(&self, options: Option<Ts<CallOptions>>) -> Promise {
-        self.get_path(paths::join(PIS, &["templates"]), options)
+        self.start(
+            opts(options).map(|o| Op::get(paths::join(PIS, &["templates"]), o.signal, Pick::Whole)),
+        )
     }
 
     /// Initiates a payment (`POST /payments/{product}`); checked against the product's
     /// rules first. Never retried.
-    #[wasm_bindgen(js_name = initiatePayment, unchecked_return_type = "Promise<PaymentInitiationResponse>")]
+    #[wasm_bindgen(
+        js_name = initiatePayment,
+        unchecked_return_type = "Promise<PaymentInitiationResponse>"
+    )]
     pub fn initiate_payment(
         &self,
         #[wasm_bindgen(unchecked_param_type = "PaymentProduct")] product: &str,
         #[wasm_bindgen(unchecked_param_type = "PaymentInitiation")] payment: JsValue,
         options: Option<Ts<CallOptions>>,
     ) -> Promise {
-        let checked = validate::product(product)
-            .map_err(Failure::from)
-            .and_then(|p| {
-                object(&payment, "payment")?;
-                validate::payment(&p, &Reader(&payment))?;
-                stringify(&payment, "payment")
-            });
-        let json = match checked {
-            Ok(j) => j,
-            Err(f) => return rejected(f),
-        };
-        let path = paths::join(PIS, &["payments", product]);
-        self.send_path("POST", path, Some(json), options)
+        self.start(
+            validate::product(product)
+                .map_err(Failure::from)
+                .and_then(|p| {
+                    object(&payment, "payment")?;
+                    validate::payment(&p, &Reader(&payment))?;
+                    let json = stringify(&payment, "payment")?;
+                    let o = opts(options)?;
+                    Ok(Op::send(
+                        "POST",
+                        paths::join(PIS, &["payments", product]),
+                        Some(json),
+                        o.signal,
+                    ))
+                }),
+        )
     }
 
     /// A payment as the bank has it (`GET /payments/{product}/{id}`).
@@ -771,10 +719,7 @@ impl Valv {
         payment_id: &str,
         options: Option<Ts<CallOptions>>,
     ) -> Promise {
-        match payment_path(product, payment_id, &[]) {
-            Ok(p) => self.get_path(p, options),
-            Err(f) => rejected(f),
-        }
+        self.start(payment_op("GET", product, payment_id, &[], options))
     }
 
     /// A payment's status (`GET /payments/{product}/{id}/status`).
@@ -785,24 +730,21 @@ impl Valv {
         payment_id: &str,
         options: Option<Ts<CallOptions>>,
     ) -> Promise {
-        match payment_path(product, payment_id, &["status"]) {
-            Ok(p) => self.get_path(p, options),
-            Err(f) => rejected(f),
-        }
+        self.start(payment_op("GET", product, payment_id, &["status"], options))
     }
 
     /// Cancels a payment (`DELETE /payments/{product}/{id}`): `null` on 204, else the 202 body.
-    #[wasm_bindgen(js_name = cancelPayment, unchecked_return_type = "Promise<PaymentCancellationResponse | null>")]
+    #[wasm_bindgen(
+        js_name = cancelPayment,
+        unchecked_return_type = "Promise<PaymentCancellationResponse | null>"
+    )]
     pub fn cancel_payment(
         &self,
         #[wasm_bindgen(unchecked_param_type = "PaymentProduct")] product: &str,
         payment_id: &str,
         options: Option<Ts<CallOptions>>,
     ) -> Promise {
-        match payment_path(product, payment_id, &[]) {
-            Ok(p) => self.send_path("DELETE", p, None, options),
-            Err(f) => rejected(f),
-        }
+        self.start(payment_op("DELETE", product, payment_id, &[], options))
     }
 
     /// Starts SCA for a payment (`POST /payments/{product}/{id}/authorisations`,
@@ -814,26 +756,18 @@ impl Valv {
         payment_id: &str,
         options: Option<Ts<AuthorisationOptions>>,
     ) -> Promise {
-        let path = match payment_path(product, payment_id, &["authorisations"]) {
-            Ok(p) => p,
-            Err(f) => return rejected(f),
-        };
-        let o = match opts(options) {
-            Ok(o) => o,
-            Err(f) => return rejected(f),
-        };
-        let method = o
-            .authentication_method_id
-            .unwrap_or_else(|| "mobiltbankid".to_owned());
-        let body = Object::new();
-        set(&body, "authenticationMethodId", &JsValue::from_str(&method));
-        let json = match stringify(&body, "body") {
-            Ok(j) => j,
-            Err(f) => return rejected(f),
-        };
-        let inner = self.inner.clone();
-        let signal = o.signal;
-        promise(async move { inner.api("POST", &path, Some(&json), signal).await })
+        self.start(
+            payment_path(product, payment_id, &["authorisations"]).and_then(|path| {
+                let o = opts(options)?;
+                let method = o
+                    .authentication_method_id
+                    .unwrap_or_else(|| "mobiltbankid".to_owned());
+                let body = Object::new();
+                set(&body, "authenticationMethodId", &JsValue::from_str(&method));
+                let json = stringify(&body, "body")?;
+                Ok(Op::send("POST", path, Some(json), o.signal))
+            }),
+        )
     }
 
     /// An authorisation's state (`GET /payments/{product}/{id}/authorisations/{authId}`).
@@ -845,13 +779,19 @@ impl Valv {
         authorisation_id: &str,
         options: Option<Ts<CallOptions>>,
     ) -> Promise {
-        let path = validate::id(authorisation_id, "authorisationId")
-            .map_err(Failure::from)
-            .and_then(|_| payment_path(product, payment_id, &["authorisations", authorisation_id]));
-        match path {
-            Ok(p) => self.get_path(p, options),
-            Err(f) => rejected(f),
-        }
+        self.start(
+            validate::id(authorisation_id, "authorisationId")
+                .map_err(Failure::from)
+                .and_then(|_| {
+                    payment_op(
+                        "GET",
+                        product,
+                        payment_id,
+                        &["authorisations", authorisation_id],
+                        options,
+                    )
+                }),
+        )
     }
 
     /// Polls the payment's status until it is final (`ACSC`, `ACCC`, `RJCT`, `CANC`),
@@ -863,23 +803,202 @@ impl Valv {
         payment_id: &str,
         options: Option<Ts<WaitOptions>>,
     ) -> Promise {
-        let prepared = payment_path(product, payment_id, &["status"]).and_then(|p| {
+        self.start(
+            payment_path(product, payment_id, &["status"]).and_then(|path| {
+                let o = opts(options)?;
+                let interval = o.interval_ms.unwrap_or(1000.0);
+                let max = o.max_interval_ms.unwrap_or(10_000.0).max(interval);
+                let timeout = o.timeout_ms.unwrap_or(300_000.0);
+                validate::wait_options(interval, max, timeout)?;
+                Ok(Op::Wait {
+                    path,
+                    interval,
+                    max,
+                    timeout,
+                    signal: o.signal,
+                })
+            }),
+        )
+    }
+
+    /// Asks whether funds are available (`POST /funds-confirmations` under `/cof/v7/identified2`).
+    #[wasm_bindgen(
+        js_name = fundsConfirmation,
+        unchecked_return_type = "Promise<FundsConfirmationResponse>"
+    )]
+    pub fn funds_confirmation(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "FundsConfirmationRequest")] request: JsValue,
+        options: Option<Ts<CallOptions>>,
+    ) -> Promise {
+        self.start(object(&request, "request").and_then(|_| {
+            validate::funds_confirmation(&Reader(&request))?;
+            let json = stringify(&request, "request")?;
             let o = opts(options)?;
-            let interval = o.interval_ms.unwrap_or(1000.0);
-            let max = o.max_interval_ms.unwrap_or(10_000.0).max(interval);
-            let timeout = o.timeout_ms.unwrap_or(300_000.0);
-            validate::wait_options(interval, max, timeout)?;
-            Ok((p, interval, max, timeout, o.signal))
-        });
-        let (path, mut interval, max, timeout, signal) = match prepared {
-            Ok(v) => v,
-            Err(f) => return rejected(f),
+            Ok(Op::send(
+                "POST",
+                paths::join(COF, &["funds-confirmations"]),
+                Some(json),
+                o.signal,
+            ))
+        }))
+    }
+
+    /// Escape hatch: any allowed API call, e.g. `request("GET", "/ais/v7/identified2/accounts")`.
+    /// `path` is the bank API path (with query); `body` is sent as JSON. Resolves with the
+    /// parsed JSON (`null` for an empty body).
+    #[wasm_bindgen(unchecked_return_type = "Promise<unknown>")]
+    pub fn request(
+        &self,
+        #[wasm_bindgen(
+            unchecked_param_type = "\"GET\" | \"HEAD\" | \"POST\" | \"PUT\" | \"PATCH\" | \"DELETE\" | \"OPTIONS\""
+        )]
+        method: &str,
+        path: &str,
+        #[wasm_bindgen(unchecked_param_type = "unknown")] body: Option<JsValue>,
+        options: Option<Ts<CallOptions>>,
+    ) -> Promise {
+        self.start(request_op(method, path, body, options))
+    }
+}
+
+impl Valv {
+    /// Runs `op` (or rejects with the argument error) as a Promise. Every method goes
+    /// through this one future type, which keeps the wasm small.
+    fn start(&self, op: Res<Op>) -> Promise {
+        let op = match op {
+            Ok(op) => op,
+            Err(f) => return Promise::reject(&f.into_js()),
         };
         let inner = self.inner.clone();
-        promise(async move {
+        future_to_promise(async move { run(&inner, op).await.map_err(Failure::into_js) })
+    }
+}
+
+/// What to return from a successful API answer.
+#[derive(Clone, Copy)]
+enum Pick {
+    /// The parsed body.
+    Whole,
+    /// The named array member (an empty array when absent).
+    Array(&'static str),
+    /// The account itself, unwrapping Berlin Group's `{"account": …}`.
+    AccountDetails,
+}
+
+/// One operation of the client, prepared (and its arguments checked) synchronously.
+enum Op {
+    Api {
+        method: &'static str,
+        path: String,
+        body: Option<String>,
+        signal: Option<AbortSignal>,
+        pick: Pick,
+    },
+    Session {
+        signal: Option<AbortSignal>,
+    },
+    Logout {
+        signal: Option<AbortSignal>,
+    },
+    Wait {
+        path: String,
+        interval: f64,
+        max: f64,
+        timeout: f64,
+        signal: Option<AbortSignal>,
+    },
+    Page {
+        state: Rc<RefCell<PagesState>>,
+        signal: Option<AbortSignal>,
+    },
+}
+
+impl Op {
+    fn get(path: String, signal: Option<AbortSignal>, pick: Pick) -> Op {
+        Op::Api {
+            method: "GET",
+            path,
+            body: None,
+            signal,
+            pick,
+        }
+    }
+
+    fn send(
+        method: &'static str,
+        path: String,
+        body: Option<String>,
+        signal: Option<AbortSignal>,
+    ) -> Op {
+        Op::Api {
+            method,
+            path,
+            body,
+            signal,
+            pick: Pick::Whole,
+        }
+    }
+}
+
+async fn run(inner: &Inner, op: Op) -> Res {
+    match op {
+        Op::Api {
+            method,
+            path,
+            body,
+            signal,
+            pick,
+        } => {
+            let v = inner
+                .call(method, Target::Api(&path), body.as_deref(), signal)
+                .await?;
+            Ok(match pick {
+                Pick::Whole => v,
+                Pick::Array(key) => {
+                    let list = get(&v, key);
+                    if Array::is_array(&list) {
+                        list
+                    } else {
+                        Array::new().into()
+                    }
+                }
+                Pick::AccountDetails => {
+                    let wrapped = get(&v, "account");
+                    if wrapped.is_object() && get(&v, "resourceId").is_undefined() {
+                        wrapped
+                    } else {
+                        v
+                    }
+                }
+            })
+        }
+        Op::Session { signal } => {
+            let s = inner
+                .call("GET", Target::Broker("/auth/session"), None, signal)
+                .await?;
+            inner.observe_session(get(&s, "authenticated").as_bool().unwrap_or(false));
+            Ok(s)
+        }
+        Op::Logout { signal } => {
+            inner
+                .call("POST", Target::Broker("/auth/logout"), None, signal)
+                .await?;
+            inner.change("logout", false, None);
+            Ok(JsValue::UNDEFINED)
+        }
+        Op::Wait {
+            path,
+            mut interval,
+            max,
+            timeout,
+            signal,
+        } => {
             let deadline = now_ms() + timeout;
             loop {
-                let status = inner.api("GET", &path, None, signal.clone()).await?;
+                let status = inner
+                    .call("GET", Target::Api(&path), None, signal.clone())
+                    .await?;
                 if get_str(&status, "transactionStatus")
                     .is_some_and(|s| poll::is_final_payment_status(&s))
                 {
@@ -903,98 +1022,62 @@ impl Valv {
                 }
                 interval = poll::next_interval(interval, max);
             }
-        })
-    }
-
-    /// Asks whether funds are available (`POST /funds-confirmations` under `/cof/v7/identified2`).
-    #[wasm_bindgen(js_name = fundsConfirmation, unchecked_return_type = "Promise<FundsConfirmationResponse>")]
-    pub fn funds_confirmation(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "FundsConfirmationRequest")] request: JsValue,
-        options: Option<Ts<CallOptions>>,
-    ) -> Promise {
-        let json = match object(&request, "request").and_then(|_| {
-            validate::funds_confirmation(&Reader(&request))?;
-            stringify(&request, "request")
-        }) {
-            Ok(j) => j,
-            Err(f) => return rejected(f),
-        };
-        self.send_path(
-            "POST",
-            paths::join(COF, &["funds-confirmations"]),
-            Some(json),
-            options,
-        )
-    }
-
-    /// Escape hatch: any allowed API call, e.g. `request("GET", "/ais/v7/identified2/accounts")`.
-    /// `path` is the bank API path (with query); `body` is sent as JSON. Resolves with the
-    /// parsed JSON (`null` for an empty body).
-    #[wasm_bindgen(unchecked_return_type = "Promise<unknown>")]
-    pub fn request(
-        &self,
-        #[wasm_bindgen(
-            unchecked_param_type = "\"GET\" | \"HEAD\" | \"POST\" | \"PUT\" | \"PATCH\" | \"DELETE\" | \"OPTIONS\""
-        )]
-        method: &str,
-        path: &str,
-        #[wasm_bindgen(unchecked_param_type = "unknown")] body: Option<JsValue>,
-        options: Option<Ts<CallOptions>>,
-    ) -> Promise {
-        let m = method.to_ascii_uppercase();
-        const METHODS: [&str; 7] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
-        let Some(method) = METHODS.iter().copied().find(|x| *x == m) else {
-            return rejected(Failure::new(
-                ErrorCode::InvalidArgument,
-                "method must be an HTTP method such as GET or POST",
-            ));
-        };
-        if !path.starts_with('/')
-            || path.starts_with("//")
-            || path.chars().any(|c| c.is_control() || c == '\\')
-        {
-            return rejected(Failure::new(
-                ErrorCode::InvalidArgument,
-                "path must be an API path starting with /",
-            ));
         }
-        let body = body.unwrap_or(JsValue::UNDEFINED);
-        let json = if body.is_undefined() || body.is_null() {
-            None
-        } else {
-            match JSON::stringify(&body).ok().and_then(|s| s.as_string()) {
-                Some(j) => Some(j),
-                None => {
-                    return rejected(Failure::new(
-                        ErrorCode::InvalidArgument,
-                        "body cannot be sent as JSON",
-                    ))
-                }
-            }
-        };
-        self.send_path(method, path.to_owned(), json, options)
+        Op::Page { state, signal } => next_page(inner, &state, signal).await,
     }
 }
 
-impl Valv {
-    fn get_path(&self, path: String, options: Option<Ts<CallOptions>>) -> Promise {
-        self.send_path("GET", path, None, options)
+async fn next_page(inner: &Inner, state: &RefCell<PagesState>, signal: Option<AbortSignal>) -> Res {
+    let path = {
+        let mut st = state.borrow_mut();
+        if st.busy {
+            return Err(Failure::new(
+                ErrorCode::InvalidArgument,
+                "next() was called before the previous page arrived",
+            ));
+        }
+        match st.next.take() {
+            Some(p) => {
+                st.busy = true;
+                p
+            }
+            None => return Ok(iter_result(&JsValue::UNDEFINED, true)),
+        }
+    };
+    let result = inner.call("GET", Target::Api(&path), None, signal).await;
+    let mut st = state.borrow_mut();
+    st.busy = false;
+    let page = match result {
+        Ok(p) => p,
+        Err(f) => {
+            // The caller may ask for the same page again after a failure.
+            st.next = Some(path);
+            return Err(f);
+        }
+    };
+    st.seen.push(path);
+    if !st.dated {
+        let href = get_str(&get(&get(&page, "_links"), "next"), "href").or_else(|| {
+            // Berlin Group also puts the links inside `transactions`.
+            get_str(
+                &get(&get(&get(&page, "transactions"), "_links"), "next"),
+                "href",
+            )
+        });
+        if let Some(h) = href {
+            let resolved = paths::resolve_next(AIS, &h).map_err(|_| {
+                Failure::new(
+                    ErrorCode::BankError,
+                    "the bank sent an unusable next-page link",
+                )
+            })?;
+            // A link back to a page already read would loop forever.
+            if !st.seen.contains(&resolved) {
+                st.next = Some(resolved);
+            }
+        }
     }
-
-    fn send_path(
-        &self,
-        method: &'static str,
-        path: String,
-        body: Option<String>,
-        options: Option<Ts<CallOptions>>,
-    ) -> Promise {
-        let inner = self.inner.clone();
-        promise(async move {
-            let o = opts(options)?;
-            inner.api(method, &path, body.as_deref(), o.signal).await
-        })
-    }
+    Ok(iter_result(&page, false))
 }
 
 fn payment_path(product: &str, payment_id: &str, rest: &[&str]) -> Res<String> {
@@ -1003,6 +1086,58 @@ fn payment_path(product: &str, payment_id: &str, rest: &[&str]) -> Res<String> {
     let mut segments = vec!["payments", product, payment_id];
     segments.extend_from_slice(rest);
     Ok(paths::join(PIS, &segments))
+}
+
+fn payment_op(
+    method: &'static str,
+    product: &str,
+    payment_id: &str,
+    rest: &[&str],
+    options: Option<Ts<CallOptions>>,
+) -> Res<Op> {
+    let path = payment_path(product, payment_id, rest)?;
+    let o = opts(options)?;
+    Ok(Op::send(method, path, None, o.signal))
+}
+
+fn request_op(
+    method: &str,
+    path: &str,
+    body: Option<JsValue>,
+    options: Option<Ts<CallOptions>>,
+) -> Res<Op> {
+    const METHODS: [&str; 7] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
+    let m = method.to_ascii_uppercase();
+    let method = METHODS.iter().copied().find(|x| *x == m).ok_or_else(|| {
+        Failure::new(
+            ErrorCode::InvalidArgument,
+            "method must be an HTTP method such as GET or POST",
+        )
+    })?;
+    if !path.starts_with('/')
+        || path.starts_with("//")
+        || path.chars().any(|c| c.is_control() || c == '\\')
+    {
+        return Err(Failure::new(
+            ErrorCode::InvalidArgument,
+            "path must be an API path starting with /",
+        ));
+    }
+    let body = body.unwrap_or(JsValue::UNDEFINED);
+    let json = if body.is_undefined() || body.is_null() {
+        None
+    } else {
+        Some(
+            JSON::stringify(&body)
+                .ok()
+                .and_then(|s| s.as_string())
+                .ok_or_else(|| {
+                    Failure::new(ErrorCode::InvalidArgument, "body cannot be sent as JSON")
+                })?,
+        )
+    };
+    let o = opts(options)?;
+    Ok(Op::send(method, path.to_owned(), json, o.signal))
 }
 
 fn object(value: &JsValue, what: &'static str) -> Res<()> {
@@ -1042,6 +1177,7 @@ fn stringify(value: &JsValue, what: &'static str) -> Res<String> {
 struct PagesState {
     next: Option<String>,
     dated: bool,
+    busy: bool,
     seen: Vec<String>,
 }
 
@@ -1064,49 +1200,14 @@ fn iter_result(value: &JsValue, done: bool) -> JsValue {
 #[wasm_bindgen]
 impl TransactionPages {
     /// The next page: `{ value: TransactionsPage, done: false }`, then `{ done: true }`.
-    #[wasm_bindgen(unchecked_return_type = "Promise<IteratorResult<TransactionsPage, undefined>>")]
     pub fn next(&self) -> Promise {
-        let inner = self.inner.clone();
-        let state = self.state.clone();
-        let signal = self.signal.clone();
-        promise(async move {
-            let Some(path) = state.borrow_mut().next.take() else {
-                return Ok(iter_result(&JsValue::UNDEFINED, true));
-            };
-            let page = match inner.api("GET", &path, None, signal).await {
-                Ok(p) => p,
-                Err(f) => {
-                    // Let the caller retry the same page after a failure.
-                    state.borrow_mut().next = Some(path);
-                    return Err(f);
-                }
-            };
-            let mut st = state.borrow_mut();
-            st.seen.push(path);
-            if !st.dated {
-                let href = get(&get(&page, "_links"), "next");
-                let href = get_str(&href, "href").or_else(|| {
-                    // Berlin Group puts the links inside `transactions` too.
-                    get_str(
-                        &get(&get(&get(&page, "transactions"), "_links"), "next"),
-                        "href",
-                    )
-                });
-                if let Some(h) = href {
-                    let resolved = paths::resolve_next(AIS, &h).map_err(|_| {
-                        Failure::new(
-                            ErrorCode::BankError,
-                            "the bank sent an unusable next-page link",
-                        )
-                    })?;
-                    // A link back to a page already read would loop forever.
-                    if !st.seen.contains(&resolved) {
-                        st.next = Some(resolved);
-                    }
-                }
-            }
-            Ok(iter_result(&page, false))
-        })
+        let valv = Valv {
+            inner: self.inner.clone(),
+        };
+        valv.start(Ok(Op::Page {
+            state: self.state.clone(),
+            signal: self.signal.clone(),
+        }))
     }
 
     /// Stops the iteration (called by `break` in `for await`).
