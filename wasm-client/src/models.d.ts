@@ -178,7 +178,14 @@ export interface PaymentInitiationResponse {
   debtorAccount?: AccountReference;
   creditorAccount?: AccountReference;
   creditorName?: string;
+  creditorAccountMessage?: string;
+  debtorAccountMessage?: string;
+  remittanceInformationStructured?: { reference?: string; referenceType?: string; referenceIssuer?: string };
+  remittanceInformationUnstructured?: string;
   requestedExecutionDate?: string;
+  startDate?: string;
+  endDate?: string;
+  frequency?: string;
   scaMethods?: AuthenticationObject[];
   chosenScaMethod?: AuthenticationObject;
   scaStatus?: ScaStatus;
@@ -212,6 +219,9 @@ export interface PaymentCancellationResponse {
 export interface Authorisation {
   authorisationId?: string;
   scaStatus: ScaStatus;
+  /** For signing baskets. */
+  basketId?: string;
+  paymentIds?: string[];
   scaMethods?: AuthenticationObject[];
   chosenScaMethod?: AuthenticationObject;
   challengeData?: unknown;
