@@ -9,4 +9,8 @@ impl Bank {
     pub fn new() -> Self {
         Self {}
     }
+
+    /// Back to the initial deterministic data (called by `POST /__sandbox/reset`).
+    /// Placeholder from the auth side: the API side replaces it when the bank has state.
+    pub fn reset(&self) {}
 }
