@@ -2,12 +2,73 @@
 //!
 //! Module ownership while the crate is being built (two developers in parallel):
 //! - auth side: `lib.rs`, `state.rs`, `config.rs`, `oauth.rs`, `decoupled.rs`, `tokens.rs`,
-//!   `controls.rs`, `auth.rs` (the `Psu` extractor), `main.rs`
+//!   `controls.rs`, `auth.rs` (the `Psu` extractor), `error.rs`, `main.rs`
 //! - API side: `bank.rs` (test data and mutable bank state), `ais.rs`, `pis.rs`
+//!
+//! Start it in-process with [`run`] on any listener (tests use port 0):
+//! ```no_run
+//! # async fn demo() -> std::io::Result<()> {
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+//! valv_sandbox::run(listener, valv_sandbox::SandboxConfig::default(), std::future::pending()).await
+//! # }
+//! ```
 
 pub mod ais;
 pub mod auth;
 pub mod bank;
+pub mod config;
+pub mod controls;
+pub mod decoupled;
 pub mod error;
+pub mod oauth;
 pub mod pis;
 pub mod state;
+pub mod tokens;
+
+use std::future::Future;
+
+use axum::Router;
+use tower_http::cors::CorsLayer;
+
+pub use config::{Client, SandboxConfig, Settings};
+pub use state::SandboxState;
+
+/// The whole sandbox as one router over `state` (controls mounted only if the state's
+/// config enables them).
+pub fn app(state: SandboxState) -> Router {
+    let mut router = Router::new()
+        .merge(oauth::router())
+        .merge(decoupled::router())
+        .merge(ais::router())
+        .merge(pis::router());
+    if state.config().controls {
+        router = router
+            .merge(controls::router().layer(CorsLayer::permissive()))
+            .layer(axum::middleware::from_fn_with_state(state.clone(), controls::fault_middleware));
+    }
+    router.with_state(state)
+}
+
+/// A fresh state and its router.
+pub fn build(config: SandboxConfig) -> (Router, SandboxState) {
+    let state = SandboxState::with_config(config);
+    (app(state.clone()), state)
+}
+
+/// Serves `state` on `listener` until `shutdown` resolves.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: SandboxState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, app(state)).with_graceful_shutdown(shutdown).await
+}
+
+/// Builds a sandbox from `config` and serves it on `listener` until `shutdown` resolves.
+pub async fn run(
+    listener: tokio::net::TcpListener,
+    config: SandboxConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    serve(listener, SandboxState::with_config(config), shutdown).await
+}

@@ -1,0 +1,183 @@
+//! SEB's decoupled authorization (auth v3) and the sandbox's mock login.
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::auth::test_person;
+use crate::error::AuthV3Error;
+use crate::oauth::{parse_scopes, token_response};
+use crate::state::SandboxState;
+
+/// State of one decoupled authorization.
+#[derive(Debug, Clone)]
+pub struct DecoupledAuth {
+    client: String,
+    scopes: Vec<String>,
+    autostart_token: String,
+    /// `Some(person)` once the mock login completed it.
+    person: Option<String>,
+    /// Tokens were issued for it already.
+    consumed: bool,
+}
+
+/// The decoupled-flow routes.
+pub fn router() -> Router<SandboxState> {
+    Router::new()
+        .route("/auth/v3/authorizations", post(start))
+        .route("/auth/v3/authorizations/{id}", get(status))
+        .route("/open/sb/auth/mock/v1/login", post(mock_login))
+        .route("/auth/v3/tokens", post(tokens))
+}
+
+fn bad(status: StatusCode, title: &str) -> Response {
+    AuthV3Error::new(status, "Invalid parameter value", title).into_response()
+}
+
+fn json_body<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, Response> {
+    serde_json::from_slice(body).map_err(|_| bad(StatusCode::BAD_REQUEST, "The request body is not valid JSON for this operation"))
+}
+
+#[derive(Deserialize)]
+struct StartBody {
+    client_id: String,
+    scope: String,
+    #[serde(default)]
+    #[allow(dead_code)]
+    lang: Option<String>,
+    #[serde(default)]
+    start_mode: Option<String>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    login_hint: Option<String>,
+}
+
+async fn start(State(st): State<SandboxState>, body: Bytes) -> Response {
+    let b: StartBody = match json_body(&body) {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    if st.config().client(&b.client_id).is_none() {
+        return bad(StatusCode::UNPROCESSABLE_ENTITY, "Unknown client_id");
+    }
+    if let Some(m) = b.start_mode.as_deref() {
+        if m != "ast" && m != "qr" {
+            return bad(StatusCode::BAD_REQUEST, "start_mode must be ast or qr");
+        }
+    }
+    let Ok(scopes) = parse_scopes(&b.scope) else {
+        return bad(StatusCode::BAD_REQUEST, "Unknown or missing scope");
+    };
+    let id = uuid::Uuid::new_v4().to_string();
+    st.decoupled().insert(
+        id.clone(),
+        DecoupledAuth { client: b.client_id, scopes, autostart_token: uuid::Uuid::new_v4().to_string(), person: None, consumed: false },
+    );
+    (StatusCode::CREATED, Json(json!({ "auth_req_id": id }))).into_response()
+}
+
+async fn status(State(st): State<SandboxState>, Path(id): Path<String>) -> Response {
+    let Some(a) = st.decoupled().get(&id).cloned() else {
+        return AuthV3Error::new(StatusCode::NOT_FOUND, "Not Found", "Unknown auth_req_id").into_response();
+    };
+    let body = if a.person.is_some() {
+        json!({ "status": "COMPLETE", "poll_delay": 500 })
+    } else {
+        json!({ "status": "PENDING", "hint_code": "OUTSTANDING_TRANSACTION", "autostart_token": a.autostart_token, "poll_delay": 500 })
+    };
+    (StatusCode::OK, Json(body)).into_response()
+}
+
+#[derive(Deserialize)]
+struct LoginBody {
+    personal_identity_number: String,
+    start_token: String,
+}
+
+async fn mock_login(State(st): State<SandboxState>, body: Bytes) -> Response {
+    let b: LoginBody = match json_body(&body) {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let Some(person) = test_person(&b.personal_identity_number) else {
+        return bad(StatusCode::UNPROCESSABLE_ENTITY, "Unknown sandbox identity number");
+    };
+    let mut map = st.decoupled();
+    let Some(a) = map.values_mut().find(|a| a.autostart_token == b.start_token) else {
+        return AuthV3Error::new(StatusCode::NOT_FOUND, "Not Found", "Unknown start_token").into_response();
+    };
+    if a.person.is_some() {
+        return AuthV3Error::new(StatusCode::CONFLICT, "Conflict", "The authorization is already complete").into_response();
+    }
+    a.person = Some(person.to_owned());
+    StatusCode::NO_CONTENT.into_response()
+}
+
+#[derive(Deserialize)]
+struct TokensBody {
+    client_id: String,
+    client_secret: String,
+    #[serde(default)]
+    auth_req_id: Option<String>,
+    #[serde(default)]
+    refresh_token: Option<String>,
+    #[serde(default)]
+    redirect_uri: Option<String>,
+}
+
+async fn tokens(State(st): State<SandboxState>, body: Bytes) -> Response {
+    let b: TokensBody = match json_body(&body) {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let kind = if b.refresh_token.is_some() { "decoupled_refresh_token" } else { "decoupled_auth_req_id" };
+    st.counters().token_call(kind);
+    let client = match st.config().client(&b.client_id) {
+        Some(c) if c.secret == b.client_secret => c.clone(),
+        _ => return bad(StatusCode::UNPROCESSABLE_ENTITY, "Invalid client credentials"),
+    };
+    if let Some(r) = b.redirect_uri.as_deref().filter(|r| !r.is_empty()) {
+        if r != client.redirect_uri {
+            return bad(StatusCode::UNPROCESSABLE_ENTITY, "redirect_uri does not match the registered one");
+        }
+    }
+    let settings = st.settings();
+    match (b.auth_req_id, b.refresh_token) {
+        (Some(id), None) => {
+            let mut map = st.decoupled();
+            let Some(a) = map.get_mut(&id) else {
+                return bad(StatusCode::UNPROCESSABLE_ENTITY, "Unknown auth_req_id");
+            };
+            if a.client != client.id {
+                return bad(StatusCode::UNPROCESSABLE_ENTITY, "auth_req_id belongs to another client");
+            }
+            if a.consumed {
+                return bad(StatusCode::UNPROCESSABLE_ENTITY, "auth_req_id was already used");
+            }
+            let Some(person) = a.person.clone() else {
+                return AuthV3Error::new(StatusCode::CONFLICT, "Conflict", "The authorization is not complete").into_response();
+            };
+            a.consumed = true;
+            let scopes = a.scopes.clone();
+            drop(map);
+            let set = st.tokens().grant(&person, &client.id, scopes, &settings);
+            token_response(StatusCode::CREATED, &set)
+        }
+        (None, Some(rt)) => {
+            let result = st.tokens().refresh(&rt, &client.id, None, &settings);
+            match result {
+                Ok(set) => token_response(StatusCode::CREATED, &set),
+                Err(_) => {
+                    st.counters().refresh_rejected();
+                    bad(StatusCode::UNPROCESSABLE_ENTITY, "Invalid refresh_token")
+                }
+            }
+        }
+        _ => bad(StatusCode::BAD_REQUEST, "Exactly one of auth_req_id and refresh_token is required"),
+    }
+}
