@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use base64::engine::general_purpose::STANDARD;
@@ -120,7 +120,7 @@ fn redirect_with(redirect_uri: &str, params: &[(&str, &str)], state: Option<&str
             q.append_pair("state", s);
         }
     }
-    Redirect::to(url.as_str()).into_response()
+    (StatusCode::FOUND, [(header::LOCATION, url.as_str().to_owned())]).into_response()
 }
 
 fn redirect_error(redirect_uri: &str, error: &str, description: &str, state: Option<&str>) -> Response {
