@@ -84,6 +84,7 @@ impl FromRequestParts<SandboxState> for Psu {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

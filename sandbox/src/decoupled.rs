@@ -39,6 +39,7 @@ fn bad(status: StatusCode, title: &str) -> Response {
     AuthV3Error::new(status, "Invalid parameter value", title).into_response()
 }
 
+#[allow(clippy::result_large_err)]
 fn json_body<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, Response> {
     serde_json::from_slice(body).map_err(|_| bad(StatusCode::BAD_REQUEST, "The request body is not valid JSON for this operation"))
 }

@@ -385,6 +385,7 @@ fn valid_verifier(v: &str) -> bool {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -1,7 +1,8 @@
 //! Decoupled flow over HTTP.
+#![allow(clippy::unwrap_used)]
 mod common;
 
-use serde_json::{json, Value};
+
 
 #[tokio::test]
 async fn decoupled_flow_issues_tokens() {

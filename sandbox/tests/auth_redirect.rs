@@ -1,4 +1,5 @@
 //! Redirect OAuth flow over HTTP: login form, token endpoint, errors.
+#![allow(clippy::unwrap_used)]
 mod common;
 
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};

@@ -1,4 +1,5 @@
 //! Psu extractor, token expiry, refresh rotation and reuse detection, decoupled errors.
+#![allow(clippy::unwrap_used)]
 mod common;
 
 use axum::routing::get;

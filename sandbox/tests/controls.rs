@@ -1,4 +1,5 @@
 //! Test controls under /__sandbox/.
+#![allow(clippy::unwrap_used)]
 mod common;
 
 use serde_json::{json, Value};

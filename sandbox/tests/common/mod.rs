@@ -6,7 +6,7 @@
 //! let token = sb.token_for("9311219639", "psd2_accounts").await;
 //! let res = sb.http.get(sb.url("/ais/v7/identified2/accounts")).bearer_auth(&token).send().await?;
 //! ```
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used)]
 
 use serde_json::{json, Value};
 use valv_sandbox::{Client, SandboxConfig, SandboxState, Settings};
