@@ -1,5 +1,7 @@
 //! SEB's decoupled authorization (auth v3) and the sandbox's mock login.
 
+use std::time::{Duration, Instant};
+
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -11,7 +13,7 @@ use serde_json::json;
 
 use crate::auth::test_person;
 use crate::error::AuthV3Error;
-use crate::oauth::{parse_scopes, token_response};
+use crate::oauth::{parse_scopes, secrets_match, token_response};
 use crate::state::SandboxState;
 
 /// State of one decoupled authorization.
@@ -24,7 +26,11 @@ pub struct DecoupledAuth {
     person: Option<String>,
     /// Tokens were issued for it already.
     consumed: bool,
+    created: Instant,
 }
+
+/// How long a decoupled authorization is remembered.
+const AUTH_LIFETIME: Duration = Duration::from_secs(600);
 
 /// The decoupled-flow routes.
 pub fn router() -> Router<SandboxState> {
@@ -75,10 +81,20 @@ async fn start(State(st): State<SandboxState>, body: Bytes) -> Response {
         return bad(StatusCode::BAD_REQUEST, "Unknown or missing scope");
     };
     let id = uuid::Uuid::new_v4().to_string();
-    st.decoupled().insert(
+    let mut map = st.decoupled();
+    map.retain(|_, a| a.created.elapsed() < AUTH_LIFETIME);
+    map.insert(
         id.clone(),
-        DecoupledAuth { client: b.client_id, scopes, autostart_token: uuid::Uuid::new_v4().to_string(), person: None, consumed: false },
+        DecoupledAuth {
+            client: b.client_id,
+            scopes,
+            autostart_token: uuid::Uuid::new_v4().to_string(),
+            person: None,
+            consumed: false,
+            created: Instant::now(),
+        },
     );
+    drop(map);
     (StatusCode::CREATED, Json(json!({ "auth_req_id": id }))).into_response()
 }
 
@@ -139,7 +155,7 @@ async fn tokens(State(st): State<SandboxState>, body: Bytes) -> Response {
     let kind = if b.refresh_token.is_some() { "decoupled_refresh_token" } else { "decoupled_auth_req_id" };
     st.counters().token_call(kind);
     let client = match st.config().client(&b.client_id) {
-        Some(c) if c.secret == b.client_secret => c.clone(),
+        Some(c) if secrets_match(&c.secret, &b.client_secret) => c.clone(),
         _ => return bad(StatusCode::UNPROCESSABLE_ENTITY, "Invalid client credentials"),
     };
     if let Some(r) = b.redirect_uri.as_deref().filter(|r| !r.is_empty()) {

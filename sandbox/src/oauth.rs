@@ -253,7 +253,8 @@ pub fn token_response(status: StatusCode, set: &TokenSet) -> Response {
     (status, [(header::CACHE_CONTROL, "no-store"), (header::PRAGMA, "no-cache")], Json(set)).into_response()
 }
 
-fn secrets_match(a: &str, b: &str) -> bool {
+/// Compares two secrets via their digests (timing does not reveal a common prefix).
+pub(crate) fn secrets_match(a: &str, b: &str) -> bool {
     // compare digests so timing does not reveal a common prefix
     Sha256::digest(a.as_bytes()) == Sha256::digest(b.as_bytes())
 }

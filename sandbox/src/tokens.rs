@@ -17,6 +17,9 @@ use crate::config::Settings;
 
 type Hash = [u8; 32];
 
+/// How long a used or expired code is remembered (for replay detection).
+const CODE_MEMORY: Duration = Duration::from_secs(3600);
+
 /// A fresh opaque secret: base64url of 32 random bytes (256 bits).
 pub fn random_token() -> String {
     let mut b = [0u8; 32];
@@ -195,6 +198,9 @@ impl TokenStore {
 
     /// Stores a new one-time authorization code and returns it.
     pub fn new_code(&mut self, req: CodeRequest, settings: &Settings) -> String {
+        // forget codes long past their lifetime (replays of those are simply unknown)
+        let now = Instant::now();
+        self.codes.retain(|_, c| c.expires + CODE_MEMORY > now);
         let code = random_token();
         self.codes.insert(
             hash(&code),
