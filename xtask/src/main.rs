@@ -1,2 +1,70 @@
-//! `cargo xtask` — Valv's developer commands.
-fn main() {}
+//! `cargo xtask` — Valv's developer commands: `demo`, `test`, `bench`, `wasm`.
+
+mod bench;
+mod demo;
+mod procs;
+mod proxybench;
+mod stack;
+mod test;
+mod tools;
+mod wasm;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Valv's developer commands.
+#[derive(Parser)]
+#[command(name = "cargo xtask", about = "Valv's developer commands")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Build the wasm package, start the sandbox bank (:8081) and the broker (:8080) and serve the demo.
+    Demo(demo::Args),
+    /// The whole suite: installs what is missing, then native, Postman (newman) and browser tests.
+    Test(test::Args),
+    /// Sizes and speeds against baselines measured in the same run.
+    Bench(bench::Args),
+    /// Build the npm package of valv-client into wasm-client/pkg (and www/pkg).
+    Wasm(wasm::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Demo(args) => demo::run(args),
+        Command::Test(args) => test::run_cmd(args),
+        Command::Bench(args) => bench::run(args),
+        Command::Wasm(args) => wasm::run_cmd(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("\nxtask: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The workspace root (the parent of `xtask/`).
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+/// Prints a step heading.
+pub fn step(text: &str) {
+    eprintln!("\n\x1b[1m==> {text}\x1b[0m");
+}
+
+/// Prints a detail line under a step.
+pub fn note(text: &str) {
+    eprintln!("    {text}");
+}

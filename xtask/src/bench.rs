@@ -1,0 +1,131 @@
+//! `cargo xtask bench`: what Valv costs, against baselines measured in the same run.
+//!
+//! - size: gzipped `.wasm` + JS glue of the valv-client package, beside the minified browser
+//!   bundles of oidc-client-ts 3.5.0 and @azure/msal-browser 5.30.0, fetched from npm now
+//!   and gzipped the same way (the published figures are printed when npm is unreachable);
+//! - proxy: latency and throughput of an AIS call straight to the sandbox bank versus the
+//!   same call through the broker (session lookup, token decryption, header policy, streaming).
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result};
+use flate2::write::GzEncoder;
+use flate2::Compression;
+
+use crate::procs::output;
+use crate::tools::{self, Needs};
+use crate::{note, root, step};
+
+/// Options of `cargo xtask bench`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// Use the package already in wasm-client/pkg instead of rebuilding it.
+    #[arg(long)]
+    no_build: bool,
+    /// Only the size benchmark.
+    #[arg(long)]
+    size_only: bool,
+    /// Requests per proxy measurement.
+    #[arg(long, default_value_t = 400)]
+    requests: usize,
+}
+
+/// Runs the benchmarks.
+pub fn run(args: Args) -> Result<()> {
+    if !args.no_build || !root().join("wasm-client/pkg/valv_client_bg.wasm").exists() {
+        let tools = tools::ensure(Needs { wasm: true, system: false }, true)?;
+        crate::wasm::build(&tools.path)?;
+    }
+    size()?;
+    if !args.size_only {
+        crate::proxybench::run(args.requests)?;
+    }
+    Ok(())
+}
+
+/// Bytes after gzip -9.
+fn gzipped(bytes: &[u8]) -> Result<usize> {
+    let mut enc = GzEncoder::new(Vec::new(), Compression::best());
+    enc.write_all(bytes)?;
+    Ok(enc.finish()?.len())
+}
+
+fn kb(n: usize) -> String {
+    format!("{:.1} KB", n as f64 / 1000.0)
+}
+
+fn size() -> Result<()> {
+    step("Size: valv-client (gzip -9) against OIDC browser libraries");
+    let pkg = root().join("wasm-client/pkg");
+    let mut files = vec![pkg.join("valv_client_bg.wasm"), pkg.join("valv_client.js")];
+    collect_js(&pkg.join("snippets"), &mut files);
+    let mut raw = 0;
+    let mut gz = 0;
+    for f in &files {
+        let bytes = std::fs::read(f).with_context(|| format!("reading {}", f.display()))?;
+        let g = gzipped(&bytes)?;
+        note(&format!(
+            "{:<48} {:>9} raw {:>9} gzip",
+            f.strip_prefix(root()).unwrap_or(f).display(),
+            kb(bytes.len()),
+            kb(g)
+        ));
+        raw += bytes.len();
+        gz += g;
+    }
+    note(&format!("{:<48} {:>9} raw {:>9} gzip", "valv-client total (wasm + glue)", kb(raw), kb(gz)));
+    let dir = root().join("target/bench/npm");
+    std::fs::create_dir_all(&dir)?;
+    for (spec, file, published) in [
+        ("oidc-client-ts@3.5.0", "package/dist/browser/oidc-client-ts.min.js", 18_100),
+        ("@azure/msal-browser@5.30.0", "package/lib/msal-browser.min.js", 78_800),
+    ] {
+        let (size, how) = match npm_file(&dir, spec, file) {
+            Ok(bytes) => (gzipped(&bytes)?, "measured now"),
+            Err(e) => {
+                note(&format!("could not fetch {spec} from npm ({e:#}); using its published size"));
+                (published, "published figure")
+            }
+        };
+        note(&format!(
+            "{:<48} {:>23} gzip   valv-client = {:.2}× ({how})",
+            format!("{spec} ({})", file.rsplit('/').next().unwrap_or(file)),
+            kb(size),
+            gz as f64 / size as f64
+        ));
+    }
+    Ok(())
+}
+
+fn collect_js(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let mut entries: Vec<_> = entries.flatten().map(|e| e.path()).collect();
+    entries.sort();
+    for p in entries {
+        if p.is_dir() {
+            collect_js(&p, out);
+        } else if p.extension().is_some_and(|e| e == "js") {
+            out.push(p);
+        }
+    }
+}
+
+/// Downloads `spec` with `npm pack` (cached in `dir`) and returns one file of it.
+fn npm_file(dir: &Path, spec: &str, file: &str) -> Result<Vec<u8>> {
+    let tgz_name = spec.trim_start_matches('@').replace(['/', '@'], "-") + ".tgz";
+    let tgz = dir.join(&tgz_name);
+    if !tgz.exists() {
+        output(Command::new("npm").current_dir(dir).args(["pack", "--silent", spec]))
+            .with_context(|| format!("npm pack {spec} failed"))?;
+    }
+    let out = Command::new("tar")
+        .arg("-xzOf")
+        .arg(&tgz)
+        .arg(file)
+        .output()
+        .context("running tar")?;
+    anyhow::ensure!(out.status.success() && !out.stdout.is_empty(), "{file} not found in {tgz_name}");
+    Ok(out.stdout)
+}

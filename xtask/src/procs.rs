@@ -1,0 +1,148 @@
+//! Running commands and background servers.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+
+/// Runs a command to completion, inheriting stdio; fails with the command line when it fails.
+pub fn run(cmd: &mut Command) -> Result<()> {
+    let line = describe(cmd);
+    crate::note(&format!("$ {line}"));
+    let status = cmd.status().with_context(|| format!("could not start `{line}`"))?;
+    if !status.success() {
+        bail!("`{line}` failed ({status})");
+    }
+    Ok(())
+}
+
+/// Runs a command and returns its stdout (trimmed), or `None` when it cannot run or fails.
+pub fn output(cmd: &mut Command) -> Option<String> {
+    let out = cmd.stderr(Stdio::null()).output().ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+/// `program args…` for messages.
+pub fn describe(cmd: &Command) -> String {
+    let mut s = cmd.get_program().to_string_lossy().into_owned();
+    for a in cmd.get_args() {
+        s.push(' ');
+        s.push_str(&a.to_string_lossy());
+    }
+    s
+}
+
+/// A free loopback port (bound then released; the caller binds it right after).
+pub fn free_port() -> Result<u16> {
+    let l = TcpListener::bind("127.0.0.1:0").context("binding a free port on 127.0.0.1")?;
+    Ok(l.local_addr()?.port())
+}
+
+/// A server started in the background; stopped (SIGINT, then SIGKILL) when dropped.
+pub struct Server {
+    name: String,
+    child: Child,
+    log: PathBuf,
+    /// The `http://…` address it printed when it started listening.
+    pub url: String,
+}
+
+impl Server {
+    /// Starts `cmd`, sends its output to `target/xtask/logs/{name}.log`, and waits (up to a
+    /// minute) for a stdout line containing `listening on http://ADDR`.
+    pub fn start(name: &str, mut cmd: Command) -> Result<Server> {
+        let dir = crate::root().join("target/xtask/logs");
+        std::fs::create_dir_all(&dir)?;
+        let log = dir.join(format!("{name}.log"));
+        let file = File::create(&log).with_context(|| format!("creating {}", log.display()))?;
+        let line = describe(&cmd);
+        let mut child = cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(file.try_clone()?))
+            .spawn()
+            .with_context(|| format!("could not start {name}: `{line}`"))?;
+        let stdout = child.stdout.take().context("no stdout")?;
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut file = file;
+            let mut tx = Some(tx);
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let _ = writeln!(file, "{line}");
+                if let Some(at) = line.find("listening on http://") {
+                    if let Some(tx) = tx.take() {
+                        let url = line[at + "listening on ".len()..].trim().to_string();
+                        let _ = tx.send(url);
+                    }
+                }
+            }
+        });
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            match rx.recv_timeout(Duration::from_millis(200)) {
+                Ok(url) => {
+                    crate::note(&format!("{name} listening on {url} (log: {})", log.display()));
+                    return Ok(Server { name: name.into(), child, log, url });
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) if Instant::now() < deadline => {
+                    if let Some(status) = child.try_wait()? {
+                        bail!("{name} exited ({status}) before listening: `{line}`\n{}", tail(&log));
+                    }
+                }
+                Err(_) => {
+                    let _ = child.kill();
+                    bail!("{name} did not print its address within 60 s: `{line}`\n{}", tail(&log));
+                }
+            }
+        }
+    }
+
+    /// The last lines of its log, for failure messages.
+    pub fn log_tail(&self) -> String {
+        tail(&self.log)
+    }
+
+    /// Waits for the server to exit on its own (the demo: Ctrl-C reaches it too).
+    pub fn wait(&mut self, limit: Duration) {
+        let deadline = Instant::now() + limit;
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            // Graceful first: both servers drain and exit on SIGINT.
+            let _ = Command::new("kill")
+                .args(["-INT", &self.child.id().to_string()])
+                .stderr(Stdio::null())
+                .status();
+            self.wait(Duration::from_secs(10));
+            if let Ok(None) = self.child.try_wait() {
+                eprintln!("    {} did not stop on SIGINT; killing it", self.name);
+                let _ = self.child.kill();
+            }
+        }
+        let _ = self.child.wait();
+    }
+}
+
+/// The last 40 lines of a log file.
+pub fn tail(path: &Path) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    let from = lines.len().saturating_sub(40);
+    format!("--- last lines of {} ---\n{}", path.display(), lines[from..].join("\n"))
+}

@@ -1,0 +1,166 @@
+//! `cargo xtask test`: the whole suite.
+//!
+//! 1. tools: installs what is missing (wasm target, wasm-bindgen-cli = Cargo.lock's version,
+//!    wasm-pack, wasm-opt from npm `binaryen`, Chromium, ChromeDriver, redis-server);
+//! 2. native: `cargo test --workspace` (unit, integration and end-to-end tests; the end-to-end
+//!    ones find Chromium, ChromeDriver and redis-server through `VALV_*` variables);
+//! 3. newman: SEB's own Postman collections against the sandbox bank;
+//! 4. package: the npm package (wasm-pack) and a Vite + TypeScript build that imports it;
+//! 5. browser: valv-client's wasm-bindgen-test suite in headless Chromium against a live
+//!    broker + sandbox.
+
+use std::process::Command;
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+
+use crate::procs::{free_port, run, Server};
+use crate::stack::{self, StackOptions};
+use crate::tools::{self, Needs, Tools};
+use crate::{note, root, step};
+
+/// A part of the suite.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, clap::ValueEnum)]
+pub enum Part {
+    /// `cargo test --workspace`.
+    Native,
+    /// SEB's Postman collections with newman against the sandbox.
+    Newman,
+    /// The npm package build and the Vite check.
+    Package,
+    /// The wasm-bindgen-test suite in headless Chromium.
+    Browser,
+}
+
+/// Options of `cargo xtask test`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// Run only these parts (repeatable); default: all.
+    #[arg(long, value_enum)]
+    only: Vec<Part>,
+    /// Do not install missing tools; fail naming them instead.
+    #[arg(long)]
+    no_install: bool,
+}
+
+/// Runs the suite.
+pub fn run_cmd(args: Args) -> Result<()> {
+    let parts = if args.only.is_empty() {
+        vec![Part::Native, Part::Newman, Part::Package, Part::Browser]
+    } else {
+        args.only.clone()
+    };
+    let started = Instant::now();
+    let needs = Needs {
+        wasm: parts.iter().any(|p| matches!(p, Part::Package | Part::Browser)),
+        system: parts.iter().any(|p| matches!(p, Part::Native | Part::Browser)),
+    };
+    let tools = tools::ensure(needs, !args.no_install)?;
+    let mut timings = Vec::new();
+    for part in &parts {
+        let t = Instant::now();
+        match part {
+            Part::Native => native(&tools)?,
+            Part::Newman => newman()?,
+            Part::Package => package(&tools)?,
+            Part::Browser => browser(&tools)?,
+        }
+        timings.push((*part, t.elapsed()));
+    }
+    step("All tests passed");
+    for (part, d) in timings {
+        note(&format!("{part:?}: {:.0} s", d.as_secs_f64()));
+    }
+    note(&format!("total: {:.0} s", started.elapsed().as_secs_f64()));
+    Ok(())
+}
+
+
+fn native(tools: &Tools) -> Result<()> {
+    step("Native tests: cargo test --workspace");
+    // The end-to-end tests start these binaries as real processes.
+    run(Command::new("cargo").current_dir(root()).args(["build", "--workspace", "--bins"]))?;
+    run(Command::new("cargo")
+        .current_dir(root())
+        .args(["test", "--workspace"])
+        .env("PATH", &tools.path)
+        .env("VALV_BIN_DIR", root().join("target/debug"))
+        .env("VALV_CHROMEDRIVER", &tools.chromedriver)
+        .env("VALV_CHROMIUM", &tools.chromium)
+        .env("VALV_REDIS_SERVER", &tools.redis_server))
+}
+
+fn newman() -> Result<()> {
+    step("SEB's Postman collections (newman) against the sandbox bank");
+    let dir = root().join("sandbox/newman");
+    if !dir.join("package.json").exists() {
+        bail!("{} is missing", dir.join("package.json").display());
+    }
+    npm_install(&dir)?;
+    let bin = stack::build(false)?;
+    let mut cmd = Command::new(bin.join("valv-sandbox"));
+    cmd.args(["--addr", "127.0.0.1:0", "--controls"]);
+    let sandbox = Server::start("sandbox-newman", cmd)?;
+    let result = run(Command::new("node")
+        .current_dir(root())
+        .arg("sandbox/newman/run.mjs")
+        .arg(&sandbox.url));
+    if result.is_err() {
+        eprintln!("{}", sandbox.log_tail());
+    }
+    result
+}
+
+/// `npm ci` when there is a lock file, else `npm install`.
+fn npm_install(dir: &std::path::Path) -> Result<()> {
+    let verb = if dir.join("package-lock.json").exists() { "ci" } else { "install" };
+    run(Command::new("npm")
+        .current_dir(dir)
+        .args([verb, "--no-audit", "--no-fund", "--loglevel=error"]))
+}
+
+fn package(tools: &Tools) -> Result<()> {
+    crate::wasm::build(&tools.path)?;
+    step("The package in a bundler: Vite + strict TypeScript (wasm-client/scripts/vite-check)");
+    let dir = root().join("wasm-client/scripts/vite-check");
+    // Installs valv-client from the freshly built package (a file: dependency), like npm users.
+    run(Command::new("npm")
+        .current_dir(&dir)
+        .args(["install", "--no-audit", "--no-fund", "--loglevel=error", "--install-links"]))?;
+    run(Command::new("npm").current_dir(&dir).args(["run", "check"]))
+}
+
+fn browser(tools: &Tools) -> Result<()> {
+    step("Browser tests: valv-client in headless Chromium against a live broker + sandbox");
+    let test_port = free_port()?;
+    let test_origin = format!("http://127.0.0.1:{test_port}");
+    let state_dir = root().join("target/xtask/browser");
+    let _ = std::fs::remove_dir_all(&state_dir);
+    std::fs::create_dir_all(&state_dir)?;
+    let stack = stack::start(&StackOptions {
+        broker_port: free_port()?,
+        sandbox_port: free_port()?,
+        controls: true,
+        store: format!("sqlite://{}", state_dir.join("sessions.db").display()),
+        cors: vec![test_origin.clone()],
+        state_dir,
+        release: false,
+    })?;
+    note(&format!("test page origin: {test_origin}"));
+    let runner = tools::which("wasm-bindgen-test-runner", &tools.path)
+        .context("wasm-bindgen-test-runner (from wasm-bindgen-cli) not found")?;
+    let result = run(Command::new("cargo")
+        .current_dir(root().join("wasm-client"))
+        .args(["test", "-p", "valv-client", "--target", "wasm32-unknown-unknown", "--test", "browser"])
+        .env("PATH", &tools.path)
+        .env("CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER", runner)
+        .env("CHROMEDRIVER", &tools.chromedriver)
+        .env("WASM_BINDGEN_TEST_ADDRESS", format!("127.0.0.1:{test_port}"))
+        .env("WASM_BINDGEN_TEST_TIMEOUT", "300")
+        .env("VALV_TEST_BROKER", &stack.broker.url)
+        .env("VALV_TEST_SANDBOX", &stack.bank_url));
+    if result.is_err() {
+        eprintln!("{}\n{}", stack.broker.log_tail(), stack.sandbox.log_tail());
+    }
+    result
+}

@@ -1,0 +1,38 @@
+//! `cargo xtask wasm`: the npm package of valv-client (wasm-pack, wasm-opt, finishing script).
+
+use std::ffi::OsString;
+use std::process::Command;
+
+use anyhow::Result;
+
+use crate::procs::run;
+use crate::tools::{self, Needs};
+use crate::{root, step};
+
+/// Options of `cargo xtask wasm`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// Do not install missing tools; fail naming them instead.
+    #[arg(long)]
+    no_install: bool,
+}
+
+/// Builds the package.
+pub fn run_cmd(args: Args) -> Result<()> {
+    let tools = tools::ensure(Needs { wasm: true, system: false }, !args.no_install)?;
+    build(&tools.path)
+}
+
+
+/// `wasm-pack build wasm-client --release --target web`, then the finishing script, which
+/// completes `wasm-client/pkg/package.json` and copies the package to `www/pkg`.
+pub fn build(path: &OsString) -> Result<()> {
+    step("Building the valv-client npm package (wasm-pack, release, wasm-opt)");
+    run(Command::new("wasm-pack")
+        .env("PATH", path)
+        .current_dir(root())
+        .args(["build", "wasm-client", "--release", "--target", "web"]))?;
+    run(Command::new("node")
+        .current_dir(root())
+        .args(["wasm-client/scripts/finish-package.mjs", "--www"]))
+}
