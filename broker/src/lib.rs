@@ -4,8 +4,44 @@
 //! `config`, `secret`, `tls`, `vault`, `store` are the foundation; `app`, `auth`, `proxy`,
 //! `refresh`, `error`, `metrics`, `session` are the HTTP side.
 
+#[cfg(feature = "http")]
+pub mod app;
+#[cfg(feature = "http")]
+pub mod auth;
 pub mod config;
+#[cfg(feature = "http")]
+pub mod context;
+pub mod error;
+pub mod metrics;
+#[cfg(feature = "http")]
+pub mod oauth;
+#[cfg(feature = "http")]
+pub mod proxy;
+#[cfg(feature = "http")]
+pub mod refresh;
 pub mod secret;
+pub mod security;
+#[cfg(feature = "http")]
+pub mod session;
 pub mod store;
 pub mod tls;
 pub mod vault;
+
+#[cfg(feature = "http")]
+/// Builds the broker from `config` and serves it on `listener` until `shutdown` resolves,
+/// then drains in-flight requests (tests use port 0):
+/// ```no_run
+/// # async fn demo(config: valv_broker::config::Config) -> anyhow::Result<()> {
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+/// valv_broker::serve(listener, config, std::future::pending()).await
+/// # }
+/// ```
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    config: config::Config,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let (router, _state) = app::build(config).await?;
+    app::serve_router(listener, router, shutdown).await?;
+    Ok(())
+}

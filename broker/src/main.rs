@@ -1,2 +1,110 @@
-//! `valv-broker` binary.
-fn main() {}
+//! `valv-broker --config PATH [--check]`: loads and validates the configuration (TOML plus
+//! `VALV_…` environment overrides), then serves. The first stdout line is
+//! `listening on http://ADDR` (tests and `cargo xtask` read the port from it).
+
+#![cfg_attr(not(feature = "http"), allow(unused_imports, dead_code))]
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use clap::Parser;
+
+/// Built without the HTTP side (temporary, see Cargo.toml).
+#[cfg(not(feature = "http"))]
+fn main() -> std::process::ExitCode {
+    eprintln!("valv-broker: built without the `http` feature");
+    std::process::ExitCode::FAILURE
+}
+
+/// Valv's token-holding backend-for-frontend.
+#[derive(Debug, Parser)]
+#[command(name = "valv-broker", version)]
+struct Args {
+    /// Configuration file (TOML).
+    #[arg(long, env = "VALV_CONFIG")]
+    config: Option<PathBuf>,
+    /// Validate the configuration (and keys, store, mTLS identities) and exit.
+    #[arg(long)]
+    check: bool,
+}
+
+#[cfg(feature = "http")]
+fn main() -> std::process::ExitCode {
+    let args = Args::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,tower_sessions=warn,tower_sessions_core=warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let env: Vec<(String, String)> = std::env::vars().collect();
+    let config = match valv_broker::config::Config::load(args.config.as_deref(), &env) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("valv-broker: configuration error: {e}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("valv-broker: cannot start the runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(config, args.check)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("valv-broker: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(feature = "http")]
+async fn run(config: valv_broker::config::Config, check: bool) -> anyhow::Result<()> {
+    let listen = config.listen;
+    let (router, _state) = valv_broker::app::build(config).await?;
+    if check {
+        println!("configuration OK");
+        return Ok(());
+    }
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|e| anyhow::anyhow!("listen: cannot bind {listen}: {e}"))?;
+    let addr = listener.local_addr()?;
+    {
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "listening on http://{addr}")?;
+        out.flush()?;
+    }
+    tracing::info!(%addr, "broker started");
+    valv_broker::app::serve_router(listener, router, shutdown_signal()).await?;
+    tracing::info!("broker stopped");
+    Ok(())
+}
+
+/// Ctrl-C or SIGTERM.
+#[cfg(feature = "http")]
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down: draining in-flight requests");
+}

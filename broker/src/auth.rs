@@ -1,0 +1,326 @@
+//! `/auth/login`, `/auth/callback`, `/auth/logout`, `/auth/session`.
+//!
+//! Login state: `/auth/login` stores a pending login (random `state`, PKCE verifier,
+//! provider, `returnTo`, scopes) in the browser's session — creating a pre-login session
+//! and its cookie when there is none — so the `state` is bound to this browser and can be
+//! used once. `/auth/callback` removes the pending login it matches (one-time), exchanges
+//! the code server-side, seals the tokens into a vault record, rotates the session id and
+//! sends the browser (303) to `returnTo`.
+//!
+//! A callback with a missing, forged, reused or expired `state` is answered `400
+//! bad_request` (JSON): there is no trustworthy `returnTo` to send the browser to. A
+//! callback with the bank's `error=` (or a failed code exchange) for a valid `state` is a
+//! 303 to `returnTo` with `valvError=<code>` appended for the SPA to show.
+
+use axum::extract::{RawQuery, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Extension;
+use base64::Engine;
+use rand::RngCore;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+use tower_sessions::Session;
+
+use crate::app::AppState;
+use crate::context::RequestId;
+use crate::error::{session_error, ApiError};
+use crate::oauth::{self, TokenError};
+use crate::security::{add_query_param, check_csrf, validate_return_to};
+use crate::session::{
+    auth_data, create_vault, end_session, load_tokens, now, AuthData, PendingLogin, AUTH_KEY, MAX_PENDING,
+    PENDING_KEY, PENDING_LIFETIME_SECS,
+};
+
+/// The query parameter added to `returnTo` when a login failed.
+pub const ERROR_PARAM: &str = "valvError";
+
+fn random_b64(bytes: usize) -> String {
+    let mut buf = vec![0u8; bytes];
+    rand::rngs::OsRng.fill_bytes(&mut buf);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(buf)
+}
+
+/// PKCE S256 challenge of a verifier (RFC 7636).
+pub fn pkce_challenge(verifier: &str) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
+}
+
+/// Parses a query string, refusing repeated parameters (parameter pollution).
+fn parse_query(raw: Option<&str>) -> Result<Vec<(String, String)>, ApiError> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for (k, v) in url::form_urlencoded::parse(raw.unwrap_or("").as_bytes()) {
+        if out.iter().any(|(n, _)| *n == k) {
+            return Err(ApiError::bad_request(format!("The parameter {} is repeated.", sanitize_name(&k))));
+        }
+        out.push((k.into_owned(), v.into_owned()));
+    }
+    Ok(out)
+}
+
+/// A parameter name safe to echo back.
+fn sanitize_name(name: &str) -> String {
+    name.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '_').take(32).collect()
+}
+
+fn param<'a>(q: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    q.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+}
+
+/// `GET /auth/login?provider=&returnTo=&scope=&login_hint=` → 302 to the bank.
+pub async fn login(State(state): State<AppState>, session: Session, RawQuery(raw): RawQuery) -> Result<Response, ApiError> {
+    let q = parse_query(raw.as_deref())?;
+    let provider_name = match param(&q, "provider").filter(|p| !p.is_empty()) {
+        Some(p) => p.to_owned(),
+        None if state.providers.len() == 1 => state.providers.keys().next().cloned().unwrap_or_default(),
+        None => return Err(ApiError::bad_request("The provider parameter is required.")),
+    };
+    let Some(provider) = state.provider(&provider_name) else {
+        return Err(ApiError::bad_request("Unknown provider."));
+    };
+    let cfg = &provider.config;
+    let return_to = validate_return_to(param(&q, "returnTo").unwrap_or("/")).map_err(ApiError::bad_request)?.to_owned();
+    let scopes: Vec<String> = match param(&q, "scope").map(str::trim).filter(|s| !s.is_empty()) {
+        None => cfg.default_scopes.clone(),
+        Some(s) => {
+            let mut out: Vec<String> = Vec::new();
+            for scope in s.split_whitespace() {
+                if !cfg.scopes.iter().any(|c| c == scope) {
+                    return Err(ApiError::bad_request("A requested scope is not configured for this provider."));
+                }
+                if !out.iter().any(|o| o == scope) {
+                    out.push(scope.to_owned());
+                }
+            }
+            out
+        }
+    };
+    if scopes.is_empty() {
+        return Err(ApiError::bad_request("No scope requested and none configured."));
+    }
+    let login_hint = match param(&q, "login_hint").filter(|h| !h.is_empty()) {
+        Some(h) if h.len() <= 256 && !h.chars().any(char::is_control) => Some(h.to_owned()),
+        Some(_) => return Err(ApiError::bad_request("login_hint is malformed.")),
+        None => None,
+    };
+
+    let st = random_b64(32);
+    let verifier = cfg.pkce.then(|| random_b64(32));
+    let mut authorize = cfg.authorize_url.clone();
+    {
+        let mut pairs = authorize.query_pairs_mut();
+        pairs
+            .append_pair("response_type", "code")
+            .append_pair("client_id", &cfg.client_id)
+            .append_pair("redirect_uri", cfg.redirect_uri.as_str())
+            .append_pair("scope", &scopes.join(" "))
+            .append_pair("state", &st);
+        if let Some(v) = &verifier {
+            pairs.append_pair("code_challenge", &pkce_challenge(v)).append_pair("code_challenge_method", "S256");
+        }
+        if let Some(h) = &login_hint {
+            pairs.append_pair("login_hint", h);
+        }
+    }
+
+    let mut pending: Vec<PendingLogin> = session.get(PENDING_KEY).await.map_err(session_error)?.unwrap_or_default();
+    let t = now();
+    pending.retain(|p| t - p.created_at < PENDING_LIFETIME_SECS);
+    while pending.len() >= MAX_PENDING {
+        pending.remove(0);
+    }
+    pending.push(PendingLogin {
+        state: st,
+        verifier,
+        provider: provider_name.clone(),
+        return_to,
+        scopes,
+        created_at: t,
+    });
+    session.insert(PENDING_KEY, pending).await.map_err(session_error)?;
+    tracing::info!(provider = %provider_name, "login started");
+    Ok((StatusCode::FOUND, [(header::LOCATION, authorize.to_string())]).into_response())
+}
+
+fn see_other(location: &str) -> Response {
+    (StatusCode::SEE_OTHER, [(header::LOCATION, location.to_owned())]).into_response()
+}
+
+/// An OAuth error code safe to put in the `valvError` parameter.
+fn safe_error_code(code: &str) -> &str {
+    if !code.is_empty() && code.len() <= 64 && code.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') {
+        code
+    } else {
+        "login_failed"
+    }
+}
+
+/// `GET /auth/callback?code=&state=` (or `error=`).
+pub async fn callback(State(state): State<AppState>, session: Session, RawQuery(raw): RawQuery) -> Result<Response, ApiError> {
+    let q = parse_query(raw.as_deref())?;
+    let Some(st) = param(&q, "state").filter(|s| !s.is_empty()) else {
+        return Err(ApiError::bad_request("The login answer has no state."));
+    };
+    let mut pending: Vec<PendingLogin> = session.get(PENDING_KEY).await.map_err(session_error)?.unwrap_or_default();
+    let wanted = Sha256::digest(st.as_bytes());
+    let found = pending.iter().position(|p| bool::from(Sha256::digest(p.state.as_bytes()).ct_eq(&wanted)));
+    let Some(index) = found else {
+        tracing::warn!("callback with an unknown or already used state");
+        return Err(ApiError::bad_request("The login answer does not match a login started in this browser (unknown or already used state). Start the login again."));
+    };
+    // One-time: removed before anything else can fail.
+    let p = pending.remove(index);
+    if pending.is_empty() {
+        session.remove_value(PENDING_KEY).await.map_err(session_error)?;
+    } else {
+        session.insert(PENDING_KEY, &pending).await.map_err(session_error)?;
+    }
+    if now() - p.created_at >= PENDING_LIFETIME_SECS {
+        return Err(ApiError::bad_request("The login took too long. Start it again."));
+    }
+    let Some(provider) = state.provider(&p.provider) else {
+        return Err(ApiError::bad_request("Unknown provider."));
+    };
+    if let Some(err) = param(&q, "error") {
+        let code = safe_error_code(err);
+        tracing::info!(provider = %p.provider, error = code, "the bank answered the login with an error");
+        return Ok(see_other(&add_query_param(&p.return_to, ERROR_PARAM, code)));
+    }
+    let Some(code) = param(&q, "code").filter(|c| !c.is_empty()) else {
+        return Err(ApiError::bad_request("The login answer has neither code nor error."));
+    };
+    let tokens = match oauth::exchange_code(&state, provider, code, p.verifier.as_deref(), &p.scopes).await {
+        Ok(t) => t,
+        Err(e) => {
+            let code = match &e {
+                TokenError::InvalidGrant => "invalid_grant",
+                TokenError::OAuth(c) => safe_error_code(c),
+                TokenError::Timeout => "upstream_timeout",
+                TokenError::Unavailable => "upstream_unavailable",
+            };
+            tracing::warn!(provider = %p.provider, error = code, "code exchange failed");
+            return Ok(see_other(&add_query_param(&p.return_to, ERROR_PARAM, code)));
+        }
+    };
+
+    // A new login replaces any previous one of this browser.
+    if let Some(old) = auth_data(&session).await? {
+        crate::session::delete_vault(&state, &old.vault_id).await?;
+    }
+    let login_at = now();
+    let absolute = time::Duration::try_from(state.config.session.absolute_timeout).unwrap_or(time::Duration::hours(12));
+    let vault_expiry = OffsetDateTime::now_utc() + absolute;
+    let vault_id = create_vault(&state, &tokens, vault_expiry).await?;
+    session.cycle_id().await.map_err(session_error)?;
+    session.remove_value(PENDING_KEY).await.map_err(session_error)?;
+    let data = AuthData { provider: p.provider.clone(), scopes: tokens.scopes.clone(), login_at, vault_id };
+    session.insert(AUTH_KEY, &data).await.map_err(session_error)?;
+    tracing::info!(provider = %p.provider, "login complete");
+    Ok(see_other(&p.return_to))
+}
+
+/// `POST /auth/logout` (CSRF header required): revoke at the bank where possible, delete
+/// the session and its vault record, clear the cookie, 204.
+pub async fn logout(State(state): State<AppState>, session: Session, headers: HeaderMap) -> Result<Response, ApiError> {
+    check_csrf(&headers, &state.origin, &state.config.cors_allowed_origins).map_err(ApiError::csrf)?;
+    let auth = auth_data(&session).await?;
+    if let Some(a) = &auth {
+        if let (Some(provider), Some((tokens, _))) = (state.provider(&a.provider), load_tokens(&state, &a.vault_id).await?) {
+            oauth::revoke(&state, provider, &tokens).await;
+        }
+        tracing::info!(provider = %a.provider, "logout");
+    }
+    end_session(&state, &session, auth.as_ref()).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SessionInfo {
+    authenticated: bool,
+    provider: Option<String>,
+    scopes: Option<Vec<String>>,
+    access_expires_at: Option<String>,
+    session_expires_at: Option<String>,
+}
+
+fn rfc3339(unix: i64) -> Option<String> {
+    OffsetDateTime::from_unix_timestamp(unix).ok().and_then(|t| t.format(&Rfc3339).ok())
+}
+
+/// The logged-in session of a request, enforcing the absolute lifetime: past it, the
+/// session is ended and `session_expired` returned.
+pub async fn require_auth(state: &AppState, session: &Session) -> Result<Option<AuthData>, ApiError> {
+    let Some(a) = auth_data(session).await? else { return Ok(None) };
+    let absolute = i64::try_from(state.config.session.absolute_timeout.as_secs()).unwrap_or(i64::MAX);
+    if now() >= a.login_at.saturating_add(absolute) {
+        tracing::info!(provider = %a.provider, "session reached its absolute lifetime");
+        end_session(state, session, Some(&a)).await?;
+        return Err(ApiError::session_expired());
+    }
+    Ok(Some(a))
+}
+
+/// `GET /auth/session` — never a token.
+pub async fn session_info(
+    State(state): State<AppState>,
+    session: Session,
+    Extension(_id): Extension<RequestId>,
+) -> Result<Response, ApiError> {
+    let unauthenticated = SessionInfo {
+        authenticated: false,
+        provider: None,
+        scopes: None,
+        access_expires_at: None,
+        session_expires_at: None,
+    };
+    let auth = match require_auth(&state, &session).await {
+        Ok(a) => a,
+        Err(e) if e.code == crate::error::ErrorCode::SessionExpired => None,
+        Err(e) => return Err(e),
+    };
+    let Some(a) = auth else { return Ok(axum::Json(unauthenticated).into_response()) };
+    let Some((tokens, _)) = load_tokens(&state, &a.vault_id).await? else {
+        // The tokens are gone (logged out elsewhere, grant ended): so is the session.
+        end_session(&state, &session, Some(&a)).await?;
+        return Ok(axum::Json(unauthenticated).into_response());
+    };
+    let idle = i64::try_from(state.config.session.idle_timeout.as_secs()).unwrap_or(i64::MAX);
+    let absolute = i64::try_from(state.config.session.absolute_timeout.as_secs()).unwrap_or(i64::MAX);
+    let session_end = now().saturating_add(idle).min(a.login_at.saturating_add(absolute));
+    let info = SessionInfo {
+        authenticated: true,
+        provider: Some(a.provider),
+        scopes: Some(a.scopes),
+        access_expires_at: rfc3339(tokens.expires_at),
+        session_expires_at: rfc3339(session_end),
+    };
+    Ok(axum::Json(info).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pkce_is_base64url_sha256() {
+        // Expected value computed independently (Python hashlib + base64.urlsafe_b64encode).
+        assert_eq!(pkce_challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW-gWFgFXjEk"), "OOKXIMKHqf0MI4bPmC90qKeRGNlmOwq8zAzfVEL97L8");
+    }
+
+    #[test]
+    fn repeated_parameters_are_refused() {
+        assert!(parse_query(Some("state=a&state=b")).is_err());
+        assert_eq!(parse_query(Some("a=1&b=2")).map(|v| v.len()).ok(), Some(2));
+    }
+
+    #[test]
+    fn error_codes_are_sanitised() {
+        assert_eq!(safe_error_code("access_denied"), "access_denied");
+        assert_eq!(safe_error_code("<script>"), "login_failed");
+        assert_eq!(safe_error_code(""), "login_failed");
+    }
+}

@@ -1,0 +1,202 @@
+//! Calls to the bank's OAuth endpoints: code exchange, refresh, revocation. Client
+//! authentication is `client_secret_post` or `client_secret_basic` (RFC 6749 §2.3.1).
+
+use std::time::Instant;
+
+use base64::Engine;
+use serde::Deserialize;
+
+use crate::app::{AppState, Provider};
+use crate::config::ClientAuth;
+use crate::session::now;
+use crate::vault::TokenSet;
+
+/// Used when the bank's token answer has no `expires_in` (RFC 6749 makes it optional).
+pub const DEFAULT_EXPIRES_IN: i64 = 300;
+
+/// Why a token-endpoint call failed.
+#[derive(Debug)]
+pub enum TokenError {
+    /// The bank refused the grant (`invalid_grant`): the code or refresh token is dead.
+    InvalidGrant,
+    /// Another RFC 6749 error code from the bank (e.g. `invalid_client`).
+    OAuth(String),
+    /// No answer in time.
+    Timeout,
+    /// Could not reach the bank, or it answered something that is not a token response.
+    Unavailable,
+}
+
+#[derive(Deserialize)]
+struct TokenResponse {
+    access_token: String,
+    #[serde(default)]
+    refresh_token: Option<String>,
+    #[serde(default)]
+    expires_in: Option<serde_json::Value>,
+    #[serde(default)]
+    scope: Option<String>,
+    #[serde(default)]
+    token_type: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct OAuthErrorBody {
+    error: String,
+}
+
+/// RFC 6749 §2.3.1: id and secret are form-urlencoded before Basic encoding.
+fn basic_auth(id: &str, secret: &str) -> String {
+    let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+    format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", enc(id), enc(secret))))
+}
+
+/// Sends a form to a provider's OAuth endpoint with client authentication.
+async fn post_form(
+    state: &AppState,
+    provider: &Provider,
+    url: &url::Url,
+    kind: &str,
+    mut form: Vec<(&str, String)>,
+) -> Result<reqwest::Response, TokenError> {
+    let cfg = &provider.config;
+    let mut req = provider.http.post(url.clone()).header(reqwest::header::ACCEPT, "application/json");
+    match cfg.client_auth {
+        ClientAuth::ClientSecretPost => {
+            form.push(("client_id", cfg.client_id.clone()));
+            form.push(("client_secret", cfg.client_secret.expose().to_owned()));
+        }
+        ClientAuth::ClientSecretBasic => {
+            req = req.header(reqwest::header::AUTHORIZATION, basic_auth(&cfg.client_id, cfg.client_secret.expose()));
+        }
+    }
+    let body = serde_urlencoded::to_string(&form).map_err(|_| TokenError::Unavailable)?;
+    let started = Instant::now();
+    let res = req
+        .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(body)
+        .send()
+        .await;
+    state.metrics.upstream(&cfg.name, kind, started.elapsed().as_secs_f64());
+    res.map_err(|e| {
+        let e = e.without_url();
+        if e.is_timeout() {
+            tracing::warn!(provider = %cfg.name, kind, "bank OAuth endpoint timed out");
+            TokenError::Timeout
+        } else {
+            tracing::warn!(provider = %cfg.name, kind, error = %e, "bank OAuth endpoint unreachable");
+            TokenError::Unavailable
+        }
+    })
+}
+
+/// Reads a token response into a [`TokenSet`]; `previous` supplies what a refresh answer may
+/// omit (the refresh token when not rotated, the scopes).
+async fn read_tokens(
+    provider: &Provider,
+    res: reqwest::Response,
+    requested_scopes: &[String],
+    previous: Option<&TokenSet>,
+) -> Result<TokenSet, TokenError> {
+    let status = res.status();
+    let bytes = match res.bytes().await {
+        Ok(b) => b,
+        Err(e) => {
+            let e = e.without_url();
+            return Err(if e.is_timeout() { TokenError::Timeout } else { TokenError::Unavailable });
+        }
+    };
+    if !status.is_success() {
+        let code = serde_json::from_slice::<OAuthErrorBody>(&bytes).ok().map(|b| b.error);
+        tracing::warn!(provider = %provider.config.name, status = status.as_u16(), error = code.as_deref().unwrap_or("-"), "bank refused a token request");
+        return Err(match code.as_deref() {
+            Some("invalid_grant") => TokenError::InvalidGrant,
+            Some(c) if status.is_client_error() && c.len() <= 64 && c.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') => {
+                TokenError::OAuth(c.to_owned())
+            }
+            _ => TokenError::Unavailable,
+        });
+    }
+    let Ok(t) = serde_json::from_slice::<TokenResponse>(&bytes) else {
+        tracing::warn!(provider = %provider.config.name, "bank token answer is not a token response");
+        return Err(TokenError::Unavailable);
+    };
+    if let Some(tt) = &t.token_type {
+        if !tt.eq_ignore_ascii_case("bearer") {
+            tracing::warn!(provider = %provider.config.name, "bank issued a non-bearer token");
+            return Err(TokenError::Unavailable);
+        }
+    }
+    if t.access_token.is_empty() {
+        return Err(TokenError::Unavailable);
+    }
+    let expires_in = match &t.expires_in {
+        Some(serde_json::Value::Number(n)) => n.as_i64(),
+        Some(serde_json::Value::String(s)) => s.trim().parse::<i64>().ok(),
+        _ => None,
+    }
+    .filter(|n| *n > 0)
+    .unwrap_or(DEFAULT_EXPIRES_IN);
+    let scopes = match t.scope.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        Some(s) => s.split_whitespace().map(str::to_owned).collect(),
+        None => previous.map(|p| p.scopes.clone()).unwrap_or_else(|| requested_scopes.to_vec()),
+    };
+    let refresh_token = t.refresh_token.filter(|r| !r.is_empty()).or_else(|| previous.and_then(|p| p.refresh_token.clone()));
+    Ok(TokenSet { access_token: t.access_token, refresh_token, expires_at: now().saturating_add(expires_in), scopes })
+}
+
+/// Exchanges an authorization code (with the PKCE verifier) for tokens.
+pub async fn exchange_code(
+    state: &AppState,
+    provider: &Provider,
+    code: &str,
+    verifier: Option<&str>,
+    scopes: &[String],
+) -> Result<TokenSet, TokenError> {
+    let mut form = vec![
+        ("grant_type", "authorization_code".to_owned()),
+        ("code", code.to_owned()),
+        ("redirect_uri", provider.config.redirect_uri.to_string()),
+    ];
+    if let Some(v) = verifier {
+        form.push(("code_verifier", v.to_owned()));
+    }
+    let res = post_form(state, provider, &provider.config.token_url, "token", form).await?;
+    read_tokens(provider, res, scopes, None).await
+}
+
+/// Uses the refresh token of `current`.
+pub async fn refresh(state: &AppState, provider: &Provider, current: &TokenSet) -> Result<TokenSet, TokenError> {
+    let Some(rt) = current.refresh_token.as_deref() else { return Err(TokenError::InvalidGrant) };
+    let form = vec![("grant_type", "refresh_token".to_owned()), ("refresh_token", rt.to_owned())];
+    let res = post_form(state, provider, &provider.config.token_url, "token", form).await?;
+    read_tokens(provider, res, &current.scopes, Some(current)).await
+}
+
+/// Best-effort RFC 7009 revocation (the refresh token revokes the grant; else the access
+/// token). Failures are logged and ignored.
+pub async fn revoke(state: &AppState, provider: &Provider, tokens: &TokenSet) {
+    let Some(url) = provider.config.revocation_url.as_ref() else { return };
+    let (token, hint) = match &tokens.refresh_token {
+        Some(rt) => (rt.clone(), "refresh_token"),
+        None => (tokens.access_token.clone(), "access_token"),
+    };
+    let form = vec![("token", token), ("token_type_hint", hint.to_owned())];
+    match post_form(state, provider, url, "revoke", form).await {
+        Ok(res) if res.status().is_success() => {}
+        Ok(res) => tracing::warn!(provider = %provider.config.name, status = res.status().as_u16(), "bank refused the revocation"),
+        Err(_) => tracing::warn!(provider = %provider.config.name, "revocation at the bank failed"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn basic_auth_encodes_the_parts() {
+        // "a:b c" and "s&t" form-encoded: a%3Ab+c : s%26t
+        let expected = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode("a%3Ab+c:s%26t"));
+        assert_eq!(basic_auth("a:b c", "s&t"), expected);
+    }
+}

@@ -1,0 +1,209 @@
+//! Tests that try to break each rule of the broker: each gets its clear error, never a 500.
+#![cfg(feature = "http")]
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+mod common;
+
+use common::{fake_tcp_bank, raw_request, start, Options, CORS_ORIGIN};
+
+#[tokio::test]
+async fn csrf_header_and_cross_site_origins_are_refused() {
+    let stack = start(Options::default()).await;
+    let mut b = stack.browser();
+    b.login().await;
+    let path = "/api/seb/test-api/echo";
+    b.send("GET", path, &[], None).await.assert_error(403, "csrf");
+    b.send("GET", path, &[("x-valv-csrf", "0")], None).await.assert_error(403, "csrf");
+    b.send("GET", path, &[("x-valv-csrf", "true")], None).await.assert_error(403, "csrf");
+    b.send("GET", path, &[("x-valv-csrf", "1"), ("origin", "https://evil.example")], None).await.assert_error(403, "csrf");
+    b.send("GET", path, &[("x-valv-csrf", "1"), ("origin", "null")], None).await.assert_error(403, "csrf");
+    b.send("GET", path, &[("x-valv-csrf", "1"), ("sec-fetch-site", "cross-site")], None).await.assert_error(403, "csrf");
+    b.send("POST", "/auth/logout", &[("x-valv-csrf", "1"), ("origin", "https://evil.example")], None).await.assert_error(403, "csrf");
+    // Same origin, and the allowlisted origin (with CORS headers for it) pass.
+    let own = stack.broker_url.clone();
+    assert_eq!(b.send("GET", path, &[("x-valv-csrf", "1"), ("origin", &own), ("sec-fetch-site", "same-origin")], None).await.status, 200);
+    let r = b.send("GET", path, &[("x-valv-csrf", "1"), ("origin", CORS_ORIGIN), ("sec-fetch-site", "cross-site")], None).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("access-control-allow-origin"), Some(CORS_ORIGIN));
+    assert_eq!(r.header("access-control-allow-credentials"), Some("true"));
+    let expose = r.header("access-control-expose-headers").unwrap().to_ascii_lowercase();
+    assert!(expose.contains("x-request-id") && expose.contains("retry-after"), "{expose}");
+    assert_eq!(b.get("/auth/session").await.json()["authenticated"], true, "still logged in");
+}
+
+#[tokio::test]
+async fn cors_preflight_only_for_allowlisted_origins() {
+    let stack = start(Options::default()).await;
+    let mut b = stack.browser();
+    let pre = |origin: &'static str| {
+        vec![("origin", origin), ("access-control-request-method", "POST"), ("access-control-request-headers", "x-valv-csrf,content-type,x-request-id")]
+    };
+    let ok = b.send("OPTIONS", "/api/seb/pis/v7/identified2/payments/sepa-credit-transfers", &pre(CORS_ORIGIN), None).await;
+    assert!(ok.status == 200 || ok.status == 204, "{}", ok.status);
+    assert_eq!(ok.header("access-control-allow-origin"), Some(CORS_ORIGIN));
+    assert_eq!(ok.header("access-control-allow-credentials"), Some("true"));
+    assert!(ok.header("access-control-allow-headers").unwrap().to_ascii_lowercase().contains("x-valv-csrf"));
+    let evil = b.send("OPTIONS", "/api/seb/pis/v7/identified2/payments/sepa-credit-transfers", &pre("https://evil.example"), None).await;
+    assert!(evil.header("access-control-allow-origin").is_none());
+    assert_ne!(evil.status, 500);
+}
+
+#[tokio::test]
+async fn return_to_must_be_local_and_scopes_configured() {
+    let stack = start(Options::default()).await;
+    let mut b = stack.browser();
+    for bad in [
+        "returnTo=%2F%2Fevil.example",
+        "returnTo=https%3A%2F%2Fevil.example",
+        "returnTo=%2F%5Cevil.example",
+        "returnTo=evil.example",
+        "returnTo=%2Fa%0D%0ASet-Cookie%3Ax",
+        "returnTo=javascript%3Aalert(1)",
+        "scope=psd2_accounts%20admin",
+        "provider=nobank",
+        "returnTo=%2F&returnTo=%2F%2Fevil",
+    ] {
+        let r = b.get(&format!("/auth/login?provider=seb&{bad}")).await;
+        r.assert_error(400, "bad_request");
+        assert!(r.header("location").is_none(), "{bad}");
+    }
+}
+
+#[tokio::test]
+async fn forged_reused_missing_and_foreign_state_are_refused() {
+    let stack = start(Options::default()).await;
+    let mut alice = stack.browser();
+    let authorize = alice.start_login("provider=seb&returnTo=%2F").await;
+    let callback = alice.bank_login(&authorize, common::PERSON).await;
+
+    // Another browser (an attacker's login CSRF, or a stolen callback URL) cannot use it.
+    let mut mallory = stack.browser();
+    mallory.send("GET", &callback, &[], None).await.assert_error(400, "bad_request");
+    assert_eq!(mallory.get("/auth/session").await.json()["authenticated"], false);
+
+    // Forged and missing state.
+    alice.get("/auth/callback?code=abc&state=forged").await.assert_error(400, "bad_request");
+    alice.get("/auth/callback?code=abc").await.assert_error(400, "bad_request");
+    alice.get("/auth/callback").await.assert_error(400, "bad_request");
+
+    // The real one works once; a replay is refused.
+    let done = alice.send("GET", &callback, &[], None).await;
+    assert_eq!(done.status, 303, "{}", done.body);
+    alice.send("GET", &callback, &[], None).await.assert_error(400, "bad_request");
+    assert_eq!(alice.get("/auth/session").await.json()["authenticated"], true, "the replay did not hurt the session");
+}
+
+#[tokio::test]
+async fn path_traversal_and_encoded_separators_are_refused() {
+    let stack = start(Options::default()).await;
+    let mut b = stack.browser();
+    b.login().await;
+    let cookie = b.cookie_header().unwrap();
+    let h = [("x-valv-csrf", "1"), ("cookie", cookie.as_str())];
+    for path in [
+        "/api/seb/../x",
+        "/api/seb/ais/v7/identified2/../../test-api/echo",
+        "/api/seb/%2e%2e/x",
+        "/api/seb/ais/%2E%2E/test-api/echo",
+        "/api/seb/ais%2Fv7/identified2/accounts",
+        "/api/seb/ais%2fv7",
+        "/api/seb/ais/v7/identified2/accounts%5C..%5Cx",
+        "/api/seb/ais\\v7",
+        "/api/seb//ais/v7/identified2/accounts",
+        "/api/seb/ais/v7/./identified2/accounts",
+        "/api/seb/ais/v7/identified2/accounts/%252e%252e",
+        "/api/seb/ais/v7/identified2/accounts/%00",
+    ] {
+        let (status, body) = raw_request(&stack.broker_url, "GET", path, &h).await;
+        assert_eq!(status, 400, "{path}: {body}");
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap_or_else(|_| panic!("{path}: {body}"));
+        assert_eq!(v["error"], "bad_request", "{path}");
+    }
+}
+
+#[tokio::test]
+async fn method_or_path_off_the_allowlist_is_refused() {
+    let stack = start(Options::default()).await;
+    let mut b = stack.browser();
+    b.login().await;
+    b.api("DELETE", "/ais/v7/identified2/accounts", None).await.assert_error(403, "route_not_allowed");
+    b.api("GET", "/cof/v7/identified2/funds-confirmations", None).await.assert_error(403, "route_not_allowed");
+    b.api("GET", "/mga/sps/oauth/oauth20/token", None).await.assert_error(403, "route_not_allowed");
+    b.api("GET", "/__sandbox/tokens", None).await.assert_error(403, "route_not_allowed");
+    b.send("GET", "/api/other/ais/v7/identified2/accounts", &[("x-valv-csrf", "1")], None).await.assert_error(403, "route_not_allowed");
+    // Unauthenticated on an allowed route: 401.
+    let mut anon = stack.browser();
+    anon.api("GET", "/test-api/echo", None).await.assert_error(401, "unauthenticated");
+}
+
+#[tokio::test]
+async fn oversize_bodies_are_refused() {
+    let stack = start(Options { max_request_body: 1024, ..Options::default() }).await;
+    let mut b = stack.browser();
+    b.login().await;
+    let big = vec![b'a'; 4096];
+    b.send("POST", "/api/seb/test-api/echo", &[("x-valv-csrf", "1"), ("content-type", "application/json")], Some(big.clone()))
+        .await
+        .assert_error(413, "payload_too_large");
+    // Streamed without a length: refused while reading.
+    let cookie = b.cookie_header().unwrap();
+    let stream = futures::stream::iter((0..8).map(|_| Ok::<_, std::io::Error>(vec![b'a'; 512])));
+    let res = common::plain_client()
+        .post(format!("{}/api/seb/test-api/echo", stack.broker_url))
+        .header("cookie", cookie)
+        .header("x-valv-csrf", "1")
+        .body(reqwest::Body::wrap_stream(stream))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 413);
+    assert_eq!(res.json::<serde_json::Value>().await.unwrap()["error"], "payload_too_large");
+    // A bank answer over the response limit is not passed on as if complete.
+    let r = b.api("GET", "/test-api/big", None).await;
+    assert_eq!(r.status, 502, "{}", &r.body[..r.body.len().min(200)]);
+}
+
+#[tokio::test]
+async fn hanging_garbage_and_redirecting_banks() {
+    // Providers whose API base is a TCP server that never answers, or answers garbage; their
+    // OAuth endpoints are the sandbox's (same client, same broker callback).
+    let hang = fake_tcp_bank(None).await;
+    let garbage = fake_tcp_bank(Some(b"this is not HTTP at all\r\n\r\n")).await;
+    let bad_length = fake_tcp_bank(Some(b"HTTP/1.1 200 OK\r\nContent-Length: nonsense\r\n\r\n{{{")).await;
+    let stack = start(Options {
+        upstream_timeout: std::time::Duration::from_secs(1),
+        extra_providers: vec![("hang".into(), hang), ("garbage".into(), garbage), ("badlength".into(), bad_length)],
+        ..Options::default()
+    })
+    .await;
+    let mut b = stack.browser();
+    b.login().await;
+    b.api("GET", "/test-api/hang", None).await.assert_error(504, "upstream_timeout");
+    b.api("GET", "/test-api/redirect", None).await.assert_error(502, "upstream_unavailable");
+    // A session of provider seb is not one of provider garbage.
+    b.send("GET", "/api/garbage/x", &[("x-valv-csrf", "1")], None).await.assert_error(401, "unauthenticated");
+    assert_eq!(b.get("/auth/session").await.json()["authenticated"], true);
+
+    for (provider, status, code) in [("hang", 504, "upstream_timeout"), ("garbage", 502, "upstream_unavailable"), ("badlength", 502, "upstream_unavailable")] {
+        let mut other = stack.browser();
+        other.login_to(provider).await;
+        other.send("GET", &format!("/api/{provider}/accounts"), &[("x-valv-csrf", "1")], None).await.assert_error(status, code);
+        other.send("POST", &format!("/api/{provider}/payments"), &[("x-valv-csrf", "1")], Some(b"{}".to_vec())).await.assert_error(status, code);
+        assert_eq!(other.get("/auth/session").await.json()["authenticated"], true, "{provider}: the session stays");
+    }
+    stack.assert_no_secrets_seen().await;
+}
+
+#[tokio::test]
+async fn unknown_endpoints_and_bad_methods_keep_the_error_shape() {
+    let stack = start(Options::default()).await;
+    let mut b = stack.browser();
+    let r = b.get("/auth/nope").await;
+    assert_ne!(r.status, 500);
+    let r = b.send("DELETE", "/auth/session", &[], None).await;
+    r.assert_error(405, "bad_request");
+    let r = b.get("/api/seb").await;
+    assert_eq!(r.json()["error"], "bad_request");
+    let r = b.get("/auth/login?provider=seb&returnTo=%ZZ").await;
+    assert_ne!(r.status, 500);
+}

@@ -1,0 +1,522 @@
+//! Test harness: the sandbox bank and the broker in-process on 127.0.0.1 port 0, and a
+//! "browser" that keeps the session cookie itself (the `__Host-` cookie is `Secure`, which a
+//! cookie store would not send over http://127.0.0.1 — real browsers treat loopback as a
+//! secure context), follows nothing automatically, and records every response it receives
+//! so a test can scan them for tokens and secrets.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::extract::Request;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::Router;
+use base64::Engine;
+use serde_json::{json, Value};
+use valv_broker::config::{ClientAuth, Config, Limits, ProviderConfig, RouteRule, SessionConfig, StoreConfig};
+use valv_broker::secret::Secret;
+use valv_sandbox::{Client, SandboxConfig, SandboxState, Settings};
+
+pub const CLIENT_ID: &str = "broker-test";
+pub const CLIENT_SECRET: &str = "broker-test-secret-3f9a1c";
+pub const PERSON: &str = "9311219639";
+pub const CORS_ORIGIN: &str = "http://localhost:9999";
+
+/// What to start.
+pub struct Options {
+    pub store: StoreConfig,
+    pub settings: Settings,
+    pub upstream_timeout: Duration,
+    pub refresh_skew: Duration,
+    pub client_auth: ClientAuth,
+    pub max_request_body: usize,
+    pub max_response_body: usize,
+    /// Extra providers: name → API base URL (allowlist `GET|POST /**`).
+    pub extra_providers: Vec<(String, String)>,
+    pub static_dir: Option<std::path::PathBuf>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            store: StoreConfig::Memory,
+            settings: Settings::default(),
+            upstream_timeout: Duration::from_secs(3),
+            refresh_skew: Duration::from_secs(5),
+            client_auth: ClientAuth::ClientSecretPost,
+            max_request_body: 64 * 1024,
+            max_response_body: 256 * 1024,
+            extra_providers: Vec::new(),
+            static_dir: None,
+        }
+    }
+}
+
+/// Routes added to the sandbox for tests (the bank's own checks via its `Psu` extractor).
+fn test_routes(state: SandboxState) -> Router {
+    use valv_sandbox::auth::Psu;
+    async fn echo(psu: Psu, req: Request) -> impl IntoResponse {
+        let (parts, body) = req.into_parts();
+        let h = &parts.headers;
+        let get = |n: &str| h.get(n).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let method = parts.method.to_string();
+        let query = parts.uri.query().map(str::to_owned);
+        let body = axum::body::to_bytes(body, 1 << 20).await.unwrap_or_default();
+        let names: Vec<String> = h.keys().map(|k| k.as_str().to_owned()).collect();
+        (
+            [("set-cookie", "bank-session=abc; Path=/"), ("x-bank", "1")],
+            axum::Json(json!({
+                "person": psu.person_id,
+                "method": method,
+                "query": query,
+                "headerNames": names,
+                "psuIpAddress": get("psu-ip-address"),
+                "psuUserAgent": get("psu-user-agent"),
+                "requestId": get("x-request-id"),
+                "contentType": get("content-type"),
+                "body": String::from_utf8_lossy(&body),
+            })),
+        )
+    }
+    async fn redirect(_psu: Psu) -> impl IntoResponse {
+        (StatusCode::FOUND, [("location", "https://evil.example/steal")], "")
+    }
+    async fn problem(_psu: Psu) -> impl IntoResponse {
+        (
+            StatusCode::BAD_REQUEST,
+            [("content-type", "application/problem+json")],
+            r#"{"type":"https://bank/x","title":"FORMAT_ERROR","status":400,"tppMessages":[{"category":"ERROR","code":"FORMAT_ERROR","text":"bad"}]}"#,
+        )
+    }
+    async fn big(_psu: Psu) -> impl IntoResponse {
+        "x".repeat(300 * 1024)
+    }
+    async fn hang() -> impl IntoResponse {
+        std::future::pending::<()>().await;
+        ""
+    }
+    Router::new()
+        .route("/test-api/echo", get(echo).post(echo).put(echo).delete(echo))
+        .route("/test-api/echo/{*rest}", get(echo))
+        .route("/test-api/redirect", get(redirect))
+        .route("/test-api/problem", get(problem))
+        .route("/test-api/big", get(big))
+        .route("/test-api/hang", get(hang))
+        .with_state(state)
+}
+
+pub fn allow(methods: &[&str], path: &str) -> RouteRule {
+    RouteRule { methods: methods.iter().map(|m| m.parse().unwrap()).collect(), path: path.into() }
+}
+
+/// A fixed test key: 32 bytes, base64.
+pub fn test_key() -> Secret {
+    Secret::new(base64::engine::general_purpose::STANDARD.encode([7u8; 32]))
+}
+
+pub fn provider(name: &str, bank: &str, api_base: &str, redirect: &str, client_auth: ClientAuth) -> ProviderConfig {
+    ProviderConfig {
+        name: name.into(),
+        authorize_url: format!("{bank}/mga/sps/oauth/oauth20/authorize").parse().unwrap(),
+        token_url: format!("{bank}/mga/sps/oauth/oauth20/token").parse().unwrap(),
+        revocation_url: Some(format!("{bank}/mga/sps/oauth/oauth20/revoke").parse().unwrap()),
+        api_base_url: api_base.parse().unwrap(),
+        redirect_uri: redirect.parse().unwrap(),
+        client_id: CLIENT_ID.into(),
+        client_secret: Secret::new(CLIENT_SECRET),
+        client_auth,
+        scopes: vec!["psd2_accounts".into(), "psd2_payments".into()],
+        default_scopes: vec!["psd2_accounts".into(), "psd2_payments".into()],
+        pkce: true,
+        allow: vec![
+            allow(&["GET"], "/ais/v7/identified2/**"),
+            allow(&["GET", "POST", "PUT", "DELETE"], "/pis/v7/identified2/**"),
+            allow(&["GET", "POST", "PUT", "DELETE"], "/test-api/echo"),
+            allow(&["GET"], "/test-api/echo/**"),
+            allow(&["GET"], "/test-api/redirect"),
+            allow(&["GET"], "/test-api/problem"),
+            allow(&["GET"], "/test-api/big"),
+            allow(&["GET"], "/test-api/hang"),
+        ],
+        psd2_headers: true,
+        mtls: None,
+    }
+}
+
+/// A running sandbox + broker.
+pub struct Stack {
+    pub broker_url: String,
+    pub bank_url: String,
+    pub bank: SandboxState,
+    pub config: Config,
+    /// Every response any `Browser` of this stack received: `status headers body`.
+    pub seen: Arc<Mutex<Vec<String>>>,
+    pub plain: reqwest::Client,
+    bank_stop: Option<tokio::sync::oneshot::Sender<()>>,
+    broker_stop: Option<tokio::sync::oneshot::Sender<()>>,
+    broker_task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Drop for Stack {
+    fn drop(&mut self) {
+        if let Some(tx) = self.bank_stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(tx) = self.broker_stop.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+pub fn plain_client() -> reqwest::Client {
+    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
+}
+
+pub async fn start(opts: Options) -> Stack {
+    let broker_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let broker_addr = broker_listener.local_addr().unwrap();
+    let broker_url = format!("http://{broker_addr}");
+    let redirect = format!("{broker_url}/auth/callback");
+
+    let mut sc = SandboxConfig { controls: true, settings: opts.settings.clone(), ..SandboxConfig::default() };
+    sc.add_client(Client { id: CLIENT_ID.into(), secret: CLIENT_SECRET.into(), redirect_uri: redirect.clone() });
+    let bank = SandboxState::with_config(sc);
+    let bank_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let bank_url = format!("http://{}", bank_listener.local_addr().unwrap());
+    let (bank_tx, bank_rx) = tokio::sync::oneshot::channel::<()>();
+    let router = valv_sandbox::app(bank.clone()).merge(test_routes(bank.clone()));
+    tokio::spawn(async move {
+        let _ = axum::serve(bank_listener, router)
+            .with_graceful_shutdown(async {
+                let _ = bank_rx.await;
+            })
+            .await;
+    });
+
+    let mut providers = BTreeMap::new();
+    providers.insert("seb".to_owned(), provider("seb", &bank_url, &bank_url, &redirect, opts.client_auth));
+    for (name, api) in &opts.extra_providers {
+        let mut p = provider(name, &bank_url, api, &redirect, opts.client_auth);
+        p.allow = vec![allow(&["GET", "POST"], "/**")];
+        providers.insert(name.clone(), p);
+    }
+    let mut keys = BTreeMap::new();
+    keys.insert("k1".to_owned(), test_key());
+    let config = Config {
+        listen: broker_addr,
+        public_origin: broker_url.parse().unwrap(),
+        static_dir: opts.static_dir.clone(),
+        session: SessionConfig {
+            cookie_name: "__Host-valv".into(),
+            idle_timeout: Duration::from_secs(1800),
+            absolute_timeout: Duration::from_secs(12 * 3600),
+            refresh_skew: opts.refresh_skew,
+            keys,
+            active_key: "k1".into(),
+        },
+        store: opts.store.clone(),
+        providers,
+        cors_allowed_origins: vec![CORS_ORIGIN.into()],
+        trusted_proxies: Vec::new(),
+        limits: Limits {
+            max_request_body: opts.max_request_body,
+            max_response_body: opts.max_response_body,
+            upstream_timeout: opts.upstream_timeout,
+            connect_timeout: Duration::from_secs(2),
+        },
+    };
+    let (router, _state) = valv_broker::app::build(config.clone()).await.expect("broker builds");
+    let (broker_tx, broker_rx) = tokio::sync::oneshot::channel::<()>();
+    let broker_task = tokio::spawn(async move {
+        valv_broker::app::serve_router(broker_listener, router, async {
+            let _ = broker_rx.await;
+        })
+        .await
+        .expect("broker serve");
+    });
+    Stack {
+        broker_url,
+        bank_url,
+        bank,
+        config,
+        seen: Arc::new(Mutex::new(Vec::new())),
+        plain: plain_client(),
+        bank_stop: Some(bank_tx),
+        broker_stop: Some(broker_tx),
+        broker_task: Some(broker_task),
+    }
+}
+
+impl Stack {
+    pub fn browser(&self) -> Browser {
+        Browser { base: self.broker_url.clone(), http: plain_client(), cookies: BTreeMap::new(), seen: self.seen.clone() }
+    }
+
+    /// Stops the broker and waits until it has drained.
+    pub async fn stop_broker(&mut self) {
+        if let Some(tx) = self.broker_stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(t) = self.broker_task.take() {
+            t.await.unwrap();
+        }
+    }
+
+    pub async fn control_get(&self, path: &str) -> Value {
+        self.plain.get(format!("{}{path}", self.bank_url)).send().await.unwrap().json().await.unwrap()
+    }
+
+    pub async fn control_post(&self, path: &str, body: Value) -> StatusCode {
+        let s = self.plain.post(format!("{}{path}", self.bank_url)).json(&body).send().await.unwrap().status();
+        StatusCode::from_u16(s.as_u16()).unwrap()
+    }
+
+    pub async fn control_put(&self, path: &str, body: Value) -> StatusCode {
+        let s = self.plain.put(format!("{}{path}", self.bank_url)).json(&body).send().await.unwrap().status();
+        StatusCode::from_u16(s.as_u16()).unwrap()
+    }
+
+    /// `tokenCalls.refresh_token` of the sandbox's counters.
+    pub async fn refresh_calls(&self) -> u64 {
+        self.control_get("/__sandbox/counters").await["tokenCalls"]["refresh_token"].as_u64().unwrap_or(0)
+    }
+
+    /// Every access and refresh token the sandbox issued to `PERSON`.
+    pub async fn issued_tokens(&self) -> Vec<String> {
+        let v = self.control_get(&format!("/__sandbox/tokens?personalIdentityNumber={PERSON}")).await;
+        let mut out = Vec::new();
+        for t in v.as_array().cloned().unwrap_or_default() {
+            for k in ["accessToken", "refreshToken"] {
+                if let Some(s) = t[k].as_str() {
+                    out.push(s.to_owned());
+                }
+            }
+        }
+        out
+    }
+
+    /// Asserts no token the bank issued, nor the client secret, appears in anything the
+    /// browser side received.
+    pub async fn assert_no_secrets_seen(&self) {
+        let tokens = self.issued_tokens().await;
+        assert!(!tokens.is_empty(), "the sandbox issued tokens in this test");
+        let seen = self.seen.lock().unwrap();
+        assert!(!seen.is_empty());
+        for r in seen.iter() {
+            assert!(!r.contains(CLIENT_SECRET), "client secret reached the browser: {r}");
+            for t in &tokens {
+                assert!(!r.contains(t.as_str()), "a token reached the browser: {r}");
+            }
+        }
+    }
+}
+
+/// One response as the browser saw it.
+#[derive(Debug)]
+pub struct Resp {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: String,
+}
+
+impl Resp {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    pub fn location(&self) -> &str {
+        self.header("location").expect("location")
+    }
+
+    /// Asserts the broker's error shape with this status and code, and never a 500.
+    pub fn assert_error(&self, status: u16, code: &str) {
+        assert_eq!(self.status, status, "{}", self.body);
+        let v = self.json();
+        assert_eq!(v["error"], code, "{}", self.body);
+        assert!(v["message"].as_str().is_some_and(|m| !m.is_empty()));
+        let id = v["requestId"].as_str().expect("requestId");
+        uuid::Uuid::parse_str(id).expect("requestId is a UUID");
+        assert_eq!(self.header("x-request-id"), Some(id));
+    }
+}
+
+/// A browser: keeps cookies by hand, never follows redirects, records every response.
+pub struct Browser {
+    pub base: String,
+    pub http: reqwest::Client,
+    pub cookies: BTreeMap<String, String>,
+    seen: Arc<Mutex<Vec<String>>>,
+}
+
+impl Browser {
+    pub fn cookie_header(&self) -> Option<String> {
+        if self.cookies.is_empty() {
+            None
+        } else {
+            Some(self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; "))
+        }
+    }
+
+    /// The raw Set-Cookie lines of the last response are applied here.
+    fn take_cookies(&mut self, headers: &HeaderMap) {
+        for v in headers.get_all("set-cookie") {
+            let line = v.to_str().unwrap();
+            let first = line.split(';').next().unwrap();
+            let (name, value) = first.split_once('=').unwrap();
+            let removed = line.to_ascii_lowercase().contains("max-age=0") || value.is_empty();
+            if removed {
+                self.cookies.remove(name.trim());
+            } else {
+                self.cookies.insert(name.trim().to_owned(), value.trim().to_owned());
+            }
+        }
+    }
+
+    fn record(&self, status: u16, headers: &HeaderMap, body: &str) {
+        let mut s = format!("{status}\n");
+        for (k, v) in headers {
+            s.push_str(&format!("{}: {}\n", k, String::from_utf8_lossy(v.as_bytes())));
+        }
+        s.push_str(body);
+        self.seen.lock().unwrap().push(s);
+    }
+
+    /// Any request to an absolute URL or a broker path; `headers` are added as given.
+    pub async fn send(&mut self, method: &str, url: &str, headers: &[(&str, &str)], body: Option<Vec<u8>>) -> Resp {
+        let url = if url.starts_with("http") { url.to_owned() } else { format!("{}{url}", self.base) };
+        let mut req = self.http.request(method.parse().unwrap(), &url);
+        if url.starts_with(&self.base) {
+            if let Some(c) = self.cookie_header() {
+                req = req.header("cookie", c);
+            }
+        }
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        if let Some(b) = body {
+            req = req.body(b);
+        }
+        let res = req.send().await.unwrap();
+        let status = res.status().as_u16();
+        let headers = HeaderMap::from_iter(res.headers().iter().map(|(k, v)| (k.clone(), v.clone())));
+        let body = res.text().await.unwrap_or_default();
+        if url.starts_with(&self.base) {
+            self.record(status, &headers, &body);
+            self.take_cookies(&headers);
+        }
+        Resp { status, headers, body }
+    }
+
+    pub async fn get(&mut self, path: &str) -> Resp {
+        self.send("GET", path, &[], None).await
+    }
+
+    /// An API call as the wasm client makes it.
+    pub async fn api(&mut self, method: &str, path: &str, body: Option<Value>) -> Resp {
+        let mut h = vec![("x-valv-csrf", "1"), ("accept", "application/json")];
+        if body.is_some() {
+            h.push(("content-type", "application/json"));
+        }
+        self.send(method, &format!("/api/seb{path}"), &h, body.map(|b| b.to_string().into_bytes())).await
+    }
+
+    /// Starts a login; returns the bank authorize URL.
+    pub async fn start_login(&mut self, query: &str) -> String {
+        let r = self.get(&format!("/auth/login?{query}")).await;
+        assert_eq!(r.status, 302, "{}", r.body);
+        r.location().to_owned()
+    }
+
+    /// At the bank (a separate site: no broker cookies): opens the login page and posts the
+    /// form with `person`; returns the callback URL the bank redirects to.
+    pub async fn bank_login(&mut self, authorize_url: &str, person: &str) -> String {
+        let page = self.send("GET", authorize_url, &[], None).await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        let marker = "name=\"request_id\" value=\"";
+        let at = page.body.find(marker).expect("login form") + marker.len();
+        let request_id = &page.body[at..at + page.body[at..].find('"').unwrap()];
+        let action = url::Url::parse(authorize_url).unwrap();
+        let form = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("request_id", request_id)
+            .append_pair("personal_identity_number", person)
+            .append_pair("action", "login")
+            .finish();
+        let posted = self
+            .send(
+                "POST",
+                &format!("{}://{}{}", action.scheme(), action.authority(), action.path()),
+                &[("content-type", "application/x-www-form-urlencoded")],
+                Some(form.into_bytes()),
+            )
+            .await;
+        assert_eq!(posted.status, 302, "{}", posted.body);
+        posted.location().to_owned()
+    }
+
+    /// The whole login through the bank's HTML form; returns the final redirect target.
+    pub async fn login(&mut self) -> String {
+        self.login_to("seb").await
+    }
+
+    /// [`Browser::login`] at another provider.
+    pub async fn login_to(&mut self, provider: &str) -> String {
+        let authorize = self.start_login(&format!("provider={provider}&returnTo=%2Fapp%3Ftab%3D1")).await;
+        let callback = self.bank_login(&authorize, PERSON).await;
+        let done = self.send("GET", &callback, &[], None).await;
+        assert_eq!(done.status, 303, "{}", done.body);
+        done.location().to_owned()
+    }
+}
+
+/// A raw HTTP/1.1 request (paths that a URL library would normalise): status and body.
+pub async fn raw_request(base: &str, method: &str, path: &str, headers: &[(&str, &str)]) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = base.trim_start_matches("http://");
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    s.write_all(req.as_bytes()).await.unwrap();
+    let mut out = Vec::new();
+    s.read_to_end(&mut out).await.unwrap();
+    let text = String::from_utf8_lossy(&out).into_owned();
+    let status = text.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
+    (status, body)
+}
+
+/// A TCP server that accepts and answers `reply` (then closes), or never answers if `None`.
+pub async fn fake_tcp_bank(reply: Option<&'static [u8]>) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", l.local_addr().unwrap());
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut s, _)) = l.accept().await else { return };
+            tokio::spawn(async move {
+                let mut buf = [0u8; 4096];
+                let _ = s.read(&mut buf).await;
+                match reply {
+                    Some(r) => {
+                        let _ = s.write_all(r).await;
+                        let _ = s.shutdown().await;
+                    }
+                    None => {
+                        let _ = s.read(&mut buf).await;
+                        std::future::pending::<()>().await;
+                    }
+                }
+            });
+        }
+    });
+    url
+}
