@@ -37,6 +37,16 @@ pub struct Options {
     /// Extra providers: name → API base URL (allowlist `GET|POST /**`).
     pub extra_providers: Vec<(String, String)>,
     pub static_dir: Option<std::path::PathBuf>,
+    pub absolute_timeout: Duration,
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+}
+
+/// Lets a test hold a request inside the bank: `entered` fires when `/test-api/gate` is
+/// reached, the handler answers after `release` is notified.
+#[derive(Default)]
+pub struct Gate {
+    pub entered: tokio::sync::Notify,
+    pub release: tokio::sync::Notify,
 }
 
 impl Default for Options {
@@ -51,12 +61,14 @@ impl Default for Options {
             max_response_body: 256 * 1024,
             extra_providers: Vec::new(),
             static_dir: None,
+            absolute_timeout: Duration::from_secs(12 * 3600),
+            trusted_proxies: Vec::new(),
         }
     }
 }
 
 /// Routes added to the sandbox for tests (the bank's own checks via its `Psu` extractor).
-fn test_routes(state: SandboxState) -> Router {
+fn test_routes(state: SandboxState, gate: Arc<Gate>) -> Router {
     use valv_sandbox::auth::Psu;
     async fn echo(psu: Psu, req: Request) -> impl IntoResponse {
         let (parts, body) = req.into_parts();
@@ -94,6 +106,12 @@ fn test_routes(state: SandboxState) -> Router {
     async fn big(_psu: Psu) -> impl IntoResponse {
         "x".repeat(300 * 1024)
     }
+    async fn gated(_psu: Psu, axum::Extension(gate): axum::Extension<Arc<Gate>>) -> impl IntoResponse {
+        let released = gate.release.notified();
+        gate.entered.notify_one();
+        released.await;
+        "released"
+    }
     async fn hang() -> impl IntoResponse {
         std::future::pending::<()>().await;
         ""
@@ -105,6 +123,8 @@ fn test_routes(state: SandboxState) -> Router {
         .route("/test-api/problem", get(problem))
         .route("/test-api/big", get(big))
         .route("/test-api/hang", get(hang))
+        .route("/test-api/gate", get(gated))
+        .layer(axum::Extension(gate))
         .with_state(state)
 }
 
@@ -140,6 +160,7 @@ pub fn provider(name: &str, bank: &str, api_base: &str, redirect: &str, client_a
             allow(&["GET"], "/test-api/problem"),
             allow(&["GET"], "/test-api/big"),
             allow(&["GET"], "/test-api/hang"),
+            allow(&["GET"], "/test-api/gate"),
         ],
         psd2_headers: true,
         mtls: None,
@@ -155,6 +176,7 @@ pub struct Stack {
     /// Every response any `Browser` of this stack received: `status headers body`.
     pub seen: Arc<Mutex<Vec<String>>>,
     pub plain: reqwest::Client,
+    pub gate: Arc<Gate>,
     bank_stop: Option<tokio::sync::oneshot::Sender<()>>,
     broker_stop: Option<tokio::sync::oneshot::Sender<()>>,
     broker_task: Option<tokio::task::JoinHandle<()>>,
@@ -187,7 +209,8 @@ pub async fn start(opts: Options) -> Stack {
     let bank_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let bank_url = format!("http://{}", bank_listener.local_addr().unwrap());
     let (bank_tx, bank_rx) = tokio::sync::oneshot::channel::<()>();
-    let router = valv_sandbox::app(bank.clone()).merge(test_routes(bank.clone()));
+    let gate = Arc::new(Gate::default());
+    let router = valv_sandbox::app(bank.clone()).merge(test_routes(bank.clone(), gate.clone()));
     tokio::spawn(async move {
         let _ = axum::serve(bank_listener, router)
             .with_graceful_shutdown(async {
@@ -212,7 +235,7 @@ pub async fn start(opts: Options) -> Stack {
         session: SessionConfig {
             cookie_name: "__Host-valv".into(),
             idle_timeout: Duration::from_secs(1800),
-            absolute_timeout: Duration::from_secs(12 * 3600),
+            absolute_timeout: opts.absolute_timeout,
             refresh_skew: opts.refresh_skew,
             keys,
             active_key: "k1".into(),
@@ -220,7 +243,7 @@ pub async fn start(opts: Options) -> Stack {
         store: opts.store.clone(),
         providers,
         cors_allowed_origins: vec![CORS_ORIGIN.into()],
-        trusted_proxies: Vec::new(),
+        trusted_proxies: opts.trusted_proxies.clone(),
         limits: Limits {
             max_request_body: opts.max_request_body,
             max_response_body: opts.max_response_body,
@@ -244,6 +267,7 @@ pub async fn start(opts: Options) -> Stack {
         config,
         seen: Arc::new(Mutex::new(Vec::new())),
         plain: plain_client(),
+        gate,
         bank_stop: Some(bank_tx),
         broker_stop: Some(broker_tx),
         broker_task: Some(broker_task),

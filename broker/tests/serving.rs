@@ -1,0 +1,91 @@
+//! Static files and headers, graceful shutdown, lifetimes, trusted proxies.
+#![cfg(feature = "http")]
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+mod common;
+
+use common::{start, Options};
+
+#[tokio::test]
+async fn static_files_with_security_headers_and_wasm_type() {
+    let dir = std::env::temp_dir().join(format!("valv-www-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(dir.join("pkg")).unwrap();
+    std::fs::write(dir.join("index.html"), "<!doctype html><title>x</title>").unwrap();
+    std::fs::write(dir.join("pkg/app_bg.wasm"), b"\0asm\x01\0\0\0").unwrap();
+    let stack = start(Options { static_dir: Some(dir.clone()), ..Options::default() }).await;
+    let mut b = stack.browser();
+
+    let index = b.get("/").await;
+    assert_eq!(index.status, 200);
+    assert!(index.body.contains("<title>x</title>"));
+    let csp = index.header("content-security-policy").unwrap();
+    assert!(csp.contains("script-src 'self' 'wasm-unsafe-eval'"), "{csp}");
+    assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    assert_eq!(index.header("x-content-type-options"), Some("nosniff"));
+    assert_eq!(index.header("referrer-policy"), Some("no-referrer"));
+    assert!(index.header("set-cookie").is_none(), "static files do not create sessions");
+
+    let wasm = b.get("/pkg/app_bg.wasm").await;
+    assert_eq!(wasm.status, 200);
+    assert_eq!(wasm.header("content-type"), Some("application/wasm"));
+
+    let missing = b.get("/nope.js").await;
+    assert_eq!(missing.status, 404);
+    let traversal = common::raw_request(&stack.broker_url, "GET", "/../Cargo.toml", &[]).await;
+    assert_ne!(traversal.0, 200);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
+async fn shutdown_drains_in_flight_requests() {
+    let mut stack = start(Options::default()).await;
+    let mut b = stack.browser();
+    b.login().await;
+    let cookie = b.cookie_header().unwrap();
+    let url = format!("{}/api/seb/test-api/gate", stack.broker_url);
+    let entered = stack.gate.entered.notified();
+    let call = tokio::spawn(async move {
+        let res = common::plain_client().get(url).header("cookie", cookie).header("x-valv-csrf", "1").send().await.unwrap();
+        (res.status().as_u16(), res.text().await.unwrap())
+    });
+    entered.await; // the request is now inside the bank
+    let gate = stack.gate.clone();
+    let stopping = async {
+        stack.stop_broker().await;
+    };
+    let release = async {
+        tokio::task::yield_now().await;
+        gate.release.notify_one();
+    };
+    tokio::join!(stopping, release);
+    let (status, body) = call.await.unwrap();
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body, "released");
+    // The broker has stopped listening.
+    assert!(common::plain_client().get(format!("{}/healthz", stack.broker_url)).send().await.is_err());
+}
+
+#[tokio::test]
+async fn absolute_lifetime_ends_the_session() {
+    let stack = start(Options { absolute_timeout: std::time::Duration::ZERO, ..Options::default() }).await;
+    let mut b = stack.browser();
+    b.login().await;
+    b.api("GET", "/test-api/echo", None).await.assert_error(401, "session_expired");
+    assert_eq!(b.get("/auth/session").await.json()["authenticated"], false);
+}
+
+#[tokio::test]
+async fn forwarded_for_is_believed_only_from_trusted_proxies() {
+    let trusted = start(Options { trusted_proxies: vec!["127.0.0.0/8".parse().unwrap()], ..Options::default() }).await;
+    let mut b = trusted.browser();
+    b.login().await;
+    let r = b.send("GET", "/api/seb/test-api/echo", &[("x-valv-csrf", "1"), ("x-forwarded-for", "198.51.100.23, 127.0.0.2")], None).await;
+    assert_eq!(r.json()["psuIpAddress"], "198.51.100.23");
+
+    let untrusted = start(Options::default()).await;
+    let mut b = untrusted.browser();
+    b.login().await;
+    let r = b.send("GET", "/api/seb/test-api/echo", &[("x-valv-csrf", "1"), ("x-forwarded-for", "198.51.100.23")], None).await;
+    assert_eq!(r.json()["psuIpAddress"], "127.0.0.1");
+}
+
