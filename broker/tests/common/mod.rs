@@ -279,6 +279,24 @@ impl Stack {
         Browser { base: self.broker_url.clone(), http: plain_client(), cookies: BTreeMap::new(), seen: self.seen.clone() }
     }
 
+    /// Stops the broker (draining it) and starts a new one with the same configuration on a
+    /// new port (a restart); `broker_url` changes.
+    pub async fn restart_broker(&mut self) {
+        self.stop_broker().await;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        self.broker_url = format!("http://{}", listener.local_addr().unwrap());
+        let (router, _state) = valv_broker::app::build(self.config.clone()).await.expect("broker builds again");
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        self.broker_task = Some(tokio::spawn(async move {
+            valv_broker::app::serve_router(listener, router, async {
+                let _ = rx.await;
+            })
+            .await
+            .expect("broker serve");
+        }));
+        self.broker_stop = Some(tx);
+    }
+
     /// Stops the broker and waits until it has drained.
     pub async fn stop_broker(&mut self) {
         if let Some(tx) = self.broker_stop.take() {
@@ -543,4 +561,95 @@ pub async fn fake_tcp_bank(reply: Option<&'static [u8]>) -> String {
         }
     });
     url
+}
+
+/// A `redis-server` of this test only (killed on drop), RDB without compression in a temp
+/// dir so a test can scan the raw contents.
+pub struct TestRedis {
+    pub url: String,
+    pub port: u16,
+    pub dir: std::path::PathBuf,
+    child: std::process::Child,
+}
+
+impl Drop for TestRedis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+impl TestRedis {
+    /// Starts one, or `None` when `redis-server` is not installed (and `VALV_REQUIRE_REDIS`
+    /// is not set — then it panics).
+    pub async fn start() -> Option<TestRedis> {
+        let bin = std::env::var("VALV_REDIS_SERVER").unwrap_or_else(|_| "redis-server".into());
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let dir = std::env::temp_dir().join(format!("valv-redis-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let child = std::process::Command::new(&bin)
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--rdbcompression", "no"])
+            .arg("--dir")
+            .arg(&dir)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn();
+        let child = match child {
+            Ok(c) => c,
+            Err(e) => {
+                assert!(std::env::var_os("VALV_REQUIRE_REDIS").is_none(), "redis-server ({bin}) is required: {e}");
+                eprintln!("SKIPPED: redis-server not found ({e}); set VALV_REDIS_SERVER or install redis");
+                return None;
+            }
+        };
+        let redis = TestRedis { url: format!("redis://127.0.0.1:{port}"), port, dir, child };
+        // Readiness: wait (bounded) until it answers PING.
+        for _ in 0..200 {
+            if redis.command(&["PING"]).await.is_some_and(|r| r.starts_with(b"+PONG")) {
+                return Some(redis);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+        panic!("redis-server did not start");
+    }
+
+    /// One RESP command; the raw reply.
+    pub async fn command(&self, args: &[&str]) -> Option<Vec<u8>> {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut s = tokio::net::TcpStream::connect(("127.0.0.1", self.port)).await.ok()?;
+        let mut req = format!("*{}\r\n", args.len());
+        for a in args {
+            req.push_str(&format!("${}\r\n{}\r\n", a.len(), a));
+        }
+        s.write_all(req.as_bytes()).await.ok()?;
+        let mut buf = vec![0u8; 4096];
+        let n = s.read(&mut buf).await.ok()?;
+        buf.truncate(n);
+        Some(buf)
+    }
+
+    /// Everything in the database, as bytes (an uncompressed RDB snapshot).
+    pub async fn raw_contents(&self) -> Vec<u8> {
+        let reply = self.command(&["SAVE"]).await.expect("SAVE");
+        assert!(reply.starts_with(b"+OK"), "{}", String::from_utf8_lossy(&reply));
+        std::fs::read(self.dir.join("dump.rdb")).expect("dump.rdb")
+    }
+}
+
+/// Every file under `dir`, concatenated (a SQLite database and its WAL).
+pub fn raw_dir_contents(dir: &std::path::Path) -> Vec<u8> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_file() {
+            out.extend(std::fs::read(p).unwrap());
+        }
+    }
+    out
+}
+
+/// Does `hay` contain `needle`.
+pub fn contains_bytes(hay: &[u8], needle: &[u8]) -> bool {
+    !needle.is_empty() && hay.windows(needle.len()).any(|w| w == needle)
 }
