@@ -15,7 +15,6 @@
 use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::Extension;
 use base64::Engine;
 use rand::RngCore;
 use serde::Serialize;
@@ -26,7 +25,6 @@ use time::OffsetDateTime;
 use tower_sessions::Session;
 
 use crate::app::AppState;
-use crate::context::RequestId;
 use crate::error::{session_error, ApiError};
 use crate::oauth::{self, TokenError};
 use crate::security::{add_query_param, check_csrf, validate_return_to};
@@ -265,11 +263,7 @@ pub async fn require_auth(state: &AppState, session: &Session) -> Result<Option<
 }
 
 /// `GET /auth/session` — never a token.
-pub async fn session_info(
-    State(state): State<AppState>,
-    session: Session,
-    Extension(_id): Extension<RequestId>,
-) -> Result<Response, ApiError> {
+pub async fn session_info(State(state): State<AppState>, session: Session) -> Result<Response, ApiError> {
     let unauthenticated = SessionInfo {
         authenticated: false,
         provider: None,

@@ -179,7 +179,7 @@ pub async fn proxy(State(state): State<AppState>, session: Session, req: Request
         if res.status() == StatusCode::UNAUTHORIZED && !retried {
             retried = true;
             tracing::info!(provider = %provider.config.name, "the bank answered 401: refreshing once and retrying");
-            match refresh::refresh(&state, provider, &auth.vault_id, &tokens.access_token).await {
+            match refresh::refresh(&state, provider, &auth.vault_id, &tokens.access_token, refresh::Reason::Rejected).await {
                 Ok(Some(t)) => {
                     tokens = t;
                     continue;

@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use time::OffsetDateTime;
 
@@ -17,10 +17,13 @@ use crate::oauth::{self, TokenError};
 use crate::session::{load_tokens, now, store_tokens};
 use crate::vault::TokenSet;
 
-/// In-process single-flight: one async mutex per vault id, dropped when nobody holds it.
+/// In-process single-flight: one async mutex per vault id, dropped when nobody holds it;
+/// and when each session last refreshed (to keep a bank whose token lifetime is shorter
+/// than the skew from being asked on every request).
 #[derive(Debug, Default)]
 pub struct RefreshLocks {
     inner: Mutex<HashMap<String, Weak<tokio::sync::Mutex<()>>>>,
+    recent: Mutex<HashMap<String, (Instant, Duration)>>,
 }
 
 impl RefreshLocks {
@@ -35,6 +38,28 @@ impl RefreshLocks {
         map.insert(vault_id.to_owned(), Arc::downgrade(&m));
         m
     }
+
+    /// Notes a refresh that gave a token living `lifetime`.
+    fn refreshed(&self, vault_id: &str, lifetime: Duration) {
+        let mut map = self.recent.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        map.retain(|_, (at, life)| at.elapsed() < *life);
+        map.insert(vault_id.to_owned(), (Instant::now(), lifetime));
+    }
+
+    /// Was `vault_id` refreshed in this process within the first half of its new token's life.
+    fn recently_refreshed(&self, vault_id: &str) -> bool {
+        let map = self.recent.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        map.get(vault_id).is_some_and(|(at, life)| at.elapsed() < *life / 2)
+    }
+}
+
+/// Why a refresh is wanted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reason {
+    /// The access token expires within the skew (proactive).
+    Skew,
+    /// The bank answered 401 to this access token.
+    Rejected,
 }
 
 /// What the caller must do after a refresh failed.
@@ -63,7 +88,7 @@ pub async fn current_tokens(
     if !needs_refresh(&tokens, state.config.session.refresh_skew) {
         return Ok(Some(tokens));
     }
-    refresh(state, provider, vault_id, &tokens.access_token).await
+    refresh(state, provider, vault_id, &tokens.access_token, Reason::Skew).await
 }
 
 /// Refreshes the tokens of `vault_id` unless someone already replaced `stale_access`.
@@ -72,6 +97,7 @@ pub async fn refresh(
     provider: &Provider,
     vault_id: &str,
     stale_access: &str,
+    reason: Reason,
 ) -> Result<Option<TokenSet>, RefreshFailure> {
     let name = provider.config.name.as_str();
     let local = state.refresh_locks.get(vault_id);
@@ -91,7 +117,7 @@ pub async fn refresh(
             return Err(RefreshFailure::Error(ApiError::internal()));
         }
     };
-    let result = refresh_locked(state, provider, vault_id, stale_access).await;
+    let result = refresh_locked(state, provider, vault_id, stale_access, reason).await;
     guard.release().await;
     result
 }
@@ -101,13 +127,15 @@ async fn refresh_locked(
     provider: &Provider,
     vault_id: &str,
     stale_access: &str,
+    reason: Reason,
 ) -> Result<Option<TokenSet>, RefreshFailure> {
     let name = provider.config.name.as_str();
     let Some((tokens, expiry)) = load_tokens(state, vault_id).await.map_err(RefreshFailure::Error)? else { return Ok(None) };
     // Someone else refreshed while we waited: use their tokens (even when they are inside the
     // skew window — a bank with lifetimes shorter than the skew would otherwise be asked
     // once per waiting request).
-    if tokens.access_token != stale_access && tokens.expires_at > now() {
+    let valid = tokens.expires_at > now();
+    if valid && (tokens.access_token != stale_access || (reason == Reason::Skew && state.refresh_locks.recently_refreshed(vault_id))) {
         state.metrics.refresh(name, "shared");
         return Ok(Some(tokens));
     }
@@ -116,6 +144,8 @@ async fn refresh_locked(
             // Never let the vault record outlive the session's absolute lifetime.
             let expiry: OffsetDateTime = expiry;
             store_tokens(state, vault_id, &fresh, expiry).await.map_err(RefreshFailure::Error)?;
+            let lifetime = u64::try_from(fresh.expires_at.saturating_sub(now())).unwrap_or(0);
+            state.refresh_locks.refreshed(vault_id, Duration::from_secs(lifetime));
             state.metrics.refresh(name, "ok");
             tracing::info!(provider = name, "access token refreshed");
             Ok(Some(fresh))

@@ -1,0 +1,105 @@
+//! The `valv-broker` binary as `cargo xtask` runs it: `--config PATH` with a TOML file and
+//! `VALV_…`/`env:` secrets, first stdout line `listening on http://ADDR`, `--check`, and a
+//! clear configuration error with exit status 2.
+#![cfg(feature = "http")]
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+use base64::Engine;
+
+const BIN: &str = env!("CARGO_BIN_EXE_valv-broker");
+
+fn write_config(dir: &std::path::Path, bank: &str) -> std::path::PathBuf {
+    let key = dir.join("session-key");
+    std::fs::write(&key, base64::engine::general_purpose::STANDARD.encode([9u8; 32])).unwrap();
+    let path = dir.join("broker.toml");
+    std::fs::write(
+        &path,
+        format!(
+            r#"listen = "127.0.0.1:0"
+public_origin = "http://127.0.0.1:8080"
+store = "memory"
+
+[session]
+active_key = "k1"
+
+[session.keys]
+k1 = "file:{key}"
+
+[providers.seb]
+authorize_url = "{bank}/mga/sps/oauth/oauth20/authorize"
+token_url = "{bank}/mga/sps/oauth/oauth20/token"
+revocation_url = "{bank}/mga/sps/oauth/oauth20/revoke"
+api_base_url = "{bank}"
+client_id = "valv-demo"
+client_secret = "env:VALV_TEST_CLIENT_SECRET"
+client_auth = "client_secret_post"
+scopes = ["psd2_accounts", "psd2_payments"]
+pkce = true
+psd2_headers = true
+allow_preset = "seb-psd2"
+"#,
+            key = key.display()
+        ),
+    )
+    .unwrap();
+    path
+}
+
+fn temp_dir() -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("valv-bin-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+#[tokio::test]
+async fn binary_prints_its_address_first_and_serves() {
+    let dir = temp_dir();
+    let config = write_config(&dir, "http://127.0.0.1:9");
+    let mut child = Command::new(BIN)
+        .arg("--config")
+        .arg(&config)
+        .env("VALV_TEST_CLIENT_SECRET", "s3cret-from-env")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let url = line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("first line: {line:?}")).to_owned();
+    assert!(url.starts_with("http://127.0.0.1:") && !url.ends_with(":0"), "{url}");
+    let res = reqwest::get(format!("{url}/healthz")).await.unwrap();
+    assert_eq!(res.status(), 200);
+    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let res = client.get(format!("{url}/auth/login?provider=seb")).send().await.unwrap();
+    assert_eq!(res.status(), 302);
+    let location = res.headers()["location"].to_str().unwrap();
+    assert!(location.starts_with("http://127.0.0.1:9/mga/sps/oauth/oauth20/authorize?"), "{location}");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn check_validates_and_config_errors_name_the_key() {
+    let dir = temp_dir();
+    let config = write_config(&dir, "http://127.0.0.1:9");
+    let ok = Command::new(BIN).arg("--config").arg(&config).arg("--check").env("VALV_TEST_CLIENT_SECRET", "x").output().unwrap();
+    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+
+    // The secret's environment variable is missing: exit 2, the key is named, no value shown.
+    let bad = Command::new(BIN)
+        .arg("--config")
+        .arg(&config)
+        .arg("--check")
+        .env_remove("VALV_TEST_CLIENT_SECRET")
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(err.contains("client_secret") || err.contains("VALV_TEST_CLIENT_SECRET"), "{err}");
+    assert!(bad.stdout.is_empty(), "nothing on stdout when it does not start");
+    let _ = std::fs::remove_dir_all(dir);
+}
