@@ -1,6 +1,6 @@
 //! One session test suite run against every store (memory, SQLite, Redis), as tower-sessions
-//! does with its `route_tests!`: login, session info, proxied call, single-flight refresh,
-//! logout kills the session; restart keeps sessions (SQLite, Redis); the store's raw
+//! does with its `route_tests!`: login, session info, proxied call, single-flight refresh
+//! (also across two replicas sharing the store), logout kills the session; restart keeps sessions (SQLite, Redis); the store's raw
 //! contents never hold a token or the client secret.
 #![cfg(feature = "http")]
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
@@ -82,6 +82,23 @@ async fn session_suite(kind: &str) {
         assert_eq!(c.unwrap(), 200);
     }
     assert_eq!(stack.refresh_calls().await, 1, "{kind}: one refresh");
+
+    // Two replicas sharing the store: one refresh for a burst spread over both.
+    if backend.persistent() {
+        let replica = stack.replica().await;
+        assert!(stack.control_post("/__sandbox/tokens/expire", json!({})).await.is_success());
+        let calls = (0..50).map(|i| {
+            let base = if i % 2 == 0 { stack.broker_url.clone() } else { replica.clone() };
+            let (client, cookie) = (client.clone(), cookie.clone());
+            tokio::spawn(async move {
+                client.get(format!("{base}/api/seb/test-api/echo")).header("cookie", cookie).header("x-valv-csrf", "1").send().await.unwrap().status().as_u16()
+            })
+        });
+        for c in futures::future::join_all(calls).await {
+            assert_eq!(c.unwrap(), 200);
+        }
+        assert_eq!(stack.refresh_calls().await, 2, "{kind}: one refresh across two replicas");
+    }
 
     // The raw store never holds a token or the client secret.
     if let Some(raw) = backend.raw().await {

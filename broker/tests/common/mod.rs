@@ -180,6 +180,7 @@ pub struct Stack {
     bank_stop: Option<tokio::sync::oneshot::Sender<()>>,
     broker_stop: Option<tokio::sync::oneshot::Sender<()>>,
     broker_task: Option<tokio::task::JoinHandle<()>>,
+    replica_stops: Vec<tokio::sync::oneshot::Sender<()>>,
 }
 
 impl Drop for Stack {
@@ -188,6 +189,9 @@ impl Drop for Stack {
             let _ = tx.send(());
         }
         if let Some(tx) = self.broker_stop.take() {
+            let _ = tx.send(());
+        }
+        for tx in self.replica_stops.drain(..) {
             let _ = tx.send(());
         }
     }
@@ -271,6 +275,7 @@ pub async fn start(opts: Options) -> Stack {
         bank_stop: Some(bank_tx),
         broker_stop: Some(broker_tx),
         broker_task: Some(broker_task),
+        replica_stops: Vec::new(),
     }
 }
 
@@ -295,6 +300,23 @@ impl Stack {
             .expect("broker serve");
         }));
         self.broker_stop = Some(tx);
+    }
+
+    /// Starts another broker (a replica) with the same configuration — so the same store —
+    /// on a new port; returns its URL. It stops with the stack.
+    pub async fn replica(&mut self) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let (router, _state) = valv_broker::app::build(self.config.clone()).await.expect("replica builds");
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(async move {
+            let _ = valv_broker::app::serve_router(listener, router, async {
+                let _ = rx.await;
+            })
+            .await;
+        });
+        self.replica_stops.push(tx);
+        url
     }
 
     /// Stops the broker and waits until it has drained.
