@@ -78,7 +78,10 @@ fn http_client(config: &Config, provider: &ProviderConfig) -> anyhow::Result<req
     if let Some(mtls) = &provider.mtls {
         let loaded = crate::tls::load_identity(mtls).map_err(|e| anyhow::anyhow!("providers.{}.mtls: {e}", provider.name))?;
         tracing::info!(provider = %provider.name, subject = %loaded.subject, not_after = loaded.not_after, "mTLS client identity loaded");
-        builder = builder.identity(loaded.identity);
+        // reqwest's `identity` would refuse SEB's X.509 v1 sandbox certificate (see `mtls`).
+        let _ = loaded.identity;
+        let tls = crate::mtls::client_config(mtls).map_err(|e| anyhow::anyhow!("providers.{}.mtls: {e}", provider.name))?;
+        builder = builder.use_preconfigured_tls(tls);
     }
     builder.build().map_err(|e| anyhow::anyhow!("providers.{}: HTTP client: {}", provider.name, e.without_url()))
 }

@@ -14,6 +14,8 @@ pub mod context;
 pub mod error;
 pub mod metrics;
 #[cfg(feature = "http")]
+pub mod mtls;
+#[cfg(feature = "http")]
 pub mod oauth;
 #[cfg(feature = "http")]
 pub mod proxy;

@@ -89,3 +89,21 @@ async fn forwarded_for_is_believed_only_from_trusted_proxies() {
     assert_eq!(r.json()["psuIpAddress"], "127.0.0.1");
 }
 
+
+#[tokio::test]
+async fn mtls_identity_is_loaded_per_provider_and_a_wrong_password_is_a_clear_error() {
+    use valv_broker::config::TlsIdentityConfig;
+    use valv_broker::secret::Secret;
+    let stack = start(Options::default()).await;
+    let pfx = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/open-banking.pfx");
+
+    let mut ok = stack.config.clone();
+    ok.providers.get_mut("seb").unwrap().mtls = Some(TlsIdentityConfig::Pkcs12 { path: pfx.clone(), password: Secret::new("qwerty") });
+    assert!(valv_broker::app::build(ok).await.is_ok(), "SEB's sandbox certificate loads");
+
+    let mut bad = stack.config.clone();
+    bad.providers.get_mut("seb").unwrap().mtls = Some(TlsIdentityConfig::Pkcs12 { path: pfx, password: Secret::new("wrong-pw-123") });
+    let err = format!("{:#}", valv_broker::app::build(bad).await.expect_err("a wrong password is refused"));
+    assert!(err.contains("providers.seb.mtls"), "{err}");
+    assert!(!err.contains("wrong-pw-123"), "the password is not shown: {err}");
+}
