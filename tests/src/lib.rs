@@ -22,4 +22,4 @@ pub use agent::{Agent, Body, LoginTrace, Reply};
 pub use browser::Browser;
 pub use process::Process;
 pub use redis::RedisServer;
-pub use stack::{find_secrets, Stack, Store, PERSON};
+pub use stack::{concurrent_gets, ensure_all_status, find_secrets, Stack, Store, PERSON};

@@ -110,10 +110,12 @@ impl Process {
         let (log, file) = new_log_file(name)?;
         {
             let mut header = file.try_clone()?;
-            writeln!(header, "# {cmd:?}")?;
+            // Program and arguments only: the environment may carry a secret.
+            let args: Vec<String> = cmd.get_args().map(|a| a.to_string_lossy().into_owned()).collect();
+            writeln!(header, "# {} {}", cmd.get_program().to_string_lossy(), args.join(" "))?;
         }
         cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).process_group(0);
-        let mut child = cmd.spawn().with_context(|| format!("starting {name}: {cmd:?}"))?;
+        let mut child = cmd.spawn().with_context(|| format!("starting {name} ({})", cmd.get_program().to_string_lossy()))?;
         let (tx, rx) = mpsc::channel::<String>();
         let streams: [Option<Box<dyn std::io::Read + Send>>; 2] = [
             child.stdout.take().map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),

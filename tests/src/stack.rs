@@ -364,3 +364,22 @@ pub fn find_secrets<'a>(haystack: &[u8], needles: &'a [(&'a str, String)]) -> Ve
         .map(|(label, _)| *label)
         .collect()
 }
+
+/// Sends `n` concurrent `GET {path}` API calls with `agent`, spread round-robin over
+/// `brokers`; every reply, in order.
+pub async fn concurrent_gets(agent: &Agent, brokers: &[&str], n: usize, path: &str) -> Result<Vec<Reply>> {
+    let calls = (0..n).map(|i| {
+        let broker = brokers[i % brokers.len()];
+        agent.api(broker, reqwest::Method::GET, path, None)
+    });
+    futures::future::join_all(calls).await.into_iter().collect()
+}
+
+/// Fails unless every reply has `status`, naming the first that does not.
+pub fn ensure_all_status(replies: &[Reply], status: u16) -> Result<()> {
+    if let Some((i, r)) = replies.iter().enumerate().find(|(_, r)| r.status != status) {
+        let others = replies.iter().filter(|r| r.status != status).count();
+        bail!("{others} of {} replies were not {status}; #{i}: {} {} {}", replies.len(), r.status, r.url, r.body);
+    }
+    Ok(())
+}
