@@ -89,6 +89,9 @@ impl Agent {
             .redirect(reqwest::redirect::Policy::none())
             .timeout(Duration::from_secs(30))
             .user_agent("valv-e2e-agent")
+            // A fresh connection per request: tests stop and restart servers, and a pooled
+            // keep-alive connection to a stopped process would fail the next request.
+            .pool_max_idle_per_host(0)
             .build()?;
         Ok(Agent { http, jar: Arc::default(), set_cookies: Arc::default(), seen })
     }
@@ -141,10 +144,10 @@ impl Agent {
             Some(Body::Form(pairs)) => req.form(&pairs),
             None => req,
         };
-        let resp = req.send().await.map_err(|e| anyhow!("{method} {url}: {}", e.without_url()))?;
+        let resp = req.send().await.map_err(|e| anyhow::Error::from(e.without_url()).context(format!("{method} {url}")))?;
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
-        let bytes = resp.bytes().await.map_err(|e| anyhow!("{method} {url}: reading body: {}", e.without_url()))?;
+        let bytes = resp.bytes().await.map_err(|e| anyhow::Error::from(e.without_url()).context(format!("{method} {url}: reading the body")))?;
         let reply = Reply { url, status, headers, body: String::from_utf8_lossy(&bytes).into_owned() };
         self.store_cookies(&host, &reply)?;
         lock(&self.seen).push(reply.clone());
@@ -177,9 +180,10 @@ impl Agent {
         self.send(Method::GET, url, &[], None).await
     }
 
-    /// A call to the broker's `/api/…` with `X-Valv-CSRF: 1`.
-    pub async fn api(&self, broker: &str, method: Method, path: &str, body: Option<Value>) -> Result<Reply> {
-        self.send(method, &format!("{broker}{path}"), &[("x-valv-csrf", "1")], body.map(Body::Json)).await
+    /// A call through the broker to the bank: `{broker}/api/seb{bank_path}` with
+    /// `X-Valv-CSRF: 1` (`bank_path` as at the bank, e.g. `/ais/v7/identified2/accounts`).
+    pub async fn api(&self, broker: &str, method: Method, bank_path: &str, body: Option<Value>) -> Result<Reply> {
+        self.send(method, &format!("{broker}/api/seb{bank_path}"), &[("x-valv-csrf", "1")], body.map(Body::Json)).await
     }
 
     /// `GET {broker}/auth/session` as JSON.

@@ -112,6 +112,7 @@ impl StackBuilder {
         let static_dir = dir.path().join("www");
         std::fs::create_dir_all(&static_dir)?;
         std::fs::write(static_dir.join("index.html"), APP_PAGE)?;
+        std::fs::write(static_dir.join("app.js"), APP_SCRIPT)?;
 
         let bank_url = format!("http://localhost:{}", sandbox_addr.port());
         let mut stack = Stack {
@@ -198,14 +199,17 @@ impl Drop for Stack {
     }
 }
 
-/// The stand-in app page the brokers serve at `/`: shows `valvError` the way an SPA would.
+/// The stand-in app page the brokers serve at `/` (with [`APP_SCRIPT`], external so a strict
+/// CSP allows it): shows `valvError` the way an SPA would.
 pub const APP_PAGE: &str = r#"<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Valv e2e app</title></head>
-<body><h1>Valv e2e app</h1><p id="status">ready</p>
-<script>
-const error = new URLSearchParams(location.search).get("valvError");
+<body><h1>Valv e2e app</h1><p id="status">loading</p>
+<script src="/app.js"></script></body></html>
+"#;
+
+/// The stand-in app's script.
+pub const APP_SCRIPT: &str = r#"const error = new URLSearchParams(location.search).get("valvError");
 document.getElementById("status").textContent = error ? "login failed: " + error : "ready";
-</script></body></html>
 "#;
 
 impl Stack {

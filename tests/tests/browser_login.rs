@@ -143,7 +143,10 @@ async fn cancel_at_the_bank_comes_back_with_an_error_the_app_shows() -> Result<(
             let body: Value = serde_json::from_str(s["body"].as_str().unwrap_or_default()).unwrap_or_default();
             ensure!(body["authenticated"] == false, "authenticated after cancelling: {s}");
             let counters = stack.control_get("/__sandbox/counters").await?;
-            ensure!(counters["tokenCalls"]["authorization_code"] == 0, "a code was exchanged: {counters}");
+            ensure!(
+                counters["tokenCalls"]["authorization_code"].as_u64().unwrap_or(0) == 0,
+                "a code was exchanged: {counters}"
+            );
             Ok(())
         }
         .await;

@@ -7,6 +7,15 @@ use serde_json::json;
 use valv_tests::{concurrent_gets, ensure_all_status, Stack, Store, PERSON};
 
 const ACCOUNTS: &str = "/ais/v7/identified2/accounts";
+const TOKEN_PATH: &str = "/mga/sps/oauth/oauth20/token";
+
+/// Makes the bank's next token call slow, so that every one of the concurrent requests — on
+/// both replicas — meets the expired token while the first refresh is still in flight: a
+/// broker without single-flight across replicas would then refresh more than once.
+async fn slow_next_token_call(stack: &Stack) -> Result<()> {
+    stack.control(Method::POST, "/__sandbox/latency", json!({"path": TOKEN_PATH, "ms": 400, "count": 1})).await?;
+    Ok(())
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn login_on_a_works_on_b_and_fifty_requests_refresh_once() -> Result<()> {
@@ -25,6 +34,7 @@ async fn login_on_a_works_on_b_and_fifty_requests_refresh_once() -> Result<()> {
     // Expire the access token at the bank, then 50 concurrent calls over A and B.
     let before = stack.refresh_calls().await?;
     ensure!(stack.expire_tokens().await? >= 1, "the bank had no access token to expire");
+    slow_next_token_call(&stack).await?;
     let replies = concurrent_gets(&agent, &[a, b], 50, ACCOUNTS).await?;
     ensure_all_status(&replies, 200)?;
     let refreshes = stack.refresh_calls().await? - before;
@@ -51,6 +61,7 @@ async fn refresh_rotation_with_reuse_detection_never_logs_out() -> Result<()> {
     for round in 1..=4 {
         let before = stack.control_get("/__sandbox/counters").await?;
         ensure!(stack.expire_tokens().await? >= 1, "round {round}: nothing to expire");
+        slow_next_token_call(&stack).await?;
         let replies = concurrent_gets(&agent, &[a, b], 50, ACCOUNTS).await?;
         ensure_all_status(&replies, 200).map_err(|e| e.context(format!("round {round}")))?;
         let after = stack.control_get("/__sandbox/counters").await?;
