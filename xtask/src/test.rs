@@ -87,7 +87,8 @@ fn native(tools: &Tools) -> Result<()> {
         .env("VALV_BIN_DIR", root().join("target/debug"))
         .env("VALV_CHROMEDRIVER", &tools.chromedriver)
         .env("VALV_CHROMIUM", &tools.chromium)
-        .env("VALV_REDIS_SERVER", &tools.redis_server))
+        .env("VALV_REDIS_SERVER", &tools.redis_server)
+        .env("VALV_REQUIRE_REDIS", "1"))
 }
 
 fn newman() -> Result<()> {
