@@ -140,6 +140,8 @@ impl Process {
             match rx.recv_timeout(left) {
                 Ok(line) if line.contains(ready_marker) => {
                     process.ready_line = line;
+                    // Shown with a failing test's output: where to look.
+                    eprintln!("{name} (pid {}) ready; log {}", process.child.id(), process.log.display());
                     // Keep draining the pipes so the child never blocks on a full pipe.
                     std::thread::spawn(move || while rx.recv().is_ok() {});
                     return Ok(process);
