@@ -23,6 +23,22 @@ where
     result.and(closed)
 }
 
+/// Waits until the browser is back on the app past the broker's callback; on failure says
+/// where it is stuck and what that page shows.
+async fn back_on_app(stack: &Stack, browser: &Browser) -> Result<url::Url> {
+    let app = format!("{}/", stack.broker_url());
+    let waited = browser
+        .wait_for_url(Duration::from_secs(15), |u| u.as_str().starts_with(&app) && u.path() != "/auth/callback")
+        .await;
+    match waited {
+        Ok(url) => Ok(url),
+        Err(e) => {
+            let text = browser.js("return document.body ? document.body.innerText : ''").await.unwrap_or_default();
+            Err(e.context(format!("the browser did not get back to the app; the page shows: {text}")))
+        }
+    }
+}
+
 /// Opens the app, starts the login and waits for the bank's form.
 async fn to_bank_form(stack: &Stack, browser: &Browser) -> Result<()> {
     let app = stack.broker_url();
@@ -51,16 +67,12 @@ async fn login_through_the_bank_form_in_chromium() -> Result<()> {
 }
 
 async fn login_and_inspect(stack: &Stack, browser: &Browser) -> Result<()> {
-    let app = stack.broker_url().to_owned();
     to_bank_form(stack, browser).await?;
     browser.find("#pin").await?.send_keys(PERSON).await?;
     browser.find("button[value=login]").await?.click().await?;
 
     // Back on the app, at returnTo, without an error.
-    let landed = browser
-        .wait_for_url(Duration::from_secs(15), |u| u.as_str().starts_with(&format!("{app}/")))
-        .await
-        .context("the browser did not come back to the app after the bank's form")?;
+    let landed = back_on_app(stack, browser).await?;
     ensure!(landed.path() == "/", "landed on {landed}");
     ensure!(!landed.query_pairs().any(|(k, _)| k == "valvError"), "login failed: {landed}");
     let status = browser.find("#status").await?.text().await?;
@@ -127,13 +139,9 @@ async fn cancel_at_the_bank_comes_back_with_an_error_the_app_shows() -> Result<(
     let stack = Stack::builder().start()?;
     with_browser(|browser| async {
         let r = async {
-            let app = stack.broker_url().to_owned();
             to_bank_form(&stack, &browser).await?;
             browser.find("button[value=cancel]").await?.click().await?;
-            let landed = browser
-                .wait_for_url(Duration::from_secs(15), |u| u.as_str().starts_with(&format!("{app}/")))
-                .await
-                .context("the browser did not come back to the app after cancelling")?;
+            let landed = back_on_app(&stack, &browser).await?;
             let error = landed.query_pairs().find(|(k, _)| k == "valvError").map(|(_, v)| v.into_owned());
             ensure!(error.as_deref() == Some("access_denied"), "landed on {landed}");
             ensure!(landed.path() == "/", "landed on {landed}");
