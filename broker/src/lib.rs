@@ -4,32 +4,23 @@
 //! `config`, `secret`, `tls`, `vault`, `store` are the foundation; `app`, `auth`, `proxy`,
 //! `refresh`, `error`, `metrics`, `session` are the HTTP side.
 
-#[cfg(feature = "http")]
 pub mod app;
-#[cfg(feature = "http")]
 pub mod auth;
 pub mod config;
-#[cfg(feature = "http")]
 pub mod context;
 pub mod error;
 pub mod metrics;
-#[cfg(feature = "http")]
 pub mod mtls;
-#[cfg(feature = "http")]
 pub mod oauth;
-#[cfg(feature = "http")]
 pub mod proxy;
-#[cfg(feature = "http")]
 pub mod refresh;
 pub mod secret;
 pub mod security;
-#[cfg(feature = "http")]
 pub mod session;
 pub mod store;
 pub mod tls;
 pub mod vault;
 
-#[cfg(feature = "http")]
 /// Builds the broker from `config` and serves it on `listener` until `shutdown` resolves,
 /// then drains in-flight requests (tests use port 0):
 /// ```no_run

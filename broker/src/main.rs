@@ -2,19 +2,11 @@
 //! `VALV_…` environment overrides), then serves. The first stdout line is
 //! `listening on http://ADDR` (tests and `cargo xtask` read the port from it).
 
-#![cfg_attr(not(feature = "http"), allow(unused_imports, dead_code))]
-
 use std::io::Write;
 use std::path::PathBuf;
 
 use clap::Parser;
 
-/// Built without the HTTP side (temporary, see Cargo.toml).
-#[cfg(not(feature = "http"))]
-fn main() -> std::process::ExitCode {
-    eprintln!("valv-broker: built without the `http` feature");
-    std::process::ExitCode::FAILURE
-}
 
 /// Valv's token-holding backend-for-frontend.
 #[derive(Debug, Parser)]
@@ -28,7 +20,6 @@ struct Args {
     check: bool,
 }
 
-#[cfg(feature = "http")]
 fn main() -> std::process::ExitCode {
     let args = Args::parse();
     tracing_subscriber::fmt()
@@ -62,7 +53,6 @@ fn main() -> std::process::ExitCode {
     }
 }
 
-#[cfg(feature = "http")]
 async fn run(config: valv_broker::config::Config, check: bool) -> anyhow::Result<()> {
     let listen = config.listen;
     let (router, _state) = valv_broker::app::build(config).await?;
@@ -86,7 +76,6 @@ async fn run(config: valv_broker::config::Config, check: bool) -> anyhow::Result
 }
 
 /// Ctrl-C or SIGTERM.
-#[cfg(feature = "http")]
 async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;

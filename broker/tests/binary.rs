@@ -1,7 +1,6 @@
 //! The `valv-broker` binary as `cargo xtask` runs it: `--config PATH` with a TOML file and
 //! `VALV_…`/`env:` secrets, first stdout line `listening on http://ADDR`, `--check`, and a
 //! clear configuration error with exit status 2.
-#![cfg(feature = "http")]
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use std::io::{BufRead, BufReader};

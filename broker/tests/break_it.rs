@@ -1,5 +1,4 @@
 //! Tests that try to break each rule of the broker: each gets its clear error, never a 500.
-#![cfg(feature = "http")]
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 mod common;

@@ -1,6 +1,5 @@
 //! The broker against the sandbox bank: login through the bank's HTML form, session info,
 //! proxied calls, refresh (skew, 401, single-flight, rotation), logout.
-#![cfg(feature = "http")]
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 mod common;

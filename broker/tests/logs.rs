@@ -1,7 +1,6 @@
 //! Log redaction: the whole flow at trace level, then the log is scanned for every token,
 //! the code, the state, the client secret and the session cookie. Alone in its test binary
 //! because it installs the global tracing subscriber.
-#![cfg(feature = "http")]
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 mod common;

@@ -1,5 +1,4 @@
 //! Proxied SEB Account Information and Payment Initiation v7 calls against the sandbox bank.
-#![cfg(feature = "http")]
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 mod common;

@@ -1,5 +1,4 @@
 //! Static files and headers, graceful shutdown, lifetimes, trusted proxies.
-#![cfg(feature = "http")]
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 mod common;

@@ -2,7 +2,6 @@
 //! does with its `route_tests!`: login, session info, proxied call, single-flight refresh
 //! (also across two replicas sharing the store), logout kills the session; restart keeps sessions (SQLite, Redis); the store's raw
 //! contents never hold a token or the client secret.
-#![cfg(feature = "http")]
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 mod common;
