@@ -66,7 +66,7 @@ impl Metrics {
         let refreshes = Family::<RefreshLabels, Counter>::default();
         registry.register("refreshes", "Access token refreshes by outcome", refreshes.clone());
         let sessions = Gauge::<i64>::default();
-        registry.register("active_sessions", "Live records in the session store (sessions and their vault records)", sessions.clone());
+        registry.register("active_sessions", "Logged-in sessions (live token records in the store)", sessions.clone());
         Self { registry: Mutex::new(registry), requests, upstream, refreshes, sessions }
     }
 

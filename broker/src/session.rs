@@ -17,8 +17,9 @@ use crate::vault::TokenSet;
 pub const AUTH_KEY: &str = "valv.auth";
 /// Session key of the pending logins (`Vec<PendingLogin>`).
 pub const PENDING_KEY: &str = "valv.pending";
-/// Key of the sealed token set inside a vault record.
-const TOKENS_FIELD: &str = "tokens";
+/// Key of the sealed token set inside a vault record (the store indexes records that have it,
+/// for the active-session count).
+const TOKENS_FIELD: &str = crate::store::VAULT_FIELD;
 /// How many logins may be pending at once in one browser (several tabs).
 pub const MAX_PENDING: usize = 4;
 /// How long a pending login (state + PKCE verifier) stays valid.

@@ -318,5 +318,7 @@ async fn health_readiness_and_metrics() {
     assert!(m.body.contains(r#"valv_http_requests_total{route="/api/{provider}/{*path}",method="GET",status="200"} 2"#), "{}", m.body);
     assert!(m.body.contains(r#"valv_refreshes_total{provider="seb",outcome="ok"} 1"#), "{}", m.body);
     assert!(m.body.contains(r#"valv_upstream_request_duration_seconds_count{provider="seb",kind="api"}"#), "{}", m.body);
-    assert!(m.body.contains("valv_active_sessions"), "{}", m.body);
+    assert!(m.body.contains("valv_active_sessions 1\n"), "{}", m.body);
+    assert_eq!(b.send("POST", "/auth/logout", &[("x-valv-csrf", "1")], None).await.status, 204);
+    assert!(b.get("/metrics").await.body.contains("valv_active_sessions 0\n"));
 }
