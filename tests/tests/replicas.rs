@@ -19,7 +19,17 @@ async fn slow_next_token_call(stack: &Stack) -> Result<()> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn login_on_a_works_on_b_and_fifty_requests_refresh_once() -> Result<()> {
-    let stack = Stack::builder().replicas(2).store(Store::Redis).start()?;
+    share_and_refresh_once(Store::Redis).await
+}
+
+/// The same with two processes sharing one SQLite file (its lock table instead of Redis).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sqlite_shared_by_two_processes_refreshes_once() -> Result<()> {
+    share_and_refresh_once(Store::Sqlite).await
+}
+
+async fn share_and_refresh_once(store: Store) -> Result<()> {
+    let stack = Stack::builder().replicas(2).store(store).start()?;
     let (a, b) = (stack.brokers[0].url.as_str(), stack.brokers[1].url.as_str());
     let agent = stack.agent()?;
     agent.login_with_hint(a, PERSON).await?;
