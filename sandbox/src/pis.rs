@@ -1,10 +1,593 @@
-//! Payment Initiation v7 under `/pis/v7/identified2` (and funds confirmation).
+//! Payment Initiation v7 under `/pis/v7/identified2` (and funds confirmation under
+//! `/cof/v7/identified2`).
+//!
+//! A payment is `RCVD` until the PSU signs it. `POST …/authorisations` (mobiltbankid) answers
+//! 201 `scaMethodSelected`; from then on every poll of the authorisation, the payment or its
+//! status moves it one step, as SEB's sandbox does after the BankID app is opened:
+//! authorisation `scaMethodSelected → started → finalised`, payment `RCVD → ACTC → ACSC`.
+//! A signing basket works the same way for all its payments. Cancelling is allowed until the
+//! payment is final. A second initiation with an `X-Request-ID` already used is rejected
+//! (SEB uses the id as the payment reference): 400 with `transactionStatus: RJCT`.
 
+use std::str::FromStr;
+
+use axum::body::Bytes;
+use axum::extract::{OriginalUri, Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, patch, post};
 use axum::Router;
+use serde_json::{json, Value};
+use valv_psd2::account::AccountReference;
+use valv_psd2::payment::{
+    FundsConfirmationRequest, PaymentInitiation, PaymentProduct, SigningBasketRequest, TransactionStatus,
+};
+use valv_psd2::sca::ScaStatus;
 
+use crate::ais::{reply, request_id};
+use crate::auth::Psu;
+use crate::bank::{money, Basket, BankState, Payment};
+use crate::error::Problem;
 use crate::state::SandboxState;
 
-/// The PIS and funds-confirmation routes (placeholder from the auth side until the API side fills it in).
+/// Base path of PIS v7.
+pub const BASE: &str = "/pis/v7/identified2";
+/// Base path of funds confirmation v7.
+pub const COF: &str = "/cof/v7/identified2";
+
+/// The PIS and funds-confirmation routes.
 pub fn router() -> Router<SandboxState> {
-    Router::new()
+    let mut r = Router::new()
+        .route(&format!("{BASE}/templates"), get(templates))
+        .route(&format!("{BASE}/templates/{{id}}"), get(template))
+        .route(&format!("{BASE}/payments/mock/resetall"), patch(reset_all))
+        .route(&format!("{BASE}/signing-baskets"), post(create_basket))
+        .route(&format!("{BASE}/signing-baskets/{{id}}"), get(get_basket).delete(delete_basket))
+        .route(&format!("{BASE}/signing-baskets/{{id}}/status"), get(basket_status))
+        .route(&format!("{BASE}/signing-baskets/{{id}}/authorisations"), post(start_basket_auth).get(list_basket_auth))
+        .route(&format!("{BASE}/signing-baskets/{{id}}/authorisations/{{auth}}"), get(basket_auth))
+        .route(&format!("{COF}/funds-confirmations"), post(funds));
+    for service in ["payments", "periodic-payments"] {
+        r = r
+            .route(&format!("{BASE}/{service}/{{product}}"), post(initiate))
+            .route(&format!("{BASE}/{service}/{{product}}/{{id}}"), get(get_payment).delete(cancel))
+            .route(&format!("{BASE}/{service}/{{product}}/{{id}}/status"), get(payment_status))
+            .route(&format!("{BASE}/{service}/{{product}}/{{id}}/authorisations"), post(start_auth).get(list_auth))
+            .route(&format!("{BASE}/{service}/{{product}}/{{id}}/authorisations/{{auth}}"), get(auth_status));
+    }
+    r
+}
+
+fn admit(psu: &Psu, headers: &HeaderMap) -> Result<String, Problem> {
+    psu.require("psd2_payments")?;
+    request_id(headers)
+}
+
+fn service_of(uri: &axum::http::Uri) -> &'static str {
+    if uri.path().starts_with(&format!("{BASE}/periodic-payments/")) {
+        "periodic-payments"
+    } else {
+        "payments"
+    }
+}
+
+fn product(text: &str) -> Result<PaymentProduct, Problem> {
+    match PaymentProduct::from_str(text) {
+        Ok(p) if p.is_known() => Ok(p),
+        _ => Err(Problem::new(StatusCode::NOT_FOUND, "PRODUCT_UNKNOWN", format!("The payment product {text} is not supported"))),
+    }
+}
+
+fn sca_methods() -> Value {
+    json!([{"authenticationMethodId": "mobiltbankid", "authenticationType": "PUSH_OTP", "name": "Mobilt BankID"}])
+}
+
+fn unknown_payment() -> Problem {
+    Problem::unknown("The payment is unknown")
+}
+
+fn templates_list() -> Vec<(PaymentProduct, &'static str)> {
+    vec![
+        (PaymentProduct::SwedishDomesticPrivateCreditTransfers, "The template supports Swedish domestic credit transfers for private customers"),
+        (PaymentProduct::SwedishDomesticPrivateBankgiros, "The template supports Swedish Bankgiro payments for private customers"),
+        (PaymentProduct::SwedishDomesticPrivatePlusgiros, "The template supports Swedish Plusgiro payments for private customers"),
+        (PaymentProduct::SwedishDomesticPrivateOwnAccountsTransfers, "The template supports transfers between the customer's own accounts"),
+        (PaymentProduct::SepaCreditTransfers, "The template supports SEPA credit transfers"),
+        (PaymentProduct::CrossBorderCreditTransfers, "The template supports cross-border credit transfers"),
+    ]
+}
+
+async fn templates(State(_st): State<SandboxState>, psu: Psu, headers: HeaderMap) -> Result<Response, Problem> {
+    psu.require("psd2_payments")?;
+    let rid = request_id(&headers).unwrap_or_else(|_| uuid::Uuid::new_v4().to_string());
+    let list: Vec<Value> = templates_list()
+        .into_iter()
+        .map(|(p, d)| json!({"templateId": p.as_str(), "description": d, "scope": ["PRIVATE"]}))
+        .collect();
+    Ok(reply(StatusCode::OK, &rid, Value::Array(list)))
+}
+
+async fn template(State(_st): State<SandboxState>, psu: Psu, headers: HeaderMap, Path(id): Path<String>) -> Result<Response, Problem> {
+    psu.require("psd2_payments")?;
+    let rid = request_id(&headers).unwrap_or_else(|_| uuid::Uuid::new_v4().to_string());
+    let p = PaymentProduct::from_str(&id).ok().filter(|p| templates_list().iter().any(|(t, _)| t == p));
+    let Some(p) = p else { return Err(Problem::unknown("Template not found")) };
+    let creditor = match p {
+        PaymentProduct::SwedishDomesticPrivateBankgiros => json!({"bgnr": "8080-1111"}),
+        PaymentProduct::SwedishDomesticPrivatePlusgiros => json!({"pgnr": "12345678"}),
+        _ => json!({"iban": "SE2550000000054400047903"}),
+    };
+    Ok(reply(
+        StatusCode::OK,
+        &rid,
+        json!({
+            "templateId": p.as_str(),
+            "instructedAmount": {"amount": "100.00", "currency": if p == PaymentProduct::SepaCreditTransfers { "EUR" } else { "SEK" }},
+            "debtorAccount": {"iban": "SE3750000000054400047881"},
+            "creditorAccount": creditor,
+            "creditorName": "Creditor Namesson",
+            "debtorAccountMessage": "Text for me",
+            "creditorAccountMessage": "Text to you",
+            "requestedExecutionDate": "YYYY-MM-DD",
+        }),
+    ))
+}
+
+fn debtor_known(bank: &BankState, person: &str, r: &AccountReference) -> bool {
+    r.iban.as_deref().or(r.bban.as_deref()).is_some_and(|n| bank.account_by_number(person, n).is_some())
+}
+
+async fn initiate(
+    State(st): State<SandboxState>,
+    psu: Psu,
+    headers: HeaderMap,
+    OriginalUri(uri): OriginalUri,
+    Path(product_id): Path<String>,
+    body: Bytes,
+) -> Result<Response, Problem> {
+    let rid = admit(&psu, &headers)?;
+    let service = service_of(&uri);
+    let product = product(&product_id)?;
+    let payment: PaymentInitiation = serde_json::from_slice(&body)
+        .map_err(|e| Problem::format(format!("The payment body is not valid: {e}")))?;
+    if let Err(errors) = payment.validate(&product) {
+        let detail = errors.iter().map(|e| format!("{}: {}", e.path, e.message)).collect::<Vec<_>>().join("; ");
+        return Err(Problem::format(detail));
+    }
+    if service == "periodic-payments" && (payment.start_date.is_none() || payment.frequency.is_none()) {
+        return Err(Problem::format("A periodic payment needs startDate and frequency"));
+    }
+    let mut bank = st.bank().state();
+    if !debtor_known(&bank, &psu.person_id, &payment.debtor_account) {
+        return Err(Problem::new(StatusCode::BAD_REQUEST, "RESOURCE_UNKNOWN", "Debit account not found"));
+    }
+    if !bank.request_ids.insert(rid.clone()) {
+        return Ok(reply(
+            StatusCode::BAD_REQUEST,
+            &rid,
+            json!({
+                "transactionStatus": "RJCT",
+                "tppMessages": ["A payment with this X-Request-ID has already been received."],
+            }),
+        ));
+    }
+    let id = bank.new_id("payment");
+    let mut response = serde_json::to_value(&payment).unwrap_or_else(|_| json!({}));
+    bank.payments.insert(
+        id.clone(),
+        Payment {
+            id: id.clone(),
+            person: psu.person_id.clone(),
+            service,
+            product: product.clone(),
+            body: payment,
+            status: TransactionStatus::Rcvd,
+            authorisations: Vec::new(),
+        },
+    );
+    response["paymentId"] = json!(id);
+    response["templateId"] = json!(product.as_str());
+    response["transactionStatus"] = json!("RCVD");
+    response["chosenScaMethod"] = json!({});
+    response["_links"] = json!({"status": {"href": format!("/{service}/{}/{id}/status", product.as_str())}});
+    Ok(reply(StatusCode::CREATED, &rid, response))
+}
+
+/// Finds the person's payment of this service and product.
+fn find<'a>(bank: &'a mut BankState, psu: &Psu, service: &str, product: &str, id: &str) -> Result<&'a mut Payment, Problem> {
+    bank.payments
+        .get_mut(id)
+        .filter(|p| p.person == psu.person_id && p.service == service && p.product.as_str() == product)
+        .ok_or_else(unknown_payment)
+}
+
+/// One step of signing: called on every poll of a payment with an authorisation under way.
+fn advance(p: &mut Payment) {
+    let Some((_, sca)) = p.authorisations.last_mut() else { return };
+    match sca {
+        ScaStatus::ScaMethodSelected => *sca = ScaStatus::Started,
+        ScaStatus::Started => {
+            *sca = ScaStatus::Finalised;
+            if p.status == TransactionStatus::Rcvd {
+                p.status = TransactionStatus::Actc;
+            }
+        }
+        _ => {
+            if p.status == TransactionStatus::Actc {
+                p.status = TransactionStatus::Acsc;
+            }
+        }
+    }
+}
+
+fn status_body(p: &Payment) -> Value {
+    let mut v = json!({"transactionStatus": p.status.as_str()});
+    if p.authorisations.is_empty() && p.status == TransactionStatus::Rcvd {
+        v["scaMethods"] = sca_methods();
+        v["chosenScaMethod"] = json!({});
+        v["psuMessage"] = json!("Öppna Mobilt BankID app");
+        v["_links"] = json!({"startAuthorisationWithAuthenticationMethodSelection": {
+            "href": format!("/{}/{}/{}/authorisations", p.service, p.product.as_str(), p.id)
+        }});
+    }
+    v
+}
+
+async fn get_payment(
+    State(st): State<SandboxState>,
+    psu: Psu,
+    headers: HeaderMap,
+    OriginalUri(uri): OriginalUri,
+    Path((product, id)): Path<(String, String)>,
+) -> Result<Response, Problem> {
+    let rid = admit(&psu, &headers)?;
+    let mut bank = st.bank().state();
+    let p = find(&mut bank, &psu, service_of(&uri), &product, &id)?;
+    advance(p);
+    let mut v = serde_json::to_value(&p.body).unwrap_or_else(|_| json!({}));
+    v["paymentId"] = json!(p.id);
+    v["transactionStatus"] = json!(p.status.as_str());
+    Ok(reply(StatusCode::OK, &rid, v))
+}
+
+async fn payment_status(
+    State(st): State<SandboxState>,
+    psu: Psu,
+    headers: HeaderMap,
+    OriginalUri(uri): OriginalUri,
+    Path((product, id)): Path<(String, String)>,
+) -> Result<Response, Problem> {
+    let rid = admit(&psu, &headers)?;
+    let mut bank = st.bank().state();
+    let p = find(&mut bank, &psu, service_of(&uri), &product, &id)?;
+    advance(p);
+    Ok(reply(StatusCode::OK, &rid, status_body(p)))
+}
+
+async fn cancel(
+    State(st): State<SandboxState>,
+    psu: Psu,
+    headers: HeaderMap,
+    OriginalUri(uri): OriginalUri,
+    Path((product, id)): Path<(String, String)>,
+) -> Result<Response, Problem> {
+    let rid = admit(&psu, &headers)?;
+    let mut bank = st.bank().state();
+    let p = find(&mut bank, &psu, service_of(&uri), &product, &id)?;
+    if p.status.is_final() {
+        return Err(Problem::new(
+            StatusCode::BAD_REQUEST,
+            "CANCELLATION_INVALID",
+            format!("The payment is {} and can no longer be cancelled", p.status.as_str()),
+        ));
+    }
+    p.status = TransactionStatus::Canc;
+    let mut res = StatusCode::NO_CONTENT.into_response();
+    if let Ok(v) = rid.parse() {
+        res.headers_mut().insert("x-request-id", v);
+    }
+    Ok(res)
+}
+
+fn authorisation_body(kind: &str, owner: &str, auth_id: &str, sca: &ScaStatus) -> Value {
+    let mut v = json!({
+        "authorisationId": auth_id,
+        "scaStatus": sca.as_str(),
+        "chosenScaMethod": {"authenticationMethodId": "mobiltbankid", "authenticationType": "PUSH_OTP", "name": "Mobilt BankID"},
+        "_links": {"scaStatus": {"href": format!("{kind}/{owner}/authorisations/{auth_id}")}},
+    });
+    if *sca == ScaStatus::Started || *sca == ScaStatus::ScaMethodSelected {
+        v["psuMessage"] = json!("Signera med mobilt BankID");
+    }
+    v
+}
+
+fn check_method(body: &Bytes) -> Result<(), Problem> {
+    if body.is_empty() {
+        return Ok(());
+    }
+    let v: Value = serde_json::from_slice(body).map_err(|e| Problem::format(format!("The body is not valid JSON: {e}")))?;
+    match v.get("authenticationMethodId").and_then(Value::as_str) {
+        None | Some("mobiltbankid") => Ok(()),
+        Some(other) => Err(Problem::format(format!("Unknown authenticationMethodId {other:?}; the sandbox offers mobiltbankid"))),
+    }
+}
+
+async fn start_auth(
+    State(st): State<SandboxState>,
+    psu: Psu,
+    headers: HeaderMap,
+    OriginalUri(uri): OriginalUri,
+    Path((product, id)): Path<(String, String)>,
+    body: Bytes,
+) -> Result<Response, Problem> {
+    let rid = admit(&psu, &headers)?;
+    check_method(&body)?;
+    let service = service_of(&uri);
+    let mut bank = st.bank().state();
+    let auth_id = bank.new_id("authorisation");
+    let p = find(&mut bank, &psu, service, &product, &id)?;
+    if p.status != TransactionStatus::Rcvd {
+        return Err(Problem::new(
+            StatusCode::CONFLICT,
+            "STATUS_INVALID",
+            format!("The payment is {} and cannot be signed", p.status.as_str()),
+        ));
+    }
+    p.authorisations.push((auth_id.clone(), ScaStatus::ScaMethodSelected));
+    let owner = format!("{}/{}", product, id);
+    Ok(reply(
+        StatusCode::CREATED,
+        &rid,
+        authorisation_body(&format!("/{service}"), &owner, &auth_id, &ScaStatus::ScaMethodSelected),
+    ))
+}
+
+async fn list_auth(
+    State(st): State<SandboxState>,
+    psu: Psu,
+    headers: HeaderMap,
+    OriginalUri(uri): OriginalUri,
+    Path((product, id)): Path<(String, String)>,
+) -> Result<Response, Problem> {
+    let rid = admit(&psu, &headers)?;
+    let mut bank = st.bank().state();
+    let p = find(&mut bank, &psu, service_of(&uri), &product, &id)?;
+    let ids: Vec<&str> = p.authorisations.iter().map(|(a, _)| a.as_str()).collect();
+    Ok(reply(StatusCode::OK, &rid, json!({ "authorisationIds": ids })))
+}
+
+async fn auth_status(
+    State(st): State<SandboxState>,
+    psu: Psu,
+    headers: HeaderMap,
+    OriginalUri(uri): OriginalUri,
+    Path((product, id, auth)): Path<(String, String, String)>,
+) -> Result<Response, Problem> {
+    let rid = admit(&psu, &headers)?;
+    let service = service_of(&uri);
+    let mut bank = st.bank().state();
+    let p = find(&mut bank, &psu, service, &product, &id)?;
+    if !p.authorisations.iter().any(|(a, _)| *a == auth) {
+        return Err(Problem::unknown("The authorisation is unknown"));
+    }
+    if p.authorisations.last().is_some_and(|(a, _)| *a == auth) {
+        advance(p);
+    }
+    let sca = p.authorisations.iter().find(|(a, _)| *a == auth).map(|(_, s)| s.clone()).unwrap_or(ScaStatus::Failed);
+    let owner = format!("{product}/{id}");
+    Ok(reply(StatusCode::OK, &rid, authorisation_body(&format!("/{service}"), &owner, &auth, &sca)))
+}
+
+async fn reset_all(State(st): State<SandboxState>, psu: Psu) -> Result<Response, Problem> {
+    psu.require("psd2_payments")?;
+    let mut bank = st.bank().state();
+    bank.payments.clear();
+    bank.baskets.clear();
+    bank.request_ids.clear();
+    Ok((StatusCode::OK, axum::Json(json!({"resultMessage": "All mock payments were reset"}))).into_response())
+}
+
+// ------------------------------------------------------------------ signing baskets
+
+fn basket_body(b: &Basket) -> Value {
+    let mut v = json!({
+        "basketId": b.id,
+        "paymentIds": b.payment_ids,
+        "transactionStatus": b.status.as_str(),
+        "_links": {
+            "self": {"href": format!("/signing-baskets/{}", b.id)},
+            "status": {"href": format!("/signing-baskets/{}/status", b.id)},
+        },
+    });
+    if b.authorisations.is_empty() && b.status == TransactionStatus::Rcvd {
+        v["scaMethods"] = sca_methods();
+        v["_links"]["startAuthorisationWithAuthenticationMethodSelection"] =
+            json!({"href": format!("/signing-baskets/{}/authorisations", b.id)});
+    }
+    v
+}
+
+fn find_basket<'a>(bank: &'a mut BankState, psu: &Psu, id: &str) -> Result<&'a mut Basket, Problem> {
+    bank.baskets
+        .get_mut(id)
+        .filter(|b| b.person == psu.person_id)
+        .ok_or_else(|| Problem::unknown("The signing basket is unknown"))
+}
+
+/// One signing step for a basket; when it is signed its payments are accepted too.
+fn advance_basket(bank: &mut BankState, id: &str) {
+    let Some(b) = bank.baskets.get_mut(id) else { return };
+    let Some((_, sca)) = b.authorisations.last_mut() else { return };
+    let mut signed = false;
+    match sca {
+        ScaStatus::ScaMethodSelected => *sca = ScaStatus::Started,
+        ScaStatus::Started => {
+            *sca = ScaStatus::Finalised;
+            b.status = TransactionStatus::Actc;
+            signed = true;
+        }
+        _ => {
+            if b.status == TransactionStatus::Actc {
+                b.status = TransactionStatus::Acsc;
+            }
+        }
+    }
+    if signed {
+        let ids = b.payment_ids.clone();
+        for pid in ids {
+            if let Some(p) = bank.payments.get_mut(&pid) {
+                if p.status == TransactionStatus::Rcvd {
+                    p.status = TransactionStatus::Actc;
+                    p.authorisations.push((format!("basket-{id}"), ScaStatus::Finalised));
+                }
+            }
+        }
+    }
+}
+
+async fn create_basket(State(st): State<SandboxState>, psu: Psu, headers: HeaderMap, body: Bytes) -> Result<Response, Problem> {
+    let rid = admit(&psu, &headers)?;
+    let req: SigningBasketRequest =
+        serde_json::from_slice(&body).map_err(|e| Problem::format(format!("The signing basket body is not valid: {e}")))?;
+    if req.payment_ids.is_empty() {
+        return Err(Problem::format("paymentIds must name at least one payment"));
+    }
+    let mut bank = st.bank().state();
+    for pid in &req.payment_ids {
+        match bank.payments.get(pid) {
+            Some(p) if p.person == psu.person_id && p.status == TransactionStatus::Rcvd && p.authorisations.is_empty() => {}
+            Some(p) if p.person == psu.person_id => {
+                return Err(Problem::new(
+                    StatusCode::BAD_REQUEST,
+                    "STATUS_INVALID",
+                    format!("The payment {pid} is {} and cannot be put in a basket", p.status.as_str()),
+                ))
+            }
+            _ => return Err(Problem::new(StatusCode::BAD_REQUEST, "RESOURCE_UNKNOWN", format!("The payment {pid} is unknown"))),
+        }
+    }
+    let id = bank.new_id("basket");
+    let basket = Basket {
+        id: id.clone(),
+        person: psu.person_id.clone(),
+        payment_ids: req.payment_ids,
+        status: TransactionStatus::Rcvd,
+        authorisations: Vec::new(),
+    };
+    let body = basket_body(&basket);
+    bank.baskets.insert(id, basket);
+    Ok(reply(StatusCode::CREATED, &rid, body))
+}
+
+async fn get_basket(State(st): State<SandboxState>, psu: Psu, headers: HeaderMap, Path(id): Path<String>) -> Result<Response, Problem> {
+    let rid = admit(&psu, &headers)?;
+    let mut bank = st.bank().state();
+    find_basket(&mut bank, &psu, &id)?;
+    advance_basket(&mut bank, &id);
+    let b = find_basket(&mut bank, &psu, &id)?;
+    Ok(reply(StatusCode::OK, &rid, basket_body(b)))
+}
+
+async fn basket_status(State(st): State<SandboxState>, psu: Psu, headers: HeaderMap, Path(id): Path<String>) -> Result<Response, Problem> {
+    let rid = admit(&psu, &headers)?;
+    let mut bank = st.bank().state();
+    find_basket(&mut bank, &psu, &id)?;
+    advance_basket(&mut bank, &id);
+    let b = find_basket(&mut bank, &psu, &id)?;
+    Ok(reply(StatusCode::OK, &rid, json!({"transactionStatus": b.status.as_str()})))
+}
+
+async fn delete_basket(State(st): State<SandboxState>, psu: Psu, headers: HeaderMap, Path(id): Path<String>) -> Result<Response, Problem> {
+    let _rid = admit(&psu, &headers)?;
+    let mut bank = st.bank().state();
+    let b = find_basket(&mut bank, &psu, &id)?;
+    if b.status != TransactionStatus::Rcvd {
+        return Err(Problem::new(
+            StatusCode::CONFLICT,
+            "CANCELLATION_INVALID",
+            format!("The signing basket is {} and can no longer be deleted", b.status.as_str()),
+        ));
+    }
+    bank.baskets.remove(&id);
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn start_basket_auth(
+    State(st): State<SandboxState>,
+    psu: Psu,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response, Problem> {
+    let rid = admit(&psu, &headers)?;
+    check_method(&body)?;
+    let mut bank = st.bank().state();
+    let auth_id = bank.new_id("authorisation");
+    let b = find_basket(&mut bank, &psu, &id)?;
+    if b.status != TransactionStatus::Rcvd {
+        return Err(Problem::new(StatusCode::CONFLICT, "STATUS_INVALID", "The signing basket is already signed"));
+    }
+    b.authorisations.push((auth_id.clone(), ScaStatus::ScaMethodSelected));
+    let mut v = authorisation_body("/signing-baskets", &id, &auth_id, &ScaStatus::ScaMethodSelected);
+    v["basketId"] = json!(id);
+    Ok(reply(StatusCode::CREATED, &rid, v))
+}
+
+async fn list_basket_auth(State(st): State<SandboxState>, psu: Psu, headers: HeaderMap, Path(id): Path<String>) -> Result<Response, Problem> {
+    let rid = admit(&psu, &headers)?;
+    let mut bank = st.bank().state();
+    let b = find_basket(&mut bank, &psu, &id)?;
+    let ids: Vec<&str> = b.authorisations.iter().map(|(a, _)| a.as_str()).collect();
+    Ok(reply(StatusCode::OK, &rid, json!({ "authorisationIds": ids })))
+}
+
+async fn basket_auth(
+    State(st): State<SandboxState>,
+    psu: Psu,
+    headers: HeaderMap,
+    Path((id, auth)): Path<(String, String)>,
+) -> Result<Response, Problem> {
+    let rid = admit(&psu, &headers)?;
+    let mut bank = st.bank().state();
+    let b = find_basket(&mut bank, &psu, &id)?;
+    if !b.authorisations.iter().any(|(a, _)| *a == auth) {
+        return Err(Problem::unknown("The authorisation is unknown"));
+    }
+    let last = b.authorisations.last().is_some_and(|(a, _)| *a == auth);
+    if last {
+        advance_basket(&mut bank, &id);
+    }
+    let b = find_basket(&mut bank, &psu, &id)?;
+    let sca = b.authorisations.iter().find(|(a, _)| *a == auth).map(|(_, s)| s.clone()).unwrap_or(ScaStatus::Failed);
+    let mut v = authorisation_body("/signing-baskets", &id, &auth, &sca);
+    v["basketId"] = json!(id);
+    Ok(reply(StatusCode::OK, &rid, v))
+}
+
+// ------------------------------------------------------------------ funds confirmation
+
+async fn funds(State(st): State<SandboxState>, psu: Psu, headers: HeaderMap, body: Bytes) -> Result<Response, Problem> {
+    if psu.require("psd2_payments").is_err() {
+        psu.require("psd2_accounts")?;
+    }
+    let rid = request_id(&headers)?;
+    let req: FundsConfirmationRequest =
+        serde_json::from_slice(&body).map_err(|e| Problem::format(format!("The funds confirmation body is not valid: {e}")))?;
+    if req.instructed_amount.is_negative() {
+        return Err(Problem::format("instructedAmount.amount must not be negative"));
+    }
+    let ore = req
+        .instructed_amount
+        .amount
+        .to_minor_units(2)
+        .map_err(|e| Problem::format(format!("instructedAmount.amount: {e}")))?;
+    let bank = st.bank().state();
+    let number = req.account.iban.as_deref().or(req.account.bban.as_deref()).unwrap_or_default();
+    let account = bank
+        .account_by_number(&psu.person_id, number)
+        .ok_or_else(|| Problem::new(StatusCode::BAD_REQUEST, "RESOURCE_UNKNOWN", "Account not found"))?;
+    let available = i128::from(account.available());
+    tracing::debug!(available = %money(account.available(), 2), "funds confirmation");
+    Ok(reply(StatusCode::OK, &rid, json!({ "fundsAvailable": ore <= available })))
 }
