@@ -243,7 +243,9 @@ fn generate_account(
     let savings = idx > 0;
     // Transactions from oldest to newest, spread over ~18 months.
     let span_days = 540i64;
-    let mut balance: i64 = 1_500_000 + rng.below(3_000_000) as i64;
+    // The balance today is a realistic positive figure; the history is fitted to end there.
+    let target: i64 = if savings { 5_000_000 } else { 1_500_000 } + rng.below(3_000_000) as i64;
+    let mut balance: i64 = 0;
     let mut txs = Vec::with_capacity(count);
     for i in 0..count {
         let day_offset = span_days - (span_days * i as i64) / count as i64;
@@ -270,6 +272,11 @@ fn generate_account(
             pending_type: None,
         });
     }
+    let start = target - balance;
+    for t in &mut txs {
+        t.balance_after = t.balance_after.map(|b| b + start);
+    }
+    balance = target;
     txs.reverse();
     let pending = (0..if savings { 1 } else { 3 })
         .map(|i| {

@@ -1,0 +1,241 @@
+//! Payment Initiation v7 and funds confirmation over HTTP: templates, every product's body
+//! validation, duplicates, SCA to a final status, cancellation, signing baskets, reset.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+mod common;
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use valv_psd2::payment::{PaymentInitiationResponse, PaymentStatusResponse, SigningBasket, TemplateSummary};
+use valv_psd2::sca::Authorisation;
+
+const PIS: &str = "/pis/v7/identified2";
+const PERSON: &str = "9311219639";
+const CT: &str = "swedish-domestic-private-credit-transfers";
+
+struct Pis {
+    sb: common::TestSandbox,
+    token: String,
+}
+
+impl Pis {
+    async fn new() -> Self {
+        let sb = common::spawn_default().await;
+        let token = sb.token_for(PERSON, "psd2_accounts psd2_payments").await;
+        Self { sb, token }
+    }
+    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>, rid: Option<&str>) -> (StatusCode, Value) {
+        let url = if path.starts_with("/cof/") { self.sb.url(path) } else { self.sb.url(&format!("{PIS}{path}")) };
+        let rid = rid.map(str::to_owned).unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        let mut req = self.sb.http.request(method, url).bearer_auth(&self.token).header("x-request-id", rid).header("psu-ip-address", "192.0.2.7");
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let res = req.send().await.unwrap();
+        let s = res.status();
+        (s, res.json().await.unwrap_or(Value::Null))
+    }
+    async fn get(&self, path: &str) -> (StatusCode, Value) {
+        self.call(reqwest::Method::GET, path, None, None).await
+    }
+    async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.call(reqwest::Method::POST, path, Some(body), None).await
+    }
+}
+
+fn transfer(amount: &str) -> Value {
+    json!({
+        "templateId": CT,
+        "instructedAmount": {"currency": "SEK", "amount": amount},
+        "debtorAccount": {"iban": "SE3750000000054400047881"},
+        "creditorAccount": {"iban": "SE2550000000054400047903"},
+        "debtorAccountMessage": "max 12 chars",
+        "creditorAccountMessage": "max 12 chars",
+        "creditorName": "Test Person"
+    })
+}
+
+#[tokio::test]
+async fn templates_list_and_detail() {
+    let p = Pis::new().await;
+    let (s, v) = p.get("/templates").await;
+    assert_eq!(s, 200);
+    let list: Vec<TemplateSummary> = serde_json::from_value(v).unwrap();
+    assert!(list.iter().any(|t| t.template_id.as_str() == CT));
+    let (s, v) = p.get("/templates/swedish-domestic-private-bankgiros").await;
+    assert_eq!(s, 200);
+    assert_eq!(v["creditorAccount"]["bgnr"], "8080-1111");
+    let (s, v) = p.get("/templates/nope").await;
+    assert_eq!((s, v["code"].as_str()), (StatusCode::NOT_FOUND, Some("RESOURCE_UNKNOWN")));
+}
+
+#[tokio::test]
+async fn payment_through_sca_to_acsc() {
+    let p = Pis::new().await;
+    let (s, v) = p.post(&format!("/payments/{CT}"), transfer("99.50")).await;
+    assert_eq!(s, 201, "{v}");
+    let created: PaymentInitiationResponse = serde_json::from_value(v.clone()).unwrap();
+    let id = created.payment_id.clone();
+    let status_href = v["_links"]["status"]["href"].as_str().unwrap().to_owned();
+    assert_eq!(status_href, format!("/payments/{CT}/{id}/status"));
+    assert_eq!(v["instructedAmount"]["amount"], "99.50", "amounts stay exact strings");
+
+    let (s, v) = p.get(&status_href).await;
+    assert_eq!(s, 200);
+    let st: PaymentStatusResponse = serde_json::from_value(v.clone()).unwrap();
+    assert_eq!(st.transaction_status.as_str(), "RCVD");
+    assert_eq!(v["scaMethods"][0]["authenticationMethodId"], "mobiltbankid");
+    // Unsigned, it stays RCVD however often it is polled.
+    for _ in 0..3 {
+        assert_eq!(p.get(&status_href).await.1["transactionStatus"], "RCVD");
+    }
+    let (s, v) = p.get(&format!("/payments/{CT}/{id}")).await;
+    assert_eq!((s, v["paymentId"].as_str()), (StatusCode::OK, Some(id.as_str())));
+
+    let (s, v) = p.post(&format!("/payments/{CT}/{id}/authorisations"), json!({"authenticationMethodId": "mobiltbankid"})).await;
+    assert_eq!(s, 201, "{v}");
+    let auth: Authorisation = serde_json::from_value(v).unwrap();
+    assert_eq!(auth.sca_status.as_str(), "scaMethodSelected");
+    let auth_id = auth.authorisation_id.unwrap();
+    let (_, v) = p.get(&format!("/payments/{CT}/{id}/authorisations/{auth_id}")).await;
+    assert_eq!(v["scaStatus"], "started");
+    assert_eq!(v["psuMessage"], "Signera med mobilt BankID");
+    let (_, v) = p.get(&format!("/payments/{CT}/{id}/authorisations/{auth_id}")).await;
+    assert_eq!(v["scaStatus"], "finalised");
+    assert_eq!(p.get(&status_href).await.1["transactionStatus"], "ACSC");
+    let (_, v) = p.get(&format!("/payments/{CT}/{id}/authorisations")).await;
+    assert_eq!(v["authorisationIds"][0], auth_id.as_str());
+    // final: no cancellation, no second signing
+    let (s, v) = p.call(reqwest::Method::DELETE, &format!("/payments/{CT}/{id}"), None, None).await;
+    assert_eq!((s, v["code"].as_str()), (StatusCode::BAD_REQUEST, Some("CANCELLATION_INVALID")));
+    let (s, _) = p.post(&format!("/payments/{CT}/{id}/authorisations"), json!({})).await;
+    assert_eq!(s, 409);
+}
+
+#[tokio::test]
+async fn status_polls_alone_reach_a_final_status_and_cancel_works_before() {
+    let p = Pis::new().await;
+    let (_, v) = p.post(&format!("/payments/{CT}"), transfer("12.00")).await;
+    let id = v["paymentId"].as_str().unwrap().to_owned();
+    p.post(&format!("/payments/{CT}/{id}/authorisations"), json!({})).await;
+    let mut seen = Vec::new();
+    for _ in 0..5 {
+        seen.push(p.get(&format!("/payments/{CT}/{id}/status")).await.1["transactionStatus"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(seen, ["RCVD", "ACTC", "ACSC", "ACSC", "ACSC"]);
+
+    let (_, v) = p.post(&format!("/payments/{CT}"), transfer("13.00")).await;
+    let id = v["paymentId"].as_str().unwrap().to_owned();
+    let (s, _) = p.call(reqwest::Method::DELETE, &format!("/payments/{CT}/{id}"), None, None).await;
+    assert_eq!(s, 204);
+    assert_eq!(p.get(&format!("/payments/{CT}/{id}/status")).await.1["transactionStatus"], "CANC");
+}
+
+#[tokio::test]
+async fn every_product_validates_its_body() {
+    let p = Pis::new().await;
+    let bg = json!({"templateId": "swedish-domestic-private-bankgiros", "instructedAmount": {"currency": "SEK", "amount": "55.50"},
+        "debtorAccount": {"iban": "SE3750000000054400047881"}, "creditorAccount": {"bgnr": "8080-1111"},
+        "remittanceInformationStructured": {"reference": "1993112196394", "referenceType": "OCR"}});
+    let (s, v) = p.post("/payments/swedish-domestic-private-bankgiros", bg.clone()).await;
+    assert_eq!(s, 201, "{v}");
+    let pg = json!({"templateId": "swedish-domestic-private-plusgiros", "instructedAmount": {"currency": "SEK", "amount": "10.55"},
+        "debtorAccount": {"iban": "SE3750000000054400047881"}, "creditorAccount": {"pgnr": "12345678"},
+        "remittanceInformationUnstructured": "max 100 characters"});
+    assert_eq!(p.post("/payments/swedish-domestic-private-plusgiros", pg).await.0, 201);
+
+    let bad: Vec<(&str, Value)> = vec![
+        (CT, json!({"instructedAmount": {"currency": "SEK", "amount": "-1.00"}, "debtorAccount": {"iban": "SE3750000000054400047881"}, "creditorAccount": {"iban": "SE2550000000054400047903"}})),
+        (CT, json!({"instructedAmount": {"currency": "SEK", "amount": "1.00"}, "debtorAccount": {"iban": "SE3750000000054400047881"}, "creditorAccount": {"bgnr": "8080-1111"}})),
+        (CT, json!({"instructedAmount": {"currency": "SEK", "amount": "1.00"}, "debtorAccount": {"iban": "SE3750000000054400047881"}})),
+        (CT, json!({"instructedAmount": {"currency": "SEK", "amount": "1.00"}, "debtorAccount": {"iban": "SE3750000000054400047881"}, "creditorAccount": {"iban": "SE2550000000054400047903"}, "creditorAccountMessage": "this message is far too long for the field"})),
+        ("swedish-domestic-private-bankgiros", json!({"instructedAmount": {"currency": "SEK", "amount": "1.00"}, "debtorAccount": {"iban": "SE3750000000054400047881"}, "creditorAccount": {"iban": "SE2550000000054400047903"}})),
+        ("swedish-domestic-private-plusgiros", json!({"instructedAmount": {"currency": "SEK", "amount": "1.00"}, "debtorAccount": {"iban": "SE3750000000054400047881"}, "creditorAccount": {"bgnr": "8080-1111"}})),
+        ("sepa-credit-transfers", json!({"instructedAmount": {"currency": "SEK", "amount": "1.00"}, "debtorAccount": {"iban": "SE3750000000054400047881"}, "creditorAccount": {"iban": "DE89370400440532013000"}})),
+    ];
+    for (product, body) in bad {
+        let (s, v) = p.post(&format!("/payments/{product}"), body.clone()).await;
+        assert_eq!((s, v["code"].as_str()), (StatusCode::BAD_REQUEST, Some("FORMAT_ERROR")), "{product} {body}: {v}");
+    }
+    let (s, v) = p.call(reqwest::Method::POST, &format!("/payments/{CT}"), None, None).await;
+    assert_eq!((s, v["code"].as_str()), (StatusCode::BAD_REQUEST, Some("FORMAT_ERROR")));
+    let (s, v) = p.post("/payments/gold-bars", transfer("1.00")).await;
+    assert_eq!((s, v["code"].as_str()), (StatusCode::NOT_FOUND, Some("PRODUCT_UNKNOWN")));
+    let mut foreign = transfer("1.00");
+    foreign["debtorAccount"] = json!({"iban": "SE2812000000012810105723"});
+    let (s, v) = p.post(&format!("/payments/{CT}"), foreign).await;
+    assert_eq!((s, v["code"].as_str()), (StatusCode::BAD_REQUEST, Some("RESOURCE_UNKNOWN")));
+}
+
+#[tokio::test]
+async fn duplicate_request_ids_are_rejected_and_scope_is_needed() {
+    let p = Pis::new().await;
+    let rid = uuid::Uuid::new_v4().to_string();
+    let (s, _) = p.call(reqwest::Method::POST, &format!("/payments/{CT}"), Some(transfer("1.00")), Some(&rid)).await;
+    assert_eq!(s, 201);
+    let (s, v) = p.call(reqwest::Method::POST, &format!("/payments/{CT}"), Some(transfer("2.00")), Some(&rid)).await;
+    assert_eq!(s, 400);
+    assert_eq!(v["transactionStatus"], "RJCT");
+
+    let accounts_only = p.sb.token_for(PERSON, "psd2_accounts").await;
+    let res = p.sb.http.post(p.sb.url(&format!("{PIS}/payments/{CT}"))).bearer_auth(accounts_only)
+        .header("x-request-id", uuid::Uuid::new_v4().to_string()).json(&transfer("3.00")).send().await.unwrap();
+    assert_eq!(res.status(), 401);
+    // another person cannot see the payment
+    let (_, v) = p.post(&format!("/payments/{CT}"), transfer("4.00")).await;
+    let id = v["paymentId"].as_str().unwrap().to_owned();
+    let other = p.sb.token_for("8811215477", "psd2_payments").await;
+    let res = p.sb.http.get(p.sb.url(&format!("{PIS}/payments/{CT}/{id}"))).bearer_auth(other)
+        .header("x-request-id", uuid::Uuid::new_v4().to_string()).send().await.unwrap();
+    assert_eq!(res.status(), 404);
+}
+
+#[tokio::test]
+async fn signing_basket_signs_its_payments() {
+    let p = Pis::new().await;
+    let mut ids = Vec::new();
+    for amount in ["55.50", "44.50"] {
+        let (_, v) = p.post(&format!("/payments/{CT}"), transfer(amount)).await;
+        ids.push(v["paymentId"].as_str().unwrap().to_owned());
+    }
+    let (s, v) = p.post("/signing-baskets", json!({"paymentIds": ids})).await;
+    assert_eq!(s, 201, "{v}");
+    let basket: SigningBasket = serde_json::from_value(v).unwrap();
+    let bid = basket.basket_id.unwrap();
+    let (_, v) = p.get(&format!("/signing-baskets/{bid}")).await;
+    assert_eq!(v["transactionStatus"], "RCVD");
+    assert_eq!(v["scaMethods"][0]["authenticationMethodId"], "mobiltbankid");
+    let (s, v) = p.post(&format!("/signing-baskets/{bid}/authorisations"), json!({"authenticationMethodId": "mobiltbankid"})).await;
+    assert_eq!((s, v["scaStatus"].as_str()), (StatusCode::CREATED, Some("scaMethodSelected")));
+    let auth = v["authorisationId"].as_str().unwrap().to_owned();
+    assert_eq!(p.get(&format!("/signing-baskets/{bid}/authorisations/{auth}")).await.1["scaStatus"], "started");
+    assert_eq!(p.get(&format!("/signing-baskets/{bid}/authorisations/{auth}")).await.1["scaStatus"], "finalised");
+    for id in &ids {
+        let mut last = String::new();
+        for _ in 0..3 {
+            last = p.get(&format!("/payments/{CT}/{id}/status")).await.1["transactionStatus"].as_str().unwrap().to_owned();
+        }
+        assert_eq!(last, "ACSC");
+    }
+    // unknown payments cannot go in a basket; an empty one is a format error
+    let (s, v) = p.post("/signing-baskets", json!({"paymentIds": ["nope"]})).await;
+    assert_eq!((s, v["code"].as_str()), (StatusCode::BAD_REQUEST, Some("RESOURCE_UNKNOWN")));
+    assert_eq!(p.post("/signing-baskets", json!({"paymentIds": []})).await.0, 400);
+}
+
+#[tokio::test]
+async fn funds_confirmation_and_reset() {
+    let p = Pis::new().await;
+    let (s, v) = p.post("/cof/v7/identified2/funds-confirmations", json!({"account": {"iban": "SE3750000000054400047881"}, "instructedAmount": {"amount": "1.00", "currency": "SEK"}})).await;
+    assert_eq!((s, v["fundsAvailable"].as_bool()), (StatusCode::OK, Some(true)));
+    let (_, v) = p.post("/cof/v7/identified2/funds-confirmations", json!({"account": {"iban": "SE3750000000054400047881"}, "instructedAmount": {"amount": "999999999.00", "currency": "SEK"}})).await;
+    assert_eq!(v["fundsAvailable"], false);
+    let (s, v) = p.post("/cof/v7/identified2/funds-confirmations", json!({"account": {"iban": "SE0000000000000000000000"}, "instructedAmount": {"amount": "1.00", "currency": "SEK"}})).await;
+    assert_eq!((s, v["code"].as_str()), (StatusCode::BAD_REQUEST, Some("RESOURCE_UNKNOWN")));
+
+    let (_, v) = p.post(&format!("/payments/{CT}"), transfer("5.00")).await;
+    let id = v["paymentId"].as_str().unwrap().to_owned();
+    let (s, v) = p.call(reqwest::Method::PATCH, "/payments/mock/resetall", None, None).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(p.get(&format!("/payments/{CT}/{id}")).await.0, 404);
+}
