@@ -66,3 +66,26 @@ async fn payment_initiation_and_status_through_the_broker() {
     assert!(r.json()["transactionStatus"].is_string(), "{}", r.body);
     stack.assert_no_secrets_seen().await;
 }
+
+#[tokio::test]
+async fn bank_faults_pass_through_and_a_slow_bank_times_out() {
+    let stack = start(Options { upstream_timeout: std::time::Duration::from_secs(1), ..Options::default() }).await;
+    let mut b = stack.browser();
+    b.login().await;
+    let accounts = "/ais/v7/identified2/accounts";
+
+    // The bank's own 429 with Retry-After reaches the browser unchanged (not the broker's code).
+    let s = stack.control_post("/__sandbox/failures", json!({"path": accounts, "status": 429, "count": 1, "retryAfter": 7})).await;
+    assert!(s.is_success());
+    let r = b.api("GET", accounts, None).await;
+    assert_eq!(r.status, 429, "{}", r.body);
+    assert_eq!(r.header("retry-after"), Some("7"));
+    assert!(r.body.contains("ACCESS_EXCEEDED"), "{}", r.body);
+
+    // A bank slower than the upstream timeout: 504, and the next call works.
+    let s = stack.control_post("/__sandbox/latency", json!({"path": accounts, "ms": 3000, "count": 1})).await;
+    assert!(s.is_success());
+    b.api("GET", accounts, None).await.assert_error(504, "upstream_timeout");
+    assert_eq!(b.api("GET", accounts, None).await.status, 200);
+    stack.assert_no_secrets_seen().await;
+}
