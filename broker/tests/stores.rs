@@ -144,3 +144,43 @@ store_tests! {
     sqlite_store => "sqlite",
     redis_store => "redis",
 }
+
+/// Session keys rotate without logging anyone out: a new active key opens nothing old, the
+/// old key stays configured to open existing sessions, and a refresh re-seals with the new one.
+#[tokio::test]
+async fn session_key_rotation_keeps_sessions() {
+    use base64::Engine;
+    use valv_broker::secret::Secret;
+    let Some(backend) = Backend::new("sqlite").await else { return };
+    let mut stack = start(Options { store: backend.config(), ..Options::default() }).await;
+    // Two sessions, both sealed with k1 (logins go through the first broker's callback).
+    let mut b = stack.browser();
+    b.login().await;
+    let cookie = b.cookie_header().unwrap();
+    let mut idle = stack.browser();
+    idle.login().await;
+    let idle_cookie = idle.cookie_header().unwrap();
+    let call = |url: String, cookie: String| async move {
+        common::plain_client().get(format!("{url}/api/seb/test-api/echo")).header("cookie", cookie).header("x-valv-csrf", "1").send().await.unwrap().status().as_u16()
+    };
+
+    // k2 becomes active, k1 stays to open existing data.
+    let k2 = Secret::new(base64::engine::general_purpose::STANDARD.encode([42u8; 32]));
+    stack.config.session.keys.insert("k2".into(), k2);
+    stack.config.session.active_key = "k2".into();
+    stack.restart_broker().await;
+    assert_eq!(call(stack.broker_url.clone(), cookie.clone()).await, 200, "old session opens with k1");
+
+    // A refresh re-seals the first session's tokens with k2; then k1 is removed.
+    assert!(stack.control_post("/__sandbox/tokens/expire", json!({})).await.is_success());
+    assert_eq!(call(stack.broker_url.clone(), cookie.clone()).await, 200);
+    assert_eq!(stack.refresh_calls().await, 1);
+    stack.config.session.keys.remove("k1");
+    stack.restart_broker().await;
+    assert_eq!(call(stack.broker_url.clone(), cookie.clone()).await, 200, "re-sealed with k2");
+
+    // The idle session's tokens were sealed with the removed key: it ends cleanly.
+    let mut late = stack.browser();
+    late.send("GET", "/api/seb/test-api/echo", &[("x-valv-csrf", "1"), ("cookie", &idle_cookie)], None).await.assert_error(401, "session_expired");
+    assert_eq!(late.send("GET", "/auth/session", &[("cookie", &idle_cookie)], None).await.json()["authenticated"], false);
+}
