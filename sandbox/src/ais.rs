@@ -118,7 +118,8 @@ async fn account(
     let with_balance = flag(&q, "withBalance")?;
     let bank = st.bank().state();
     let a = bank.account(&psu.person_id, &id).ok_or_else(unknown_account)?;
-    Ok(reply(StatusCode::OK, &rid, json!({ "account": a.to_json(with_balance, true) })))
+    // SEB answers with the account object itself (its collection reads `_links` at the top).
+    Ok(reply(StatusCode::OK, &rid, a.to_json(with_balance, true)))
 }
 
 async fn balances(

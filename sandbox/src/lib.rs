@@ -46,7 +46,35 @@ pub fn app(state: SandboxState) -> Router {
             .merge(controls::router().layer(CorsLayer::permissive()))
             .layer(axum::middleware::from_fn_with_state(state.clone(), controls::fault_middleware));
     }
-    router.with_state(state)
+    // Like SEB's gateway (SEB's own collection requests `{{baseUrl}}/{{payment_status_href}}`,
+    // a path with `//`, and expects 200), repeated slashes in a path are merged before routing.
+    let inner = router.with_state(state);
+    Router::new().fallback_service(tower::ServiceExt::map_request(inner, merge_slashes))
+}
+
+/// `/pis//payments` → `/pis/payments` (the query is kept as it is).
+fn merge_slashes(mut req: axum::extract::Request) -> axum::extract::Request {
+    let uri = req.uri();
+    if uri.path().contains("//") {
+        let mut path = String::with_capacity(uri.path().len());
+        for c in uri.path().chars() {
+            if !(c == '/' && path.ends_with('/')) {
+                path.push(c);
+            }
+        }
+        let pq = match uri.query() {
+            Some(q) => format!("{path}?{q}"),
+            None => path,
+        };
+        if let Ok(pq) = pq.parse::<axum::http::uri::PathAndQuery>() {
+            let mut parts = uri.clone().into_parts();
+            parts.path_and_query = Some(pq);
+            if let Ok(new) = axum::http::Uri::from_parts(parts) {
+                *req.uri_mut() = new;
+            }
+        }
+    }
+    req
 }
 
 /// A fresh state and its router.
