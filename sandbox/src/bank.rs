@@ -205,7 +205,10 @@ impl Account {
     }
 }
 
-const SPENDING: &[(&str, &str, (&str, &str), i64, i64)] = &[
+/// (counterparty, text, (code, code text), smallest öre, largest öre).
+type Kind = (&'static str, &'static str, (&'static str, &'static str), i64, i64);
+
+const SPENDING: &[Kind] = &[
     ("ICA Supermarket", "Kortköp ICA", ("KORTKÖP", "Card purchase"), 4_000, 120_000),
     ("Coop Konsum", "Kortköp Coop", ("KORTKÖP", "Card purchase"), 3_000, 90_000),
     ("SL Access", "SL reskassa", ("KORTKÖP", "Card purchase"), 3_900, 97_000),
@@ -218,7 +221,7 @@ const SPENDING: &[(&str, &str, (&str, &str), i64, i64)] = &[
     ("Hyresvärden AB", "Hyra", ("BG", "Bankgiro payment"), 650_000, 1_200_000),
 ];
 
-const INCOME: &[(&str, &str, (&str, &str), i64, i64)] = &[
+const INCOME: &[Kind] = &[
     ("Arbetsgivaren AB", "Lön", ("LÖN", "Salary"), 2_800_000, 4_200_000),
     ("Försäkringskassan", "Barnbidrag", ("INSÄTTNING", "Deposit"), 125_000, 125_000),
     ("Swish", "Swish från vän", ("SWISH", "Swish payment"), 5_000, 80_000),
