@@ -28,6 +28,7 @@ fn main() -> std::process::ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,tower_sessions=warn,tower_sessions_core=warn")),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let env: Vec<(String, String)> = std::env::vars().collect();
     let config = match valv_broker::config::Config::load(args.config.as_deref(), &env) {
