@@ -121,7 +121,7 @@ fn sqlite_bytes(stack: &Stack) -> Result<Vec<u8>> {
 
 #[tokio::test]
 async fn no_secret_in_replies_sqlite_file_or_logs() -> Result<()> {
-    let mut stack = Stack::builder().store(Store::Sqlite).broker_log("info,valv_broker=trace").start()?;
+    let mut stack = Stack::builder().store(Store::Sqlite).broker_log("debug,valv_broker=trace").start()?;
     let agent = stack.agent()?;
     let trace = exercise(&stack, &agent).await?;
     let cookie = agent.cookie("127.0.0.1", "__Host-valv").context("no session cookie")?;
@@ -146,7 +146,7 @@ async fn no_secret_in_replies_sqlite_file_or_logs() -> Result<()> {
 
 #[tokio::test]
 async fn no_secret_in_replies_redis_or_logs() -> Result<()> {
-    let mut stack = Stack::builder().store(Store::Redis).broker_log("info,valv_broker=trace").start()?;
+    let mut stack = Stack::builder().store(Store::Redis).broker_log("debug,valv_broker=trace").start()?;
     let agent = stack.agent()?;
     let trace = exercise(&stack, &agent).await?;
     let cookie = agent.cookie("127.0.0.1", "__Host-valv").context("no session cookie")?;
