@@ -55,6 +55,11 @@ enum Inner {
         store: MemoryStore,
         locks: Arc<Mutex<HashMap<String, (u128, Instant)>>>,
         vaults: Arc<Mutex<HashMap<Id, i64>>>,
+        /// Expiry of every record in `store`: `MemoryStore` only hides expired records on
+        /// load and has no `ExpiredDeletion`, so the cleanup task deletes them from here.
+        /// Held across the store call that changes a record, so a cleanup never deletes a
+        /// record that a concurrent save has just extended.
+        expiries: Arc<tokio::sync::Mutex<HashMap<Id, OffsetDateTime>>>,
     },
     Sqlite {
         store: SqliteStore,
@@ -112,6 +117,7 @@ impl AnyStore {
                     store: MemoryStore::default(),
                     locks: Arc::default(),
                     vaults: Arc::default(),
+                    expiries: Arc::default(),
                 },
             },
             StoreConfig::Sqlite(path) => Self::open_sqlite(path).await?,
@@ -280,6 +286,15 @@ impl AnyStore {
         Release { store: self.clone(), name: name.to_owned(), token }
     }
 
+    /// Records (sessions and token records, expired ones not yet cleaned up included) held by
+    /// the in-memory backend; `None` for SQLite and Redis. For tests and diagnostics.
+    pub async fn record_count(&self) -> Option<usize> {
+        match &self.inner {
+            Inner::Memory { expiries, .. } => Some(expiries.lock().await.len()),
+            _ => None,
+        }
+    }
+
     /// Number of logged-in sessions: live token records.
     pub async fn count_active(&self) -> Result<u64, StoreError> {
         let now = unix_now();
@@ -377,7 +392,11 @@ fn backend(e: StoreError) -> session_store::Error {
 impl SessionStore for AnyStore {
     async fn create(&self, record: &mut Record) -> session_store::Result<()> {
         match &self.inner {
-            Inner::Memory { store, .. } => store.create(record).await?,
+            Inner::Memory { store, expiries, .. } => {
+                let mut expiries = expiries.lock().await;
+                store.create(record).await?;
+                expiries.insert(record.id, record.expiry_date);
+            }
             Inner::Sqlite { store, .. } => store.create(record).await?,
             Inner::Redis { store, .. } => store.create(record).await?,
         }
@@ -389,7 +408,11 @@ impl SessionStore for AnyStore {
 
     async fn save(&self, record: &Record) -> session_store::Result<()> {
         match &self.inner {
-            Inner::Memory { store, .. } => store.save(record).await?,
+            Inner::Memory { store, expiries, .. } => {
+                let mut expiries = expiries.lock().await;
+                store.save(record).await?;
+                expiries.insert(record.id, record.expiry_date);
+            }
             Inner::Sqlite { store, .. } => store.save(record).await?,
             Inner::Redis { store, .. } => store.save(record).await?,
         }
@@ -411,7 +434,11 @@ impl SessionStore for AnyStore {
 
     async fn delete(&self, session_id: &Id) -> session_store::Result<()> {
         match &self.inner {
-            Inner::Memory { store, .. } => store.delete(session_id).await?,
+            Inner::Memory { store, expiries, .. } => {
+                let mut expiries = expiries.lock().await;
+                store.delete(session_id).await?;
+                expiries.remove(session_id);
+            }
             Inner::Sqlite { store, .. } => store.delete(session_id).await?,
             Inner::Redis { store, .. } => store.delete(session_id).await?,
         }
@@ -423,8 +450,16 @@ impl SessionStore for AnyStore {
 impl ExpiredDeletion for AnyStore {
     async fn delete_expired(&self) -> session_store::Result<()> {
         match &self.inner {
-            Inner::Memory { vaults, locks, .. } => {
-                // MemoryStore drops expired records when they are loaded.
+            Inner::Memory { store, vaults, locks, expiries } => {
+                // MemoryStore only hides expired records; delete them for it.
+                let mut expiries = expiries.lock().await;
+                let now = OffsetDateTime::now_utc();
+                let expired: Vec<Id> = expiries.iter().filter(|(_, exp)| **exp <= now).map(|(id, _)| *id).collect();
+                for id in expired {
+                    store.delete(&id).await?;
+                    expiries.remove(&id);
+                }
+                drop(expiries);
                 let now = unix_now();
                 vaults.lock().unwrap_or_else(std::sync::PoisonError::into_inner).retain(|_, e| *e > now);
                 let now = Instant::now();
