@@ -45,6 +45,32 @@ struct OAuthErrorBody {
     error: String,
 }
 
+/// Largest token-endpoint answer read (a token response is a few hundred bytes).
+pub const MAX_TOKEN_RESPONSE: usize = 64 * 1024;
+
+/// Reads a body of at most `limit` bytes (a bigger one is treated as a broken bank).
+async fn read_limited(mut res: reqwest::Response, limit: usize) -> Result<Vec<u8>, TokenError> {
+    if res.content_length().is_some_and(|n| n > limit as u64) {
+        return Err(TokenError::Unavailable);
+    }
+    let mut out = Vec::new();
+    loop {
+        match res.chunk().await {
+            Ok(Some(chunk)) => {
+                if out.len() + chunk.len() > limit {
+                    return Err(TokenError::Unavailable);
+                }
+                out.extend_from_slice(&chunk);
+            }
+            Ok(None) => return Ok(out),
+            Err(e) => {
+                let e = e.without_url();
+                return Err(if e.is_timeout() { TokenError::Timeout } else { TokenError::Unavailable });
+            }
+        }
+    }
+}
+
 /// RFC 6749 §2.3.1: id and secret are form-urlencoded before Basic encoding.
 fn basic_auth(id: &str, secret: &str) -> String {
     let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
@@ -99,13 +125,7 @@ async fn read_tokens(
     previous: Option<&TokenSet>,
 ) -> Result<TokenSet, TokenError> {
     let status = res.status();
-    let bytes = match res.bytes().await {
-        Ok(b) => b,
-        Err(e) => {
-            let e = e.without_url();
-            return Err(if e.is_timeout() { TokenError::Timeout } else { TokenError::Unavailable });
-        }
-    };
+    let bytes = read_limited(res, MAX_TOKEN_RESPONSE).await?;
     if !status.is_success() {
         let code = serde_json::from_slice::<OAuthErrorBody>(&bytes).ok().map(|b| b.error);
         tracing::warn!(provider = %provider.config.name, status = status.as_u16(), error = code.as_deref().unwrap_or("-"), "bank refused a token request");

@@ -194,6 +194,32 @@ async fn hanging_garbage_and_redirecting_banks() {
 }
 
 #[tokio::test]
+async fn a_broken_token_endpoint_sends_the_login_back_with_an_error() {
+    let hang = fake_tcp_bank(None).await;
+    let garbage = fake_tcp_bank(Some(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 9\r\n\r\nnot json!")).await;
+    let huge: &'static [u8] = Box::leak(
+        format!("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 200000\r\n\r\n{}", "x".repeat(200_000)).into_bytes().into_boxed_slice(),
+    );
+    let huge = fake_tcp_bank(Some(huge)).await;
+    let stack = start(Options {
+        upstream_timeout: std::time::Duration::from_secs(1),
+        extra_providers: vec![("hang".into(), String::new()), ("garbage".into(), String::new()), ("huge".into(), String::new())],
+        token_urls: vec![("hang".into(), hang), ("garbage".into(), garbage), ("huge".into(), huge)],
+        ..Options::default()
+    })
+    .await;
+    for (provider, code) in [("hang", "upstream_timeout"), ("garbage", "upstream_unavailable"), ("huge", "upstream_unavailable")] {
+        let mut b = stack.browser();
+        let authorize = b.start_login(&format!("provider={provider}&returnTo=%2Fapp")).await;
+        let callback = b.bank_login(&authorize, common::PERSON).await;
+        let back = b.send("GET", &callback, &[], None).await;
+        assert_eq!(back.status, 303, "{provider}: {}", back.body);
+        assert_eq!(back.location(), format!("/app?valvError={code}"), "{provider}");
+        assert_eq!(b.get("/auth/session").await.json()["authenticated"], false, "{provider}");
+    }
+}
+
+#[tokio::test]
 async fn unknown_endpoints_and_bad_methods_keep_the_error_shape() {
     let stack = start(Options::default()).await;
     let mut b = stack.browser();

@@ -34,11 +34,13 @@ pub struct Options {
     pub client_auth: ClientAuth,
     pub max_request_body: usize,
     pub max_response_body: usize,
-    /// Extra providers: name → API base URL (allowlist `GET|POST /**`).
+    /// Extra providers: name → API base URL, empty = the sandbox (allowlist `GET|POST /**`).
     pub extra_providers: Vec<(String, String)>,
     pub static_dir: Option<std::path::PathBuf>,
     pub absolute_timeout: Duration,
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Token endpoint replacements: provider name → token URL.
+    pub token_urls: Vec<(String, String)>,
 }
 
 /// Lets a test hold a request inside the bank: `entered` fires when `/test-api/gate` is
@@ -63,6 +65,7 @@ impl Default for Options {
             static_dir: None,
             absolute_timeout: Duration::from_secs(12 * 3600),
             trusted_proxies: Vec::new(),
+            token_urls: Vec::new(),
         }
     }
 }
@@ -226,9 +229,13 @@ pub async fn start(opts: Options) -> Stack {
     let mut providers = BTreeMap::new();
     providers.insert("seb".to_owned(), provider("seb", &bank_url, &bank_url, &redirect, opts.client_auth));
     for (name, api) in &opts.extra_providers {
+        let api = if api.is_empty() { &bank_url } else { api };
         let mut p = provider(name, &bank_url, api, &redirect, opts.client_auth);
         p.allow = vec![allow(&["GET", "POST"], "/**")];
         providers.insert(name.clone(), p);
+    }
+    for (name, token_url) in &opts.token_urls {
+        providers.get_mut(name).expect("provider of token_urls").token_url = token_url.parse().unwrap();
     }
     let mut keys = BTreeMap::new();
     keys.insert("k1".to_owned(), test_key());
