@@ -8,7 +8,8 @@
 //!   The test page's origin (`WASM_BINDGEN_TEST_ADDRESS`) must be in the broker's CORS
 //!   allowlist. Without the variables the live tests fail with a message saying so.
 //!
-//! Login runs the real redirect flow in a hidden iframe: broker `/auth/login` → sandbox
+//! Login runs the real redirect flow in a top-level window (`window.open`; the broker forbids
+//! framing and its Lax cookie needs a top-level navigation): broker `/auth/login` → sandbox
 //! `authorize` (which, with test controls on, approves a request whose `login_hint` is a
 //! test person without showing its form) → broker `/auth/callback` → `returnTo`.
 #![cfg(target_arch = "wasm32")]
@@ -66,19 +67,14 @@ export function nextEvent(cb) {
   });
 }
 export function eventCount(cb) { return cb.events.length; }
-export function loginInIframe(url) {
-  return new Promise((resolve) => {
-    const f = document.createElement("iframe");
-    f.hidden = true;
-    f.onload = () => { f.remove(); resolve(); };
-    f.src = url;
-    document.body.append(f);
-  });
+export function openLogin(url) {
+  // A top-level window, as a user's login is: the broker forbids framing (frame-ancestors
+  // 'none', checked by Chromium on every redirect), and the session cookie is SameSite=Lax,
+  // sent after the bank's cross-site redirect only on a top-level navigation.
+  return window.open(url, "valv-login");
 }
-export async function loginByFetch(url) {
-  // The same redirect chain, followed by fetch (no-cors): for brokers that forbid framing.
-  await fetch(url, { mode: "no-cors", credentials: "include", redirect: "follow" });
-}
+export function closeLogin(w) { if (w) w.close(); }
+export function sleepMs(ms) { return new Promise((r) => setTimeout(r, ms)); }
 export async function control(base, path, body) {
   const r = await fetch(base + path, {
     method: "POST",
@@ -125,10 +121,12 @@ extern "C" {
     fn next_event(cb: &js_sys::Function) -> Promise;
     #[wasm_bindgen(js_name = eventCount)]
     fn event_count(cb: &js_sys::Function) -> u32;
-    #[wasm_bindgen(js_name = loginInIframe)]
-    fn login_in_iframe(url: &str) -> Promise;
-    #[wasm_bindgen(js_name = loginByFetch)]
-    fn login_by_fetch(url: &str) -> Promise;
+    #[wasm_bindgen(js_name = openLogin)]
+    fn open_login(url: &str) -> JsValue;
+    #[wasm_bindgen(js_name = closeLogin)]
+    fn close_login(window: &JsValue);
+    #[wasm_bindgen(js_name = sleepMs)]
+    fn sleep_ms(ms: u32) -> Promise;
     #[wasm_bindgen(catch)]
     fn control(base: &str, path: &str, body: &JsValue) -> Result<Promise, JsValue>;
     #[wasm_bindgen(js_name = controlGet)]
@@ -254,13 +252,17 @@ async fn login(valv: &Valv) {
             r#"{{"returnTo": "/healthz", "scopes": ["psd2_accounts", "psd2_payments"], "loginHint": "{PERSON}"}}"#
         )))
         .expect("login url");
-    ok(login_in_iframe(&url)).await;
+    let window = open_login(&url);
     let mut session = ok(valv.session(None)).await;
-    if get(&session, "authenticated").as_bool() != Some(true) {
-        // The final page may refuse to be framed; follow the same chain with fetch.
-        ok(login_by_fetch(&url)).await;
+    // Poll for up to 30 s (a cold Chromium may take a while to open its first window).
+    for _ in 0..300 {
+        if get(&session, "authenticated").as_bool() == Some(true) {
+            break;
+        }
+        ok(sleep_ms(100)).await;
         session = ok(valv.session(None)).await;
     }
+    close_login(&window);
     assert_eq!(
         get(&session, "authenticated").as_bool(),
         Some(true),
