@@ -172,4 +172,25 @@ $("payment").addEventListener("submit", async (event) => {
   waiting = null;
 });
 
+// A login that the bank or the broker refused comes back as `?valvError=<code>`: show it once,
+// then drop it from the address bar.
+const LOGIN_ERRORS = {
+  access_denied: "You cancelled the login at the bank.",
+  invalid_grant: "The bank did not accept the login (the code expired or was used). Please log in again.",
+  upstream_unavailable: "The bank could not be reached to finish the login. Please try again.",
+  upstream_timeout: "The bank took too long to finish the login. Please try again.",
+};
+{
+  const params = new URLSearchParams(location.search);
+  const code = params.get("valvError");
+  if (code) {
+    const box = $("error");
+    box.textContent = LOGIN_ERRORS[code] || `The login failed (${code}).`;
+    box.hidden = false;
+    params.delete("valvError");
+    const rest = params.toString();
+    history.replaceState(null, "", location.pathname + (rest ? `?${rest}` : "") + location.hash);
+  }
+}
+
 refresh();
