@@ -180,7 +180,7 @@ const LOGIN_ERRORS = {
   upstream_unavailable: "The bank could not be reached to finish the login. Please try again.",
   upstream_timeout: "The bank took too long to finish the login. Please try again.",
 };
-{
+function showLoginError() {
   const params = new URLSearchParams(location.search);
   const code = params.get("valvError");
   if (code) {
@@ -193,4 +193,5 @@ const LOGIN_ERRORS = {
   }
 }
 
-refresh();
+// After the first session check (which clears the error box).
+refresh().finally(showLoginError);
