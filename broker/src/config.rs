@@ -240,9 +240,14 @@ impl Config {
             message: format!("not valid TOML: {}", e.message()),
         })?;
         loader::apply_env(&mut tree, env)?;
-        let raw: loader::RawConfig = toml::Value::Table(tree).try_into().map_err(|e: toml::de::Error| ConfigError {
-            key: "(file)".into(),
-            message: e.message().to_owned(),
+        let raw: loader::RawConfig = serde_path_to_error::deserialize(toml::Value::Table(tree)).map_err(|e| {
+            // The path names the key whose value has the wrong type, or the table holding an
+            // unknown key (the message then names the key itself).
+            let path = e.path().to_string();
+            ConfigError {
+                key: if path == "." || path.is_empty() { "(file)".into() } else { path },
+                message: e.into_inner().message().to_owned(),
+            }
         })?;
         loader::build(raw, env)
     }

@@ -407,6 +407,13 @@ impl SessionStore for AnyStore {
     }
 
     async fn save(&self, record: &Record) -> session_store::Result<()> {
+        // A token record is only ever updated, never re-created: a refresh finishing just
+        // after a logout must not bring the deleted tokens back (or count a ghost session).
+        // (`create_vault` creates the record first, then saves the sealed tokens into it.)
+        if record.data.contains_key(VAULT_FIELD) && self.load(&record.id).await?.is_none() {
+            tracing::debug!("token record is gone (logout or expiry); not re-creating it");
+            return Ok(());
+        }
         match &self.inner {
             Inner::Memory { store, expiries, .. } => {
                 let mut expiries = expiries.lock().await;

@@ -220,3 +220,42 @@ fn load_names_a_missing_file() {
     let err = Config::load(Some(std::path::Path::new("/nonexistent/broker.toml")), &env()).unwrap_err();
     assert!(err.to_string().contains("/nonexistent/broker.toml"), "{err}");
 }
+
+#[test]
+fn type_errors_and_unknown_keys_name_their_key() {
+    let err = load_err(&demo_toml().replace("pkce = true", "pkce = \"sometimes\""));
+    assert_eq!(err.key, "providers.seb.pkce", "{err}");
+    let err = load_err(&demo_toml().replace("pkce = true", "pkce = true\npcke = false"));
+    assert_eq!(err.key, "providers.seb.pcke", "{err}");
+    assert!(err.message.contains("unknown field"), "{err}");
+    let err = load_err(&demo_toml().replace("[session]\n", "[session]\nidle_timeout = 30\n"));
+    assert_eq!(err.key, "session.idle_timeout", "{err}");
+    let err = load_err(&demo_toml().replace("allow_preset = \"seb-psd2\"", "allow = [{ methods = [\"GET\"], path = \"/a\", verb = \"x\" }]"));
+    assert_eq!(err.key, "providers.seb.allow[0].verb", "{err}");
+    let err = load_err("nonsense = 1\n");
+    assert_eq!(err.key, "nonsense", "{err}");
+    // A mistyped override names its variable's key too.
+    let mut e = env();
+    e.push(("VALV_LIMITS__UPSTREAM_TIMEOUT".into(), "30s".into()));
+    e.push(("VALV_PROVIDERS__SEB__SCOPES".into(), String::new()));
+    let err = Config::from_toml_str(&demo_toml(), &e).unwrap_err();
+    assert_eq!(err.key, "providers.seb.scopes", "{err}");
+}
+
+/// Exactly what `xtask/src/stack.rs` writes: the key in a file (as xtask writes it: standard
+/// base64, no newline); a url-safe unpadded key with a trailing newline works too.
+#[test]
+fn the_xtask_file_key_form_parses() {
+    let dir = std::env::temp_dir().join(format!("valv-config-key-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let std_key = dir.join("session-key");
+    std::fs::write(&std_key, base64::engine::general_purpose::STANDARD.encode([0xfbu8; 32])).unwrap();
+    let toml = demo_toml().replace("env:TEST_SESSION_KEY", &format!("file:{}", std_key.display()));
+    let c = load(&toml).unwrap();
+    assert_eq!(c.session.active_key, "k1");
+    let url_key = dir.join("session-key-url");
+    std::fs::write(&url_key, format!("{}\n", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode([0xfbu8; 32]))).unwrap();
+    let toml = demo_toml().replace("env:TEST_SESSION_KEY", &format!("file:{}", url_key.display()));
+    load(&toml).unwrap();
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -241,6 +241,24 @@ async fn count_active_and_ping(kind: &str) {
     assert!(b.load(&session.id).await.unwrap().is_some(), "{kind}: the plain session is still there");
 }
 
+/// A refresh that saves tokens after a logout deleted the token record must not bring the
+/// tokens back, nor count the session again.
+async fn deleted_token_records_stay_deleted(kind: &str) {
+    let backend = Backend::new(kind).await;
+    let a = backend.open().await;
+    let later = OffsetDateTime::now_utc() + time::Duration::hours(1);
+    let mut v = record(&[], later);
+    a.create(&mut v).await.unwrap();
+    v.data.insert(VAULT_FIELD.into(), "sealed".into());
+    a.save(&v).await.unwrap();
+    assert_eq!(a.count_active().await.unwrap(), 1, "{kind}");
+    a.delete(&v.id).await.unwrap();
+    v.data.insert(VAULT_FIELD.into(), "sealed-after-refresh".into());
+    a.save(&v).await.unwrap();
+    assert!(a.load(&v.id).await.unwrap().is_none(), "{kind}: the deleted token record came back");
+    assert_eq!(a.count_active().await.unwrap(), 0, "{kind}: a ghost session is counted");
+}
+
 macro_rules! backend_tests {
     ($($kind:ident),* $(,)?) => {
         $(
@@ -256,6 +274,10 @@ macro_rules! backend_tests {
                 #[tokio::test]
                 async fn release_lets_the_waiter_in() {
                     super::release_lets_the_waiter_in(stringify!($kind)).await;
+                }
+                #[tokio::test]
+                async fn deleted_token_records_stay_deleted() {
+                    super::deleted_token_records_stay_deleted(stringify!($kind)).await;
                 }
                 #[tokio::test]
                 async fn count_active_and_ping() {
