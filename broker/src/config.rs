@@ -111,8 +111,8 @@ pub struct SessionConfig {
     pub active_key: String,
 }
 
-/// The session store.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The session store. `Debug` hides a password in a Redis URL.
+#[derive(Clone, PartialEq, Eq)]
 pub enum StoreConfig {
     /// In process memory (tests, single process; lost at restart).
     Memory,
@@ -120,6 +120,16 @@ pub enum StoreConfig {
     Sqlite(PathBuf),
     /// `redis://…` — shared by several replicas.
     Redis(String),
+}
+
+impl std::fmt::Debug for StoreConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Memory => f.write_str("Memory"),
+            Self::Sqlite(p) => f.debug_tuple("Sqlite").field(p).finish(),
+            Self::Redis(url) => f.debug_tuple("Redis").field(&crate::store::redact_url(url)).finish(),
+        }
+    }
 }
 
 /// How the client authenticates at the token endpoint.
@@ -709,7 +719,13 @@ mod loader {
                 }
                 StoreConfig::Sqlite(PathBuf::from(p))
             }
-            s if s.starts_with("redis://") || s.starts_with("rediss://") => {
+            s if s.starts_with("rediss://") => {
+                return Err(err(
+                    "store",
+                    "rediss:// (Redis over TLS) is not supported by this build; reach Redis over a private network or a local TLS tunnel with redis://",
+                ));
+            }
+            s if s.starts_with("redis://") => {
                 url::Url::parse(s).map_err(|_| err("store", "not a valid redis:// URL"))?;
                 StoreConfig::Redis(s.to_owned())
             }

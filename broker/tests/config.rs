@@ -259,3 +259,13 @@ fn the_xtask_file_key_form_parses() {
     load(&toml).unwrap();
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn debug_output_hides_a_redis_password() {
+    let store = StoreConfig::Redis("redis://valv:hunter2-pass@cache.internal:6379/0".into());
+    let shown = format!("{store:?}");
+    assert!(!shown.contains("hunter2-pass"), "{shown}");
+    assert!(shown.contains("cache.internal"), "{shown}");
+    let err = Config::from_toml_str(&demo_toml().replace("sqlite:///tmp/valv/sessions.db", "rediss://cache:6380"), &env()).unwrap_err();
+    assert_eq!(err.key, "store");
+}
