@@ -4,7 +4,7 @@
 //   3. every Payment Initiation folder except "Authorization" (templates, payments, funds
 //      confirmation, periodic payments, and SEB's two worked examples with their assertions).
 //
-// Usage: node sandbox/newman/run.mjs http://127.0.0.1:PORT   (the sandbox, with --controls)
+// Usage: node sandbox/newman/run.mjs http://127.0.0.1:PORT   (a sandbox; --controls not needed)
 //
 // The collections are used as SEB publishes them (vendored in psd2/tests/fixtures/seb). The
 // harness adapts only what the collections leave to the Postman user (see
