@@ -201,23 +201,32 @@ fn find<'a>(bank: &'a mut BankState, psu: &Psu, service: &str, product: &str, id
         .ok_or_else(unknown_payment)
 }
 
-/// One step of signing: called on every poll of a payment with an authorisation under way.
-fn advance(p: &mut Payment) {
-    let Some((_, sca)) = p.authorisations.last_mut() else { return };
+/// One step of signing, shared by payments and signing baskets: the newest authorisation
+/// goes `scaMethodSelected → started → finalised`; when it finalises the status goes
+/// `RCVD → ACTC`, and the poll after that `ACTC → ACSC`. Returns whether it just finalised.
+fn sign_step(authorisations: &mut [(String, ScaStatus)], status: &mut TransactionStatus) -> bool {
+    let Some((_, sca)) = authorisations.last_mut() else { return false };
     match sca {
         ScaStatus::ScaMethodSelected => *sca = ScaStatus::Started,
         ScaStatus::Started => {
             *sca = ScaStatus::Finalised;
-            if p.status == TransactionStatus::Rcvd {
-                p.status = TransactionStatus::Actc;
+            if *status == TransactionStatus::Rcvd {
+                *status = TransactionStatus::Actc;
             }
+            return true;
         }
         _ => {
-            if p.status == TransactionStatus::Actc {
-                p.status = TransactionStatus::Acsc;
+            if *status == TransactionStatus::Actc {
+                *status = TransactionStatus::Acsc;
             }
         }
     }
+    false
+}
+
+/// Called on every poll of a payment.
+fn advance(p: &mut Payment) {
+    sign_step(&mut p.authorisations, &mut p.status);
 }
 
 fn status_body(p: &Payment) -> Value {
@@ -418,29 +427,14 @@ fn find_basket<'a>(bank: &'a mut BankState, psu: &Psu, id: &str) -> Result<&'a m
 /// One signing step for a basket; when it is signed its payments are accepted too.
 fn advance_basket(bank: &mut BankState, id: &str) {
     let Some(b) = bank.baskets.get_mut(id) else { return };
-    let Some((_, sca)) = b.authorisations.last_mut() else { return };
-    let mut signed = false;
-    match sca {
-        ScaStatus::ScaMethodSelected => *sca = ScaStatus::Started,
-        ScaStatus::Started => {
-            *sca = ScaStatus::Finalised;
-            b.status = TransactionStatus::Actc;
-            signed = true;
-        }
-        _ => {
-            if b.status == TransactionStatus::Actc {
-                b.status = TransactionStatus::Acsc;
-            }
-        }
+    if !sign_step(&mut b.authorisations, &mut b.status) {
+        return;
     }
-    if signed {
-        let ids = b.payment_ids.clone();
-        for pid in ids {
-            if let Some(p) = bank.payments.get_mut(&pid) {
-                if p.status == TransactionStatus::Rcvd {
-                    p.status = TransactionStatus::Actc;
-                    p.authorisations.push((format!("basket-{id}"), ScaStatus::Finalised));
-                }
+    for pid in b.payment_ids.clone() {
+        if let Some(p) = bank.payments.get_mut(&pid) {
+            if p.status == TransactionStatus::Rcvd {
+                p.status = TransactionStatus::Actc;
+                p.authorisations.push((format!("basket-{id}"), ScaStatus::Finalised));
             }
         }
     }
