@@ -29,8 +29,8 @@ use crate::error::{session_error, ApiError};
 use crate::oauth::{self, TokenError};
 use crate::security::{add_query_param, check_csrf, validate_return_to};
 use crate::session::{
-    auth_data, create_vault, end_session, load_tokens, now, AuthData, PendingLogin, AUTH_KEY, MAX_PENDING,
-    PENDING_KEY, PENDING_LIFETIME_SECS,
+    auth_data, create_vault, end_session, load_tokens, now, AuthData, PendingLogin, AUTH_KEY, MAX_PENDING, PENDING_KEY,
+    PENDING_LIFETIME_SECS,
 };
 
 /// The query parameter added to `returnTo` when a login failed.
@@ -130,14 +130,7 @@ pub async fn login(State(state): State<AppState>, session: Session, RawQuery(raw
     while pending.len() >= MAX_PENDING {
         pending.remove(0);
     }
-    pending.push(PendingLogin {
-        state: st,
-        verifier,
-        provider: provider_name.clone(),
-        return_to,
-        scopes,
-        created_at: t,
-    });
+    pending.push(PendingLogin { state: st, verifier, provider: provider_name.clone(), return_to, scopes, created_at: t });
     session.insert(PENDING_KEY, pending).await.map_err(session_error)?;
     tracing::info!(provider = %provider_name, "login started");
     Ok((StatusCode::FOUND, [(header::LOCATION, authorize.to_string())]).into_response())
@@ -167,7 +160,9 @@ pub async fn callback(State(state): State<AppState>, session: Session, RawQuery(
     let found = pending.iter().position(|p| bool::from(Sha256::digest(p.state.as_bytes()).ct_eq(&wanted)));
     let Some(index) = found else {
         tracing::warn!("callback with an unknown or already used state");
-        return Err(ApiError::bad_request("The login answer does not match a login started in this browser (unknown or already used state). Start the login again."));
+        return Err(ApiError::bad_request(
+            "The login answer does not match a login started in this browser (unknown or already used state). Start the login again.",
+        ));
     };
     // One-time: removed before anything else can fail.
     let p = pending.remove(index);
@@ -264,13 +259,8 @@ pub async fn require_auth(state: &AppState, session: &Session) -> Result<Option<
 
 /// `GET /auth/session` — never a token.
 pub async fn session_info(State(state): State<AppState>, session: Session) -> Result<Response, ApiError> {
-    let unauthenticated = SessionInfo {
-        authenticated: false,
-        provider: None,
-        scopes: None,
-        access_expires_at: None,
-        session_expires_at: None,
-    };
+    let unauthenticated =
+        SessionInfo { authenticated: false, provider: None, scopes: None, access_expires_at: None, session_expires_at: None };
     let auth = match require_auth(&state, &session).await {
         Ok(a) => a,
         Err(e) if e.code == crate::error::ErrorCode::SessionExpired => None,

@@ -234,10 +234,8 @@ impl Config {
     /// `env:NAME` / `file:PATH` secrets, and validates.
     pub fn load(path: Option<&std::path::Path>, env: &[(String, String)]) -> Result<Config, ConfigError> {
         let text = match path {
-            Some(p) => std::fs::read_to_string(p).map_err(|e| ConfigError {
-                key: p.display().to_string(),
-                message: format!("cannot read the configuration file: {e}"),
-            })?,
+            Some(p) => std::fs::read_to_string(p)
+                .map_err(|e| ConfigError { key: p.display().to_string(), message: format!("cannot read the configuration file: {e}") })?,
             None => String::new(),
         };
         Self::from_toml_str(&text, env)
@@ -245,10 +243,8 @@ impl Config {
 
     /// Same as [`Config::load`] from TOML text (tests).
     pub fn from_toml_str(toml: &str, env: &[(String, String)]) -> Result<Config, ConfigError> {
-        let mut tree: toml::Table = toml::from_str(toml).map_err(|e| ConfigError {
-            key: "(file)".into(),
-            message: format!("not valid TOML: {}", e.message()),
-        })?;
+        let mut tree: toml::Table =
+            toml::from_str(toml).map_err(|e| ConfigError { key: "(file)".into(), message: format!("not valid TOML: {}", e.message()) })?;
         loader::apply_env(&mut tree, env)?;
         let raw: loader::RawConfig = serde_path_to_error::deserialize(toml::Value::Table(tree)).map_err(|e| {
             // The path names the key whose value has the wrong type, or the table holding an
@@ -393,17 +389,8 @@ mod loader {
 
     /// Top-level keys an environment override may address; other `VALV_…` variables (secrets
     /// referenced by `env:`, tool settings) are not configuration and are left alone.
-    const SECTIONS: &[&str] = &[
-        "listen",
-        "public_origin",
-        "static_dir",
-        "store",
-        "cors_allowed_origins",
-        "trusted_proxies",
-        "session",
-        "limits",
-        "providers",
-    ];
+    const SECTIONS: &[&str] =
+        &["listen", "public_origin", "static_dir", "store", "cors_allowed_origins", "trusted_proxies", "session", "limits", "providers"];
     const LIST_KEYS: &[&str] = &["cors_allowed_origins", "trusted_proxies", "scopes", "default_scopes", "methods"];
     const BOOL_KEYS: &[&str] = &["pkce", "psd2_headers"];
 
@@ -427,12 +414,7 @@ mod loader {
                 }
             } else if LIST_KEYS.contains(&leaf) {
                 toml::Value::Array(
-                    value
-                        .split(',')
-                        .map(str::trim)
-                        .filter(|s| !s.is_empty())
-                        .map(|s| toml::Value::String(s.to_owned()))
-                        .collect(),
+                    value.split(',').map(str::trim).filter(|s| !s.is_empty()).map(|s| toml::Value::String(s.to_owned())).collect(),
                 )
             } else if leaf == "allow" {
                 let parsed: toml::Table = toml::from_str(&format!("v = {value}"))
@@ -446,9 +428,9 @@ mod loader {
             let mut table = &mut *tree;
             for (i, seg) in path[..path.len() - 1].iter().enumerate() {
                 let entry = table.entry(seg.clone()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
-                table = entry.as_table_mut().ok_or_else(|| {
-                    err(name.clone(), format!("`{}` is not a table in the configuration", path[..=i].join(".")))
-                })?;
+                table = entry
+                    .as_table_mut()
+                    .ok_or_else(|| err(name.clone(), format!("`{}` is not a table in the configuration", path[..=i].join("."))))?;
             }
             table.insert(leaf.to_owned(), typed);
         }
@@ -568,7 +550,10 @@ mod loader {
             if !matches!(up.as_str(), "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE" | "OPTIONS") {
                 return Err(err(format!("{key}.methods"), format!("{m:?} is not an HTTP method Valv forwards")));
             }
-            methods.push(http::Method::from_bytes(up.as_bytes()).map_err(|_| err(format!("{key}.methods"), format!("{m:?} is not an HTTP method")))?);
+            methods.push(
+                http::Method::from_bytes(up.as_bytes())
+                    .map_err(|_| err(format!("{key}.methods"), format!("{m:?} is not an HTTP method")))?,
+            );
         }
         let p = r.path.trim();
         let path_key = format!("{key}.path");
@@ -597,12 +582,7 @@ mod loader {
         Ok(RouteRule { methods, path })
     }
 
-    fn provider(
-        name: &str,
-        p: RawProvider,
-        public_origin: &url::Url,
-        env: &[(String, String)],
-    ) -> Result<ProviderConfig, ConfigError> {
+    fn provider(name: &str, p: RawProvider, public_origin: &url::Url, env: &[(String, String)]) -> Result<ProviderConfig, ConfigError> {
         let k = |f: &str| format!("providers.{name}.{f}");
         if name.is_empty() || !name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') {
             return Err(err(format!("providers.{name}"), "provider names are [a-z0-9-]+ (they appear in /api/{provider}/…)"));
@@ -626,8 +606,8 @@ mod loader {
         if client_id.trim().is_empty() {
             return Err(err(k("client_id"), "must not be empty"));
         }
-        let client_secret = secret(&k("client_secret"), p.client_secret.as_deref(), env, true)?
-            .ok_or_else(|| err(k("client_secret"), "is required"))?;
+        let client_secret =
+            secret(&k("client_secret"), p.client_secret.as_deref(), env, true)?.ok_or_else(|| err(k("client_secret"), "is required"))?;
         let client_auth = match p.client_auth.as_deref().unwrap_or("client_secret_post") {
             "client_secret_post" => ClientAuth::ClientSecretPost,
             "client_secret_basic" => ClientAuth::ClientSecretBasic,
@@ -695,9 +675,8 @@ mod loader {
 
     pub(super) fn build(raw: RawConfig, env: &[(String, String)]) -> Result<Config, ConfigError> {
         let listen_text = raw.listen.as_deref().unwrap_or("127.0.0.1:8080");
-        let listen: SocketAddr = listen_text
-            .parse()
-            .map_err(|_| err("listen", format!("{listen_text:?} is not an address like 127.0.0.1:8080")))?;
+        let listen: SocketAddr =
+            listen_text.parse().map_err(|_| err("listen", format!("{listen_text:?} is not an address like 127.0.0.1:8080")))?;
         let public_origin = match raw.public_origin.as_deref() {
             Some(v) => http_url("public_origin", Some(v))?,
             None => url::Url::parse(&format!("http://{listen}")).map_err(|e| err("public_origin", e.to_string()))?,
@@ -770,7 +749,10 @@ mod loader {
             other => duration("session.refresh_skew", other, Duration::from_secs(30))?,
         };
         if s.keys.is_empty() {
-            return Err(err("session.keys", "at least one key is required, e.g. k1 = \"file:/run/secrets/valv-session-key\" (32 random bytes, base64)"));
+            return Err(err(
+                "session.keys",
+                "at least one key is required, e.g. k1 = \"file:/run/secrets/valv-session-key\" (32 random bytes, base64)",
+            ));
         }
         let mut keys = BTreeMap::new();
         for (kid, v) in &s.keys {

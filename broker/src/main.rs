@@ -7,7 +7,6 @@ use std::path::PathBuf;
 
 use clap::Parser;
 
-
 /// Valv's token-holding backend-for-frontend.
 #[derive(Debug, Parser)]
 #[command(name = "valv-broker", version)]
@@ -61,9 +60,7 @@ async fn run(config: valv_broker::config::Config, check: bool) -> anyhow::Result
         println!("configuration OK");
         return Ok(());
     }
-    let listener = tokio::net::TcpListener::bind(listen)
-        .await
-        .map_err(|e| anyhow::anyhow!("listen: cannot bind {listen}: {e}"))?;
+    let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| anyhow::anyhow!("listen: cannot bind {listen}: {e}"))?;
     let addr = listener.local_addr()?;
     {
         let mut out = std::io::stdout().lock();

@@ -98,11 +98,7 @@ async fn post_form(
     }
     let body = serde_urlencoded::to_string(&form).map_err(|_| TokenError::Unavailable)?;
     let started = Instant::now();
-    let res = req
-        .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .body(body)
-        .send()
-        .await;
+    let res = req.header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded").body(body).send().await;
     state.metrics.upstream(&cfg.name, kind, started.elapsed().as_secs_f64());
     res.map_err(|e| {
         let e = e.without_url();

@@ -228,7 +228,13 @@ fn upstream_url(provider: &Provider, path: &ApiPath, query: Option<&str>) -> Res
     Ok(url)
 }
 
-fn upstream_headers(state: &AppState, provider: &Provider, incoming: &HeaderMap, request_id: uuid::Uuid, peer: Option<std::net::IpAddr>) -> HeaderMap {
+fn upstream_headers(
+    state: &AppState,
+    provider: &Provider,
+    incoming: &HeaderMap,
+    request_id: uuid::Uuid,
+    peer: Option<std::net::IpAddr>,
+) -> HeaderMap {
     let mut headers = forward_request_headers(incoming);
     if let Ok(v) = HeaderValue::from_str(&request_id.to_string()) {
         headers.insert(HeaderName::from_static("x-request-id"), v);
@@ -254,7 +260,8 @@ async fn send(state: &AppState, provider: &Provider, out: &Outgoing, tokens: &To
         ApiError::internal()
     })?;
     bearer.set_sensitive(true);
-    let mut req = provider.http.request(out.method.clone(), out.url.clone()).headers(out.headers.clone()).header(header::AUTHORIZATION, bearer);
+    let mut req =
+        provider.http.request(out.method.clone(), out.url.clone()).headers(out.headers.clone()).header(header::AUTHORIZATION, bearer);
     if !out.body.is_empty() || !matches!(out.method, Method::GET | Method::HEAD | Method::DELETE | Method::OPTIONS) {
         req = req.body(out.body.clone());
     }

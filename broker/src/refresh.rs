@@ -79,11 +79,7 @@ pub fn needs_refresh(tokens: &TokenSet, skew: Duration) -> bool {
 
 /// The tokens to use for a request: the stored ones, refreshed first when they expire
 /// within the skew. `Ok(None)` when the vault record is gone (logged out elsewhere).
-pub async fn current_tokens(
-    state: &AppState,
-    provider: &Provider,
-    vault_id: &str,
-) -> Result<Option<TokenSet>, RefreshFailure> {
+pub async fn current_tokens(state: &AppState, provider: &Provider, vault_id: &str) -> Result<Option<TokenSet>, RefreshFailure> {
     let Some((tokens, _)) = load_tokens(state, vault_id).await.map_err(RefreshFailure::Error)? else { return Ok(None) };
     if !needs_refresh(&tokens, state.config.session.refresh_skew) {
         return Ok(Some(tokens));

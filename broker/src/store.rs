@@ -130,8 +130,7 @@ impl AnyStore {
     async fn open_sqlite(path: &Path) -> Result<Self, StoreError> {
         let shown = path.display();
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| StoreError(format!("cannot create the directory of {shown}: {e}")))?;
+            std::fs::create_dir_all(dir).map_err(|e| StoreError(format!("cannot create the directory of {shown}: {e}")))?;
         }
         let options = SqliteConnectOptions::new()
             .filename(path)
@@ -145,29 +144,22 @@ impl AnyStore {
             .map_err(|e| StoreError(format!("cannot open SQLite database {shown}: {e}")))?;
         restrict_permissions(path);
         let store = SqliteStore::new(pool.clone());
-        store
-            .migrate()
-            .await
-            .map_err(|e| StoreError(format!("cannot create the session table in {shown}: {e}")))?;
+        store.migrate().await.map_err(|e| StoreError(format!("cannot create the session table in {shown}: {e}")))?;
         for ddl in [
             "create table if not exists valv_locks (name text primary key not null, token text not null, expires_at integer not null)",
             "create table if not exists valv_vault_index (id text primary key not null, expires_at integer not null)",
         ] {
-            sqlx::query(ddl)
-                .execute(&pool)
-                .await
-                .map_err(|e| StoreError(format!("cannot create Valv's tables in {shown}: {e}")))?;
+            sqlx::query(ddl).execute(&pool).await.map_err(|e| StoreError(format!("cannot create Valv's tables in {shown}: {e}")))?;
         }
         Ok(Self { inner: Inner::Sqlite { store, pool } })
     }
 
     async fn open_redis(url: &str) -> Result<Self, StoreError> {
         let shown = redact_url(url);
-        let config = fred::types::config::Config::from_url(url)
-            .map_err(|e| StoreError(format!("bad Redis URL {shown}: {}", e.details())))?;
+        let config =
+            fred::types::config::Config::from_url(url).map_err(|e| StoreError(format!("bad Redis URL {shown}: {}", e.details())))?;
         let policy = fred::types::config::ReconnectPolicy::new_exponential(0, 100, 5_000, 2);
-        let pool = Pool::new(config, None, None, Some(policy), 4)
-            .map_err(|e| StoreError(format!("Redis {shown}: {}", e.details())))?;
+        let pool = Pool::new(config, None, None, Some(policy), 4).map_err(|e| StoreError(format!("Redis {shown}: {}", e.details())))?;
         let _tasks = pool.connect();
         match tokio::time::timeout(Duration::from_secs(10), pool.wait_for_connect()).await {
             Ok(Ok(())) => {}
@@ -198,18 +190,14 @@ impl AnyStore {
     pub async fn ping(&self) -> Result<(), StoreError> {
         match &self.inner {
             Inner::Memory { .. } => Ok(()),
-            Inner::Sqlite { pool, .. } => sqlx::query("select 1")
-                .execute(pool)
-                .await
-                .map(|_| ())
-                .map_err(|e| StoreError(format!("SQLite: {e}"))),
-            Inner::Redis { pool, .. } => {
-                match tokio::time::timeout(Duration::from_secs(2), pool.ping::<String>(None)).await {
-                    Ok(Ok(_)) => Ok(()),
-                    Ok(Err(e)) => Err(StoreError(format!("Redis: {}", e.details()))),
-                    Err(_) => Err(StoreError("Redis: no answer to PING within 2 s".into())),
-                }
+            Inner::Sqlite { pool, .. } => {
+                sqlx::query("select 1").execute(pool).await.map(|_| ()).map_err(|e| StoreError(format!("SQLite: {e}")))
             }
+            Inner::Redis { pool, .. } => match tokio::time::timeout(Duration::from_secs(2), pool.ping::<String>(None)).await {
+                Ok(Ok(_)) => Ok(()),
+                Ok(Err(e)) => Err(StoreError(format!("Redis: {}", e.details()))),
+                Err(_) => Err(StoreError("Redis: no answer to PING within 2 s".into())),
+            },
         }
     }
 
@@ -268,13 +256,7 @@ impl AnyStore {
             }
             Inner::Redis { pool, .. } => {
                 let set: Option<String> = pool
-                    .set(
-                        format!("valv:lock:{name}"),
-                        format!("{token:032x}"),
-                        Some(Expiration::PX(ttl_ms)),
-                        Some(SetOptions::NX),
-                        false,
-                    )
+                    .set(format!("valv:lock:{name}"), format!("{token:032x}"), Some(Expiration::PX(ttl_ms)), Some(SetOptions::NX), false)
                     .await
                     .map_err(|e| StoreError(format!("Redis lock: {}", e.details())))?;
                 Ok(set.is_some())
@@ -362,10 +344,8 @@ impl AnyStore {
                     .map_err(|e| StoreError(format!("SQLite: {e}")))?;
             }
             Inner::Redis { pool, .. } => {
-                let _: i64 = pool
-                    .zrem(REDIS_VAULT_INDEX, id.to_string())
-                    .await
-                    .map_err(|e| StoreError(format!("Redis: {}", e.details())))?;
+                let _: i64 =
+                    pool.zrem(REDIS_VAULT_INDEX, id.to_string()).await.map_err(|e| StoreError(format!("Redis: {}", e.details())))?;
             }
         }
         Ok(())
@@ -478,11 +458,7 @@ impl ExpiredDeletion for AnyStore {
                     ("delete from valv_vault_index where expires_at <= ?1", unix_now()),
                     ("delete from valv_locks where expires_at <= ?1", unix_now_ms()),
                 ] {
-                    sqlx::query(sql)
-                        .bind(at)
-                        .execute(pool)
-                        .await
-                        .map_err(|e| session_store::Error::Backend(e.to_string()))?;
+                    sqlx::query(sql).bind(at).execute(pool).await.map_err(|e| session_store::Error::Backend(e.to_string()))?;
                 }
             }
             Inner::Redis { .. } => {}
@@ -535,9 +511,7 @@ pub struct LockGuard {
 
 impl std::fmt::Debug for LockGuard {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LockGuard")
-            .field("name", &self.release.as_ref().map(|r| r.name.as_str()))
-            .finish()
+        f.debug_struct("LockGuard").field("name", &self.release.as_ref().map(|r| r.name.as_str())).finish()
     }
 }
 

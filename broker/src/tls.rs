@@ -25,10 +25,7 @@ pub struct LoadedIdentity {
 
 impl std::fmt::Debug for LoadedIdentity {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LoadedIdentity")
-            .field("subject", &self.subject)
-            .field("not_after", &self.not_after)
-            .finish_non_exhaustive()
+        f.debug_struct("LoadedIdentity").field("subject", &self.subject).field("not_after", &self.not_after).finish_non_exhaustive()
     }
 }
 
@@ -54,17 +51,14 @@ pub fn load_identity(config: &TlsIdentityConfig) -> Result<LoadedIdentity, TlsEr
         }
     };
     let (subject, not_after) = describe(&leaf_der, &source)?;
-    let identity = reqwest::Identity::from_pem(&pem)
-        .map_err(|e| TlsError(format!("{source}: the key or certificate is not usable for TLS: {e}")))?;
+    let identity =
+        reqwest::Identity::from_pem(&pem).map_err(|e| TlsError(format!("{source}: the key or certificate is not usable for TLS: {e}")))?;
     warn_if_expiring(&subject, not_after, &source, now());
     Ok(LoadedIdentity { identity, subject, not_after })
 }
 
 fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
 }
 
 /// The expiry state of a certificate at `now` (unix seconds).
@@ -115,21 +109,14 @@ fn read(path: &Path) -> Result<Vec<u8>, TlsError> {
 /// PKCS#12 → (PEM key + chain, leaf DER).
 fn pkcs12_to_pem(path: &Path, password: &str) -> Result<(Vec<u8>, Vec<u8>), TlsError> {
     let data = read(path)?;
-    let store = p12_keystore::KeyStore::from_pkcs12(&data, password, p12_keystore::Pkcs12ImportPolicy::Relaxed)
-        .map_err(|e| {
-            TlsError(format!(
-                "{}: cannot open the PKCS#12 file: wrong password or not a PKCS#12 file ({})",
-                path.display(),
-                p12_error_kind(&e)
-            ))
-        })?;
+    let store = p12_keystore::KeyStore::from_pkcs12(&data, password, p12_keystore::Pkcs12ImportPolicy::Relaxed).map_err(|e| {
+        TlsError(format!("{}: cannot open the PKCS#12 file: wrong password or not a PKCS#12 file ({})", path.display(), p12_error_kind(&e)))
+    })?;
     let (_, chain) = store
         .private_key_chain()
         .ok_or_else(|| TlsError(format!("{}: the PKCS#12 file holds no private key with a certificate", path.display())))?;
-    let leaf = chain
-        .certs()
-        .first()
-        .ok_or_else(|| TlsError(format!("{}: the PKCS#12 file holds a key but no certificate", path.display())))?;
+    let leaf =
+        chain.certs().first().ok_or_else(|| TlsError(format!("{}: the PKCS#12 file holds a key but no certificate", path.display())))?;
     let mut blocks = vec![pem::Pem::new("PRIVATE KEY", chain.key().as_der().to_vec())];
     blocks.extend(chain.certs().iter().map(|c| pem::Pem::new("CERTIFICATE", c.as_der().to_vec())));
     Ok((pem::encode_many(&blocks).into_bytes(), leaf.as_der().to_vec()))
@@ -145,14 +132,10 @@ fn p12_error_kind(e: &p12_keystore::error::Error) -> String {
 fn pem_files(cert: &Path, key: &Path) -> Result<(Vec<u8>, Vec<u8>), TlsError> {
     let cert_text = read(cert)?;
     let key_text = read(key)?;
-    let certs = pem::parse_many(&cert_text)
-        .map_err(|e| TlsError(format!("{}: not a PEM file: {e}", cert.display())))?;
-    let leaf = certs
-        .iter()
-        .find(|p| p.tag() == "CERTIFICATE")
-        .ok_or_else(|| TlsError(format!("{}: no CERTIFICATE block", cert.display())))?;
-    let keys = pem::parse_many(&key_text)
-        .map_err(|e| TlsError(format!("{}: not a PEM file: {e}", key.display())))?;
+    let certs = pem::parse_many(&cert_text).map_err(|e| TlsError(format!("{}: not a PEM file: {e}", cert.display())))?;
+    let leaf =
+        certs.iter().find(|p| p.tag() == "CERTIFICATE").ok_or_else(|| TlsError(format!("{}: no CERTIFICATE block", cert.display())))?;
+    let keys = pem::parse_many(&key_text).map_err(|e| TlsError(format!("{}: not a PEM file: {e}", key.display())))?;
     if !keys.iter().any(|p| p.tag().ends_with("PRIVATE KEY")) {
         return Err(TlsError(format!("{}: no PRIVATE KEY block", key.display())));
     }
@@ -163,7 +146,6 @@ fn pem_files(cert: &Path, key: &Path) -> Result<(Vec<u8>, Vec<u8>), TlsError> {
 }
 
 fn describe(der: &[u8], source: &str) -> Result<(String, i64), TlsError> {
-    let (_, cert) = X509Certificate::from_der(der)
-        .map_err(|e| TlsError(format!("{source}: the certificate cannot be parsed: {e}")))?;
+    let (_, cert) = X509Certificate::from_der(der).map_err(|e| TlsError(format!("{source}: the certificate cannot be parsed: {e}")))?;
     Ok((cert.subject().to_string(), cert.validity().not_after.timestamp()))
 }

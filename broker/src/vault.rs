@@ -71,10 +71,7 @@ pub struct Vault {
 
 impl std::fmt::Debug for Vault {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Vault")
-            .field("key_ids", &self.keys.keys().collect::<Vec<_>>())
-            .field("active", &self.active)
-            .finish()
+        f.debug_struct("Vault").field("key_ids", &self.keys.keys().collect::<Vec<_>>()).field("active", &self.active).finish()
     }
 }
 
@@ -85,9 +82,8 @@ pub fn decode_key(kid: &str, encoded: &str) -> Result<[u8; 32], VaultError> {
         .iter()
         .find_map(|engine| engine.decode(text).ok())
         .ok_or_else(|| VaultError::BadKey(kid.to_owned(), "not base64 (expected 32 random bytes in base64)".into()))?;
-    <[u8; 32]>::try_from(bytes.as_slice()).map_err(|_| {
-        VaultError::BadKey(kid.to_owned(), format!("decodes to {} bytes; a key is 32 random bytes", bytes.len()))
-    })
+    <[u8; 32]>::try_from(bytes.as_slice())
+        .map_err(|_| VaultError::BadKey(kid.to_owned(), format!("decodes to {} bytes; a key is 32 random bytes", bytes.len())))
 }
 
 fn valid_kid(kid: &str) -> bool {
@@ -135,9 +131,7 @@ impl Vault {
         let aad = Self::aad(kid, context);
         // Encryption with a valid key cannot fail short of exhausting memory (the crate
         // errors only for messages over 256 GiB); an empty ciphertext would fail to open.
-        let sealed = self.keys[kid]
-            .encrypt(XNonce::from_slice(&nonce), Payload { msg: plaintext, aad: &aad })
-            .unwrap_or_default();
+        let sealed = self.keys[kid].encrypt(XNonce::from_slice(&nonce), Payload { msg: plaintext, aad: &aad }).unwrap_or_default();
         let mut out = Vec::with_capacity(NONCE_LEN + sealed.len());
         out.extend_from_slice(&nonce);
         out.extend_from_slice(&sealed);
@@ -157,9 +151,7 @@ impl Vault {
         }
         let (nonce, ciphertext) = raw.split_at(NONCE_LEN);
         let aad = Self::aad(kid, context);
-        cipher
-            .decrypt(XNonce::from_slice(nonce), Payload { msg: ciphertext, aad: &aad })
-            .map_err(|_| VaultError::Corrupt)
+        cipher.decrypt(XNonce::from_slice(nonce), Payload { msg: ciphertext, aad: &aad }).map_err(|_| VaultError::Corrupt)
     }
 
     /// Convenience: seal a token set as JSON.

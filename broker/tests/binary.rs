@@ -89,13 +89,7 @@ fn check_validates_and_config_errors_name_the_key() {
     assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
 
     // The secret's environment variable is missing: exit 2, the key is named, no value shown.
-    let bad = Command::new(BIN)
-        .arg("--config")
-        .arg(&config)
-        .arg("--check")
-        .env_remove("VALV_TEST_CLIENT_SECRET")
-        .output()
-        .unwrap();
+    let bad = Command::new(BIN).arg("--config").arg(&config).arg("--check").env_remove("VALV_TEST_CLIENT_SECRET").output().unwrap();
     assert_eq!(bad.status.code(), Some(2));
     let err = String::from_utf8_lossy(&bad.stderr);
     assert!(err.contains("client_secret") || err.contains("VALV_TEST_CLIENT_SECRET"), "{err}");

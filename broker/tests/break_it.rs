@@ -35,7 +35,11 @@ async fn cors_preflight_only_for_allowlisted_origins() {
     let stack = start(Options::default()).await;
     let mut b = stack.browser();
     let pre = |origin: &'static str| {
-        vec![("origin", origin), ("access-control-request-method", "POST"), ("access-control-request-headers", "x-valv-csrf,content-type,x-request-id")]
+        vec![
+            ("origin", origin),
+            ("access-control-request-method", "POST"),
+            ("access-control-request-headers", "x-valv-csrf,content-type,x-request-id"),
+        ]
     };
     let ok = b.send("OPTIONS", "/api/seb/pis/v7/identified2/payments/sepa-credit-transfers", &pre(CORS_ORIGIN), None).await;
     assert!(ok.status == 200 || ok.status == 204, "{}", ok.status);
@@ -183,11 +187,16 @@ async fn hanging_garbage_and_redirecting_banks() {
     b.send("GET", "/api/garbage/x", &[("x-valv-csrf", "1")], None).await.assert_error(401, "unauthenticated");
     assert_eq!(b.get("/auth/session").await.json()["authenticated"], true);
 
-    for (provider, status, code) in [("hang", 504, "upstream_timeout"), ("garbage", 502, "upstream_unavailable"), ("badlength", 502, "upstream_unavailable")] {
+    for (provider, status, code) in
+        [("hang", 504, "upstream_timeout"), ("garbage", 502, "upstream_unavailable"), ("badlength", 502, "upstream_unavailable")]
+    {
         let mut other = stack.browser();
         other.login_to(provider).await;
         other.send("GET", &format!("/api/{provider}/accounts"), &[("x-valv-csrf", "1")], None).await.assert_error(status, code);
-        other.send("POST", &format!("/api/{provider}/payments"), &[("x-valv-csrf", "1")], Some(b"{}".to_vec())).await.assert_error(status, code);
+        other
+            .send("POST", &format!("/api/{provider}/payments"), &[("x-valv-csrf", "1")], Some(b"{}".to_vec()))
+            .await
+            .assert_error(status, code);
         assert_eq!(other.get("/auth/session").await.json()["authenticated"], true, "{provider}: the session stays");
     }
     stack.assert_no_secrets_seen().await;
@@ -198,7 +207,9 @@ async fn a_broken_token_endpoint_sends_the_login_back_with_an_error() {
     let hang = fake_tcp_bank(None).await;
     let garbage = fake_tcp_bank(Some(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 9\r\n\r\nnot json!")).await;
     let huge: &'static [u8] = Box::leak(
-        format!("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 200000\r\n\r\n{}", "x".repeat(200_000)).into_bytes().into_boxed_slice(),
+        format!("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 200000\r\n\r\n{}", "x".repeat(200_000))
+            .into_bytes()
+            .into_boxed_slice(),
     );
     let huge = fake_tcp_bank(Some(huge)).await;
     let stack = start(Options {

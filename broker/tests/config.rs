@@ -11,10 +11,7 @@ const KEY_ENV: &str = "TEST_SESSION_KEY";
 const SECRET: &str = "client-secret-5b8e1d";
 
 fn env() -> Vec<(String, String)> {
-    vec![
-        (KEY_ENV.into(), base64::engine::general_purpose::STANDARD.encode([3u8; 32])),
-        ("VALV_DEMO_CLIENT_SECRET".into(), SECRET.into()),
-    ]
+    vec![(KEY_ENV.into(), base64::engine::general_purpose::STANDARD.encode([3u8; 32])), ("VALV_DEMO_CLIENT_SECRET".into(), SECRET.into())]
 }
 
 /// What `cargo xtask demo` writes (xtask/src/stack.rs), with the key from the environment.
@@ -155,11 +152,19 @@ fn every_validation_error_names_its_key() {
         ("public_origin = \"http://127.0.0.1:8080\"", "public_origin = \"http://app.example.com\"", "public_origin"),
         ("public_origin = \"http://127.0.0.1:8080\"", "public_origin = \"https://app.example/x\"", "public_origin"),
         ("store = \"sqlite:///tmp/valv/sessions.db\"", "store = \"postgres://x\"", "store"),
-        ("cors_allowed_origins = [\"http://127.0.0.1:9000\"]", "cors_allowed_origins = [\"https://a.example/path\"]", "cors_allowed_origins"),
+        (
+            "cors_allowed_origins = [\"http://127.0.0.1:9000\"]",
+            "cors_allowed_origins = [\"https://a.example/path\"]",
+            "cors_allowed_origins",
+        ),
         ("[session]\n", "[session]\ncookie_name = \"valv\"\n", "session.cookie_name"),
         ("[session]\n", "[session]\nidle_timeout = \"soon\"\n", "session.idle_timeout"),
         ("[session]\n", "[session]\nidle_timeout = \"13h\"\n", "session.idle_timeout"),
-        ("token_url = \"http://localhost:8081/mga/sps/oauth/oauth20/token\"", "token_url = \"http://bank.example/token\"", "providers.seb.token_url"),
+        (
+            "token_url = \"http://localhost:8081/mga/sps/oauth/oauth20/token\"",
+            "token_url = \"http://bank.example/token\"",
+            "providers.seb.token_url",
+        ),
         ("api_base_url = \"http://localhost:8081\"", "api_base_url = \"ftp://localhost\"", "providers.seb.api_base_url"),
         ("client_auth = \"client_secret_post\"", "client_auth = \"private_key_jwt\"", "providers.seb.client_auth"),
         ("scopes = [\"psd2_accounts\", \"psd2_payments\"]", "scopes = []", "providers.seb.scopes"),
@@ -172,8 +177,16 @@ fn every_validation_error_names_its_key() {
         ("allow_preset = \"seb-psd2\"", "allow = [{ methods = [\"BREW\"], path = \"/ais\" }]", "providers.seb.allow[0].methods"),
         ("allow_preset = \"seb-psd2\"", "allow = [{ methods = [\"GET\"], path = \"/a/**/b\" }]", "providers.seb.allow[0].path"),
         ("[providers.seb]", "[providers.SEB]", "providers.SEB"),
-        ("allow_preset = \"seb-psd2\"", "allow_preset = \"seb-psd2\"\n[providers.seb.mtls]\npkcs12 = \"x.pfx\"\ncert = \"c.pem\"", "providers.seb.mtls"),
-        ("allow_preset = \"seb-psd2\"", "allow_preset = \"seb-psd2\"\n[providers.seb.mtls]\npkcs12 = \"x.pfx\"\npassword = \"qwerty\"", "providers.seb.mtls.password"),
+        (
+            "allow_preset = \"seb-psd2\"",
+            "allow_preset = \"seb-psd2\"\n[providers.seb.mtls]\npkcs12 = \"x.pfx\"\ncert = \"c.pem\"",
+            "providers.seb.mtls",
+        ),
+        (
+            "allow_preset = \"seb-psd2\"",
+            "allow_preset = \"seb-psd2\"\n[providers.seb.mtls]\npkcs12 = \"x.pfx\"\npassword = \"qwerty\"",
+            "providers.seb.mtls.password",
+        ),
     ];
     for (from, to, key) in cases {
         let toml = demo_toml().replacen(from, to, 1);
@@ -230,7 +243,8 @@ fn type_errors_and_unknown_keys_name_their_key() {
     assert!(err.message.contains("unknown field"), "{err}");
     let err = load_err(&demo_toml().replace("[session]\n", "[session]\nidle_timeout = 30\n"));
     assert_eq!(err.key, "session.idle_timeout", "{err}");
-    let err = load_err(&demo_toml().replace("allow_preset = \"seb-psd2\"", "allow = [{ methods = [\"GET\"], path = \"/a\", verb = \"x\" }]"));
+    let err =
+        load_err(&demo_toml().replace("allow_preset = \"seb-psd2\"", "allow = [{ methods = [\"GET\"], path = \"/a\", verb = \"x\" }]"));
     assert_eq!(err.key, "providers.seb.allow[0].verb", "{err}");
     let err = load_err("nonsense = 1\n");
     assert_eq!(err.key, "nonsense", "{err}");

@@ -55,8 +55,10 @@ async fn login_through_the_bank_form_sets_a_host_cookie_and_session_info() {
     assert_eq!(info["authenticated"], true);
     assert_eq!(info["provider"], "seb");
     assert_eq!(info["scopes"], json!(["psd2_accounts"]));
-    let access = time::OffsetDateTime::parse(info["accessExpiresAt"].as_str().unwrap(), &time::format_description::well_known::Rfc3339).unwrap();
-    let session_end = time::OffsetDateTime::parse(info["sessionExpiresAt"].as_str().unwrap(), &time::format_description::well_known::Rfc3339).unwrap();
+    let access =
+        time::OffsetDateTime::parse(info["accessExpiresAt"].as_str().unwrap(), &time::format_description::well_known::Rfc3339).unwrap();
+    let session_end =
+        time::OffsetDateTime::parse(info["sessionExpiresAt"].as_str().unwrap(), &time::format_description::well_known::Rfc3339).unwrap();
     assert!(access > time::OffsetDateTime::now_utc());
     assert!(session_end > time::OffsetDateTime::now_utc());
 
@@ -174,7 +176,9 @@ async fn refresh_before_expiry_and_single_flight_under_50_concurrent_requests() 
     let client = common::plain_client();
     let calls = (0..50).map(|_| {
         let (client, url, cookie) = (client.clone(), url.clone(), cookie.clone());
-        tokio::spawn(async move { client.get(url).header("cookie", cookie).header("x-valv-csrf", "1").send().await.unwrap().status().as_u16() })
+        tokio::spawn(
+            async move { client.get(url).header("cookie", cookie).header("x-valv-csrf", "1").send().await.unwrap().status().as_u16() },
+        )
     });
     for c in futures::future::join_all(calls).await {
         assert_eq!(c.unwrap(), 200);
@@ -209,7 +213,9 @@ async fn refresh_after_an_upstream_401_once_for_50_concurrent_requests() {
     let client = common::plain_client();
     let calls = (0..50).map(|_| {
         let (client, url, cookie) = (client.clone(), url.clone(), cookie.clone());
-        tokio::spawn(async move { client.get(url).header("cookie", cookie).header("x-valv-csrf", "1").send().await.unwrap().status().as_u16() })
+        tokio::spawn(
+            async move { client.get(url).header("cookie", cookie).header("x-valv-csrf", "1").send().await.unwrap().status().as_u16() },
+        )
     });
     for c in futures::future::join_all(calls).await {
         assert_eq!(c.unwrap(), 200);
@@ -230,7 +236,9 @@ async fn refresh_token_rotation_with_reuse_detection_never_logs_out() {
         assert!(stack.control_post("/__sandbox/tokens/expire", json!({})).await.is_success());
         let calls = (0..20).map(|_| {
             let (client, url, cookie) = (client.clone(), url.clone(), cookie.clone());
-            tokio::spawn(async move { client.get(url).header("cookie", cookie).header("x-valv-csrf", "1").send().await.unwrap().status().as_u16() })
+            tokio::spawn(async move {
+                client.get(url).header("cookie", cookie).header("x-valv-csrf", "1").send().await.unwrap().status().as_u16()
+            })
         });
         for c in futures::future::join_all(calls).await {
             assert_eq!(c.unwrap(), 200, "round {round}");
@@ -250,13 +258,25 @@ async fn invalid_grant_ends_the_session_and_a_bank_outage_keeps_it() {
 
     // Token endpoint down during a refresh: 502, session kept.
     assert!(stack.control_post("/__sandbox/tokens/expire", json!({})).await.is_success());
-    assert!(stack.control_put("/__sandbox/faults", json!({"rules": [{"endpoint": "token", "failNext": 1, "status": 503}]})).await.is_success());
+    assert!(stack
+        .control_put("/__sandbox/faults", json!({"rules": [{"endpoint": "token", "failNext": 1, "status": 503}]}))
+        .await
+        .is_success());
     b.api("GET", "/test-api/echo", None).await.assert_error(502, "upstream_unavailable");
     assert_eq!(b.get("/auth/session").await.json()["authenticated"], true);
     assert_eq!(b.api("GET", "/test-api/echo", None).await.status, 200, "works again once the bank is back");
 
     // The grant is revoked at the bank: the next refresh is invalid_grant → session_expired.
-    let revoked: Value = stack.plain.post(format!("{}/__sandbox/grants/revoke", stack.bank_url)).json(&json!({"person": PERSON})).send().await.unwrap().json().await.unwrap();
+    let revoked: Value = stack
+        .plain
+        .post(format!("{}/__sandbox/grants/revoke", stack.bank_url))
+        .json(&json!({"person": PERSON}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert!(revoked["revoked"].as_u64().unwrap() > 0);
     b.api("GET", "/test-api/echo", None).await.assert_error(401, "session_expired");
     b.api("GET", "/test-api/echo", None).await.assert_error(401, "unauthenticated");
@@ -294,7 +314,12 @@ async fn logout_revokes_and_kills_the_session_server_side() {
     let res = stack
         .plain
         .post(format!("{}/mga/sps/oauth/oauth20/token", stack.bank_url))
-        .form(&[("grant_type", "refresh_token"), ("refresh_token", rt.as_str()), ("client_id", common::CLIENT_ID), ("client_secret", common::CLIENT_SECRET)])
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", rt.as_str()),
+            ("client_id", common::CLIENT_ID),
+            ("client_secret", common::CLIENT_SECRET),
+        ])
         .send()
         .await
         .unwrap();

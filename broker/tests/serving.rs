@@ -88,7 +88,6 @@ async fn forwarded_for_is_believed_only_from_trusted_proxies() {
     assert_eq!(r.json()["psuIpAddress"], "127.0.0.1");
 }
 
-
 #[tokio::test]
 async fn mtls_identity_is_loaded_per_provider_and_a_wrong_password_is_a_clear_error() {
     use valv_broker::config::TlsIdentityConfig;

@@ -75,7 +75,9 @@ async fn session_suite(kind: &str) {
     let client = common::plain_client();
     let calls = (0..50).map(|_| {
         let (client, url, cookie) = (client.clone(), url.clone(), cookie.clone());
-        tokio::spawn(async move { client.get(url).header("cookie", cookie).header("x-valv-csrf", "1").send().await.unwrap().status().as_u16() })
+        tokio::spawn(
+            async move { client.get(url).header("cookie", cookie).header("x-valv-csrf", "1").send().await.unwrap().status().as_u16() },
+        )
     });
     for c in futures::future::join_all(calls).await {
         assert_eq!(c.unwrap(), 200);
@@ -90,7 +92,15 @@ async fn session_suite(kind: &str) {
             let base = if i % 2 == 0 { stack.broker_url.clone() } else { replica.clone() };
             let (client, cookie) = (client.clone(), cookie.clone());
             tokio::spawn(async move {
-                client.get(format!("{base}/api/seb/test-api/echo")).header("cookie", cookie).header("x-valv-csrf", "1").send().await.unwrap().status().as_u16()
+                client
+                    .get(format!("{base}/api/seb/test-api/echo"))
+                    .header("cookie", cookie)
+                    .header("x-valv-csrf", "1")
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
+                    .as_u16()
             })
         });
         for c in futures::future::join_all(calls).await {
@@ -161,7 +171,15 @@ async fn session_key_rotation_keeps_sessions() {
     idle.login().await;
     let idle_cookie = idle.cookie_header().unwrap();
     let call = |url: String, cookie: String| async move {
-        common::plain_client().get(format!("{url}/api/seb/test-api/echo")).header("cookie", cookie).header("x-valv-csrf", "1").send().await.unwrap().status().as_u16()
+        common::plain_client()
+            .get(format!("{url}/api/seb/test-api/echo"))
+            .header("cookie", cookie)
+            .header("x-valv-csrf", "1")
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
     };
 
     // k2 becomes active, k1 stays to open existing data.
@@ -181,6 +199,8 @@ async fn session_key_rotation_keeps_sessions() {
 
     // The idle session's tokens were sealed with the removed key: it ends cleanly.
     let mut late = stack.browser();
-    late.send("GET", "/api/seb/test-api/echo", &[("x-valv-csrf", "1"), ("cookie", &idle_cookie)], None).await.assert_error(401, "session_expired");
+    late.send("GET", "/api/seb/test-api/echo", &[("x-valv-csrf", "1"), ("cookie", &idle_cookie)], None)
+        .await
+        .assert_error(401, "session_expired");
     assert_eq!(late.send("GET", "/auth/session", &[("cookie", &idle_cookie)], None).await.json()["authenticated"], false);
 }

@@ -39,7 +39,8 @@ fn missing_and_non_pkcs12_files_name_the_path() {
     let err = load_identity(&cfg).unwrap_err().to_string();
     assert!(err.contains("nope.pfx") && err.contains("cannot read"), "{err}");
 
-    let cfg = TlsIdentityConfig::Pkcs12 { path: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/tls.rs"), password: Secret::new("x") };
+    let cfg =
+        TlsIdentityConfig::Pkcs12 { path: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/tls.rs"), password: Secret::new("x") };
     let err = load_identity(&cfg).unwrap_err().to_string();
     assert!(err.contains("tls.rs") && err.contains("not a PKCS#12"), "{err}");
 }

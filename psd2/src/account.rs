@@ -55,34 +55,22 @@ pub struct AccountReference {
 impl AccountReference {
     /// A reference by IBAN.
     pub fn iban(iban: impl Into<String>) -> Self {
-        Self {
-            iban: Some(iban.into()),
-            ..Self::default()
-        }
+        Self { iban: Some(iban.into()), ..Self::default() }
     }
 
     /// A reference by BBAN.
     pub fn bban(bban: impl Into<String>) -> Self {
-        Self {
-            bban: Some(bban.into()),
-            ..Self::default()
-        }
+        Self { bban: Some(bban.into()), ..Self::default() }
     }
 
     /// A reference by Bankgiro number.
     pub fn bankgiro(bgnr: impl Into<String>) -> Self {
-        Self {
-            bgnr: Some(bgnr.into()),
-            ..Self::default()
-        }
+        Self { bgnr: Some(bgnr.into()), ..Self::default() }
     }
 
     /// A reference by PlusGiro number.
     pub fn plusgiro(pgnr: impl Into<String>) -> Self {
-        Self {
-            pgnr: Some(pgnr.into()),
-            ..Self::default()
-        }
+        Self { pgnr: Some(pgnr.into()), ..Self::default() }
     }
 }
 

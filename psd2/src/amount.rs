@@ -73,10 +73,7 @@ impl DecimalString {
     /// ```
     pub fn parse(text: &str) -> Result<Self, AmountError> {
         validate_decimal(text)?;
-        Ok(Self {
-            text: text.to_owned(),
-            json_number: None,
-        })
+        Ok(Self { text: text.to_owned(), json_number: None })
     }
 
     /// The exact text.
@@ -122,15 +119,9 @@ impl DecimalString {
             return Err(AmountError::Scale);
         }
         let mut value: i128 = 0;
-        let frac_digits = frac_part
-            .bytes()
-            .chain(std::iter::repeat(b'0'))
-            .take(scale_usize);
+        let frac_digits = frac_part.bytes().chain(std::iter::repeat(b'0')).take(scale_usize);
         for b in int_part.bytes().chain(frac_digits) {
-            value = value
-                .checked_mul(10)
-                .and_then(|v| v.checked_add(i128::from(b - b'0')))
-                .ok_or(AmountError::Scale)?;
+            value = value.checked_mul(10).and_then(|v| v.checked_add(i128::from(b - b'0'))).ok_or(AmountError::Scale)?;
         }
         Ok(if negative { -value } else { value })
     }
@@ -151,25 +142,14 @@ impl DecimalString {
             return Err(AmountError::TooLong);
         }
         let digits = units.unsigned_abs().to_string();
-        let padded = if digits.len() <= scale {
-            format!("{}{}", "0".repeat(scale + 1 - digits.len()), digits)
-        } else {
-            digits
-        };
+        let padded = if digits.len() <= scale { format!("{}{}", "0".repeat(scale + 1 - digits.len()), digits) } else { digits };
         let (int_part, frac_part) = padded.split_at(padded.len() - scale);
         let sign = if units < 0 { "-" } else { "" };
-        let text = if scale == 0 {
-            format!("{sign}{int_part}")
-        } else {
-            format!("{sign}{int_part}.{frac_part}")
-        };
+        let text = if scale == 0 { format!("{sign}{int_part}") } else { format!("{sign}{int_part}.{frac_part}") };
         if text.len() > MAX_DECIMAL_LEN {
             return Err(AmountError::TooLong);
         }
-        Ok(Self {
-            text,
-            json_number: None,
-        })
+        Ok(Self { text, json_number: None })
     }
 
     /// `true` if the value arrived as a JSON number rather than a string (and will be
@@ -180,10 +160,7 @@ impl DecimalString {
 
     /// The same value, serialised as a JSON string from now on.
     pub fn into_string_form(self) -> Self {
-        Self {
-            text: self.text,
-            json_number: None,
-        }
+        Self { text: self.text, json_number: None }
     }
 }
 
@@ -225,10 +202,7 @@ impl TryFrom<String> for DecimalString {
     type Error = AmountError;
     fn try_from(s: String) -> Result<Self, Self::Error> {
         validate_decimal(&s)?;
-        Ok(Self {
-            text: s,
-            json_number: None,
-        })
+        Ok(Self { text: s, json_number: None })
     }
 }
 
@@ -296,10 +270,7 @@ struct DecimalVisitor;
 impl DecimalVisitor {
     fn from_number<E: de::Error>(text: String, n: serde_json::Number) -> Result<DecimalString, E> {
         validate_decimal(&text).map_err(E::custom)?;
-        Ok(DecimalString {
-            text,
-            json_number: Some(n),
-        })
+        Ok(DecimalString { text, json_number: Some(n) })
     }
 }
 
@@ -352,11 +323,7 @@ pub struct Amount {
 impl Amount {
     /// An amount from an already validated value and a currency.
     pub fn new(amount: DecimalString, currency: impl Into<String>) -> Self {
-        Self {
-            amount,
-            currency: currency.into(),
-            extra: Map::new(),
-        }
+        Self { amount, currency: currency.into(), extra: Map::new() }
     }
 
     /// Validates both parts: the decimal text and a three-letter upper-case currency.

@@ -66,13 +66,16 @@ impl IsoDate {
             return Err(DateError::Format);
         }
         let num = |range: std::ops::Range<usize>| -> Result<u16, DateError> {
-            b[range].iter().try_fold(0u16, |acc, &c| {
-                if c.is_ascii_digit() {
-                    Ok(acc * 10 + u16::from(c - b'0'))
-                } else {
-                    Err(DateError::Format)
-                }
-            })
+            b[range].iter().try_fold(
+                0u16,
+                |acc, &c| {
+                    if c.is_ascii_digit() {
+                        Ok(acc * 10 + u16::from(c - b'0'))
+                    } else {
+                        Err(DateError::Format)
+                    }
+                },
+            )
         };
         let year = num(0..4)?;
         let month = u8::try_from(num(5..7)?).map_err(|_| DateError::OutOfRange)?;

@@ -168,16 +168,8 @@ impl Problem {
     pub fn error_code(&self) -> Option<&str> {
         self.code
             .as_deref()
-            .or_else(|| {
-                self.type_
-                    .as_deref()
-                    .and_then(|t| t.strip_prefix(BERLIN_GROUP_ERROR_TYPE_PREFIX))
-            })
-            .or_else(|| {
-                self.tpp_messages
-                    .as_ref()
-                    .and_then(|m| m.iter().find_map(TppMessage::code))
-            })
+            .or_else(|| self.type_.as_deref().and_then(|t| t.strip_prefix(BERLIN_GROUP_ERROR_TYPE_PREFIX)))
+            .or_else(|| self.tpp_messages.as_ref().and_then(|m| m.iter().find_map(TppMessage::code)))
     }
 }
 
@@ -259,12 +251,7 @@ pub struct OAuthError {
 impl OAuthError {
     /// An error with a code and a description.
     pub fn new(error: impl Into<String>, description: impl Into<String>) -> Self {
-        Self {
-            error: error.into(),
-            error_description: Some(description.into()),
-            error_uri: None,
-            extra: Map::new(),
-        }
+        Self { error: error.into(), error_description: Some(description.into()), error_uri: None, extra: Map::new() }
     }
 }
 
@@ -295,13 +282,7 @@ pub struct AuthV3Error {
 impl AuthV3Error {
     /// An error as SEB sends it, with `"detail": null`.
     pub fn new(status: u16, type_: impl Into<String>, title: impl Into<String>) -> Self {
-        Self {
-            detail: Some(None),
-            title: Some(title.into()),
-            status: Some(status),
-            type_: Some(type_.into()),
-            extra: Map::new(),
-        }
+        Self { detail: Some(None), title: Some(title.into()), status: Some(status), type_: Some(type_.into()), extra: Map::new() }
     }
 }
 
@@ -310,19 +291,14 @@ impl AuthV3Error {
 pub(crate) mod nullable {
     use super::*;
 
-    pub fn serialize<S: Serializer, T: Serialize>(
-        v: &Option<Option<T>>,
-        s: S,
-    ) -> Result<S::Ok, S::Error> {
+    pub fn serialize<S: Serializer, T: Serialize>(v: &Option<Option<T>>, s: S) -> Result<S::Ok, S::Error> {
         match v {
             Some(inner) => inner.serialize(s),
             None => s.serialize_none(),
         }
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
-        d: D,
-    ) -> Result<Option<Option<T>>, D::Error> {
+    pub fn deserialize<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
         Option::<T>::deserialize(d).map(Some)
     }
 }

@@ -59,32 +59,24 @@ pub mod transaction;
 pub mod validation;
 
 pub use account::{
-    Account, AccountDetails, AccountList, AccountReference, AccountStatus, AccountsQuery, Balance,
-    BalanceType, BalancesResponse,
+    Account, AccountDetails, AccountList, AccountReference, AccountStatus, AccountsQuery, Balance, BalanceType, BalancesResponse,
 };
 pub use amount::{is_currency_code, Amount, AmountError, DecimalString};
 pub use date::{validate_iso_date, DateError, IsoDate};
-pub use error::{
-    berlin_group_title, AdditionalError, AuthV3Error, OAuthError, Problem, TppMessage,
-    TppMessageCategory, TppMessageDetails,
-};
+pub use error::{berlin_group_title, AdditionalError, AuthV3Error, OAuthError, Problem, TppMessage, TppMessageCategory, TppMessageDetails};
 pub use links::{Href, Links};
 pub use oauth::{
-    DecoupledAuthorizationCreated, DecoupledAuthorizationRequest, DecoupledAuthorizationStatus,
-    DecoupledStatus, DecoupledTokenRequest, MockLoginRequest, TokenRequest, TokenResponse,
+    DecoupledAuthorizationCreated, DecoupledAuthorizationRequest, DecoupledAuthorizationStatus, DecoupledStatus, DecoupledTokenRequest,
+    MockLoginRequest, TokenRequest, TokenResponse,
 };
 pub use payment::{
-    Address, AgentOther, FundsConfirmationRequest, FundsConfirmationResponse,
-    PaymentCancellationResponse, PaymentInitiation, PaymentInitiationResponse, PaymentProduct,
-    PaymentStatusResponse, PaymentTemplate, RegulatoryReporting, RemittanceInformationStructured,
-    ResetResponse, SigningBasket, SigningBasketRequest, TemplateList, TemplateSummary,
-    TransactionStatus,
+    Address, AgentOther, FundsConfirmationRequest, FundsConfirmationResponse, PaymentCancellationResponse, PaymentInitiation,
+    PaymentInitiationResponse, PaymentProduct, PaymentStatusResponse, PaymentTemplate, RegulatoryReporting,
+    RemittanceInformationStructured, ResetResponse, SigningBasket, SigningBasketRequest, TemplateList, TemplateSummary, TransactionStatus,
 };
-pub use sca::{
-    AuthenticationObject, Authorisation, AuthorisationList, ScaStatus, StartAuthorisationRequest,
-};
+pub use sca::{AuthenticationObject, Authorisation, AuthorisationList, ScaStatus, StartAuthorisationRequest};
 pub use transaction::{
-    AccountReport, BalanceAfterTransaction, BookingStatus, PendingType, Transaction,
-    TransactionDetails, TransactionsQuery, TransactionsResponse, UnknownBookingStatus,
+    AccountReport, BalanceAfterTransaction, BookingStatus, PendingType, Transaction, TransactionDetails, TransactionsQuery,
+    TransactionsResponse, UnknownBookingStatus,
 };
 pub use validation::FieldError;

@@ -20,10 +20,7 @@ pub struct Href {
 impl Href {
     /// A link to `href`.
     pub fn new(href: impl Into<String>) -> Self {
-        Self {
-            href: href.into(),
-            extra: Map::new(),
-        }
+        Self { href: href.into(), extra: Map::new() }
     }
 }
 

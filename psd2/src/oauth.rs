@@ -55,12 +55,7 @@ pub struct TokenResponse {
 
 impl TokenResponse {
     /// A bearer token response (`token_type: "bearer"`, as SEB writes it).
-    pub fn bearer(
-        access_token: impl Into<String>,
-        expires_in: i64,
-        refresh_token: Option<String>,
-        scope: Option<String>,
-    ) -> Self {
+    pub fn bearer(access_token: impl Into<String>, expires_in: i64, refresh_token: Option<String>, scope: Option<String>) -> Self {
         Self {
             access_token: access_token.into(),
             token_type: "bearer".to_owned(),
@@ -207,24 +202,14 @@ pub struct DecoupledAuthorizationStatus {
 impl DecoupledAuthorizationCreated {
     /// `{"auth_req_id": …}`.
     pub fn new(auth_req_id: impl Into<String>) -> Self {
-        Self {
-            auth_req_id: auth_req_id.into(),
-            extra: Map::new(),
-        }
+        Self { auth_req_id: auth_req_id.into(), extra: Map::new() }
     }
 }
 
 impl DecoupledAuthorizationStatus {
     /// A status with only `status` set.
     pub fn new(status: DecoupledStatus) -> Self {
-        Self {
-            status,
-            hint_code: None,
-            autostart_token: None,
-            qr_token: None,
-            poll_delay: None,
-            extra: Map::new(),
-        }
+        Self { status, hint_code: None, autostart_token: None, qr_token: None, poll_delay: None, extra: Map::new() }
     }
 }
 

@@ -279,11 +279,7 @@ pub struct PaymentInitiation {
 
 impl PaymentInitiation {
     /// A payment with the required members; set the rest by field.
-    pub fn new(
-        instructed_amount: Amount,
-        debtor_account: AccountReference,
-        creditor_account: AccountReference,
-    ) -> Self {
+    pub fn new(instructed_amount: Amount, debtor_account: AccountReference, creditor_account: AccountReference) -> Self {
         Self {
             template_id: None,
             instructed_amount,
@@ -521,13 +517,7 @@ pub struct PaymentCancellationResponse {
 impl PaymentCancellationResponse {
     /// A cancellation response with only the status.
     pub fn new(transaction_status: TransactionStatus) -> Self {
-        Self {
-            transaction_status,
-            sca_methods: None,
-            chosen_sca_method: None,
-            links: None,
-            extra: Map::new(),
-        }
+        Self { transaction_status, sca_methods: None, chosen_sca_method: None, links: None, extra: Map::new() }
     }
 }
 
@@ -628,25 +618,13 @@ pub struct FundsConfirmationResponse {
 impl FundsConfirmationResponse {
     /// `{"fundsAvailable": <available>}`.
     pub fn new(funds_available: bool) -> Self {
-        Self {
-            funds_available,
-            extra: Map::new(),
-        }
+        Self { funds_available, extra: Map::new() }
     }
 }
 
 impl TemplateSummary {
     /// A template entry.
-    pub fn new(
-        template_id: PaymentProduct,
-        description: impl Into<String>,
-        scope: Vec<String>,
-    ) -> Self {
-        Self {
-            template_id,
-            description: Some(description.into()),
-            scope: Some(scope),
-            extra: Map::new(),
-        }
+    pub fn new(template_id: PaymentProduct, description: impl Into<String>, scope: Vec<String>) -> Self {
+        Self { template_id, description: Some(description.into()), scope: Some(scope), extra: Map::new() }
     }
 }

@@ -312,9 +312,6 @@ pub struct TransactionsResponse {
 impl TransactionsResponse {
     /// The next page's href, from the top-level `_links` (SEB) or the report's (Berlin Group).
     pub fn next_link(&self) -> Option<&str> {
-        self.links
-            .as_ref()
-            .and_then(Links::next)
-            .or_else(|| self.transactions.links.as_ref().and_then(Links::next))
+        self.links.as_ref().and_then(Links::next).or_else(|| self.transactions.links.as_ref().and_then(Links::next))
     }
 }

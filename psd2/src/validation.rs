@@ -32,10 +32,7 @@ pub struct FieldError {
 
 impl FieldError {
     fn new(path: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            path,
-            message: message.into(),
-        }
+        Self { path, message: message.into() }
     }
 }
 
@@ -48,19 +45,14 @@ impl fmt::Display for FieldError {
 impl std::error::Error for FieldError {}
 
 fn has_account_number(a: &AccountReference) -> bool {
-    a.iban.as_deref().is_some_and(|s| !s.trim().is_empty())
-        || a.bban.as_deref().is_some_and(|s| !s.trim().is_empty())
+    a.iban.as_deref().is_some_and(|s| !s.trim().is_empty()) || a.bban.as_deref().is_some_and(|s| !s.trim().is_empty())
 }
 
 /// Digits with at most one `-` not at either end, with `min..=max` digits.
 fn is_giro_number(s: &str, min: usize, max: usize) -> bool {
     let digits = s.bytes().filter(u8::is_ascii_digit).count();
     let dashes = s.bytes().filter(|&b| b == b'-').count();
-    digits + dashes == s.len()
-        && dashes <= 1
-        && !s.starts_with('-')
-        && !s.ends_with('-')
-        && (min..=max).contains(&digits)
+    digits + dashes == s.len() && dashes <= 1 && !s.starts_with('-') && !s.ends_with('-') && (min..=max).contains(&digits)
 }
 
 fn check_len(errors: &mut Vec<FieldError>, path: &'static str, value: Option<&str>, max: usize) {
@@ -100,148 +92,78 @@ impl PaymentInitiation {
 
         if let Some(template) = &self.template_id {
             if template != product {
-                errors.push(FieldError::new(
-                    "templateId",
-                    format!("must be the payment product {product}"),
-                ));
+                errors.push(FieldError::new("templateId", format!("must be the payment product {product}")));
             }
         }
         let amount = &self.instructed_amount;
         if amount.amount.is_negative() || amount.amount.is_zero() {
-            errors.push(FieldError::new(
-                "instructedAmount.amount",
-                "must be greater than zero",
-            ));
+            errors.push(FieldError::new("instructedAmount.amount", "must be greater than zero"));
         }
         if !crate::amount::is_currency_code(&amount.currency) {
-            errors.push(FieldError::new(
-                "instructedAmount.currency",
-                "must be a three-letter ISO 4217 code",
-            ));
+            errors.push(FieldError::new("instructedAmount.currency", "must be a three-letter ISO 4217 code"));
         }
         if !has_account_number(&self.debtor_account) {
             errors.push(FieldError::new("debtorAccount", "iban or bban is required"));
         }
-        check_date(
-            &mut errors,
-            "requestedExecutionDate",
-            self.requested_execution_date.as_deref(),
-        );
+        check_date(&mut errors, "requestedExecutionDate", self.requested_execution_date.as_deref());
         check_date(&mut errors, "startDate", self.start_date.as_deref());
         check_date(&mut errors, "endDate", self.end_date.as_deref());
         if self.frequency.is_some() && self.start_date.is_none() {
-            errors.push(FieldError::new(
-                "startDate",
-                "is required for periodic payments",
-            ));
+            errors.push(FieldError::new("startDate", "is required for periodic payments"));
         }
 
         let currency = |errors: &mut Vec<FieldError>, want: &str| {
             if amount.currency != want {
-                errors.push(FieldError::new(
-                    "instructedAmount.currency",
-                    format!("must be {want} for {product}"),
-                ));
+                errors.push(FieldError::new("instructedAmount.currency", format!("must be {want} for {product}")));
             }
         };
         let creditor = &self.creditor_account;
         match product {
-            P::SwedishDomesticPrivateCreditTransfers
-            | P::SwedishDomesticPrivateOwnAccountsTransfers => {
+            P::SwedishDomesticPrivateCreditTransfers | P::SwedishDomesticPrivateOwnAccountsTransfers => {
                 currency(&mut errors, "SEK");
                 if !has_account_number(creditor) {
-                    errors.push(FieldError::new(
-                        "creditorAccount",
-                        "iban or bban is required",
-                    ));
+                    errors.push(FieldError::new("creditorAccount", "iban or bban is required"));
                 }
-                check_len(
-                    &mut errors,
-                    "creditorAccountMessage",
-                    self.creditor_account_message.as_deref(),
-                    12,
-                );
-                check_len(
-                    &mut errors,
-                    "debtorAccountMessage",
-                    self.debtor_account_message.as_deref(),
-                    12,
-                );
+                check_len(&mut errors, "creditorAccountMessage", self.creditor_account_message.as_deref(), 12);
+                check_len(&mut errors, "debtorAccountMessage", self.debtor_account_message.as_deref(), 12);
             }
             P::SwedishDomesticPrivateBankgiros => {
                 currency(&mut errors, "SEK");
                 match creditor.bgnr.as_deref() {
-                    None => errors.push(FieldError::new(
-                        "creditorAccount.bgnr",
-                        "a Bankgiro number is required",
-                    )),
-                    Some(n) if !is_giro_number(n, 7, 10) => errors.push(FieldError::new(
-                        "creditorAccount.bgnr",
-                        "not a Bankgiro number (e.g. 8080-1111)",
-                    )),
+                    None => errors.push(FieldError::new("creditorAccount.bgnr", "a Bankgiro number is required")),
+                    Some(n) if !is_giro_number(n, 7, 10) => {
+                        errors.push(FieldError::new("creditorAccount.bgnr", "not a Bankgiro number (e.g. 8080-1111)"))
+                    }
                     Some(_) => {}
                 }
-                check_len(
-                    &mut errors,
-                    "debtorAccountMessage",
-                    self.debtor_account_message.as_deref(),
-                    20,
-                );
+                check_len(&mut errors, "debtorAccountMessage", self.debtor_account_message.as_deref(), 20);
             }
             P::SwedishDomesticPrivatePlusgiros => {
                 currency(&mut errors, "SEK");
                 match creditor.pgnr.as_deref() {
-                    None => errors.push(FieldError::new(
-                        "creditorAccount.pgnr",
-                        "a PlusGiro number is required",
-                    )),
-                    Some(n) if !is_giro_number(n, 2, 8) => errors.push(FieldError::new(
-                        "creditorAccount.pgnr",
-                        "not a PlusGiro number (e.g. 12345678)",
-                    )),
+                    None => errors.push(FieldError::new("creditorAccount.pgnr", "a PlusGiro number is required")),
+                    Some(n) if !is_giro_number(n, 2, 8) => {
+                        errors.push(FieldError::new("creditorAccount.pgnr", "not a PlusGiro number (e.g. 12345678)"))
+                    }
                     Some(_) => {}
                 }
-                check_len(
-                    &mut errors,
-                    "debtorAccountMessage",
-                    self.debtor_account_message.as_deref(),
-                    20,
-                );
-                check_len(
-                    &mut errors,
-                    "remittanceInformationUnstructured",
-                    self.remittance_information_unstructured.as_deref(),
-                    100,
-                );
+                check_len(&mut errors, "debtorAccountMessage", self.debtor_account_message.as_deref(), 20);
+                check_len(&mut errors, "remittanceInformationUnstructured", self.remittance_information_unstructured.as_deref(), 100);
             }
             P::SepaCreditTransfers => {
                 currency(&mut errors, "EUR");
                 if creditor.iban.as_deref().is_none_or(|s| s.trim().is_empty()) {
-                    errors.push(FieldError::new(
-                        "creditorAccount.iban",
-                        "an IBAN is required",
-                    ));
+                    errors.push(FieldError::new("creditorAccount.iban", "an IBAN is required"));
                 }
-                if self
-                    .creditor_name
-                    .as_deref()
-                    .is_none_or(|s| s.trim().is_empty())
-                {
+                if self.creditor_name.as_deref().is_none_or(|s| s.trim().is_empty()) {
                     errors.push(FieldError::new("creditorName", "is required"));
                 }
             }
             P::CrossBorderCreditTransfers | P::HighValueCreditTransfers => {
                 if !has_account_number(creditor) {
-                    errors.push(FieldError::new(
-                        "creditorAccount",
-                        "iban or bban is required",
-                    ));
+                    errors.push(FieldError::new("creditorAccount", "iban or bban is required"));
                 }
-                if self
-                    .creditor_name
-                    .as_deref()
-                    .is_none_or(|s| s.trim().is_empty())
-                {
+                if self.creditor_name.as_deref().is_none_or(|s| s.trim().is_empty()) {
                     errors.push(FieldError::new("creditorName", "is required"));
                 }
             }

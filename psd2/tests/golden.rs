@@ -14,13 +14,11 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::{Map, Value};
 use valv_psd2::{
-    AccountDetails, AccountList, AuthV3Error, Authorisation, AuthorisationList, BalancesResponse,
-    DecoupledAuthorizationCreated, DecoupledAuthorizationRequest, DecoupledAuthorizationStatus,
-    DecoupledTokenRequest, FundsConfirmationRequest, FundsConfirmationResponse, MockLoginRequest,
-    OAuthError, PaymentCancellationResponse, PaymentInitiation, PaymentInitiationResponse,
-    PaymentStatusResponse, PaymentTemplate, Problem, ResetResponse, SigningBasket,
-    SigningBasketRequest, StartAuthorisationRequest, TemplateList, TokenRequest, TokenResponse,
-    TransactionDetails, TransactionsResponse,
+    AccountDetails, AccountList, AuthV3Error, Authorisation, AuthorisationList, BalancesResponse, DecoupledAuthorizationCreated,
+    DecoupledAuthorizationRequest, DecoupledAuthorizationStatus, DecoupledTokenRequest, FundsConfirmationRequest,
+    FundsConfirmationResponse, MockLoginRequest, OAuthError, PaymentCancellationResponse, PaymentInitiation, PaymentInitiationResponse,
+    PaymentStatusResponse, PaymentTemplate, Problem, ResetResponse, SigningBasket, SigningBasketRequest, StartAuthorisationRequest,
+    TemplateList, TokenRequest, TokenResponse, TransactionDetails, TransactionsResponse,
 };
 
 /// Example responses that must be checked. Measured: the collections hold 138 saved
@@ -56,10 +54,7 @@ struct Model {
 
 macro_rules! model {
     ($t:ty) => {
-        Model {
-            name: stringify!($t),
-            check: round_trip::<$t>,
-        }
+        Model { name: stringify!($t), check: round_trip::<$t> }
     };
 }
 
@@ -105,10 +100,7 @@ impl Route {
             // every other auth v3 error is the {"detail","title","status","type"} shape.
             Route::DecoupledToken if status == 400 => model!(OAuthError),
             Route::MockLogin if ok => return None, // 204, no body
-            Route::DecoupledStart
-            | Route::DecoupledStatus
-            | Route::DecoupledToken
-            | Route::MockLogin => {
+            Route::DecoupledStart | Route::DecoupledStatus | Route::DecoupledToken | Route::MockLogin => {
                 model!(AuthV3Error)
             }
             _ if !ok => model!(Problem),
@@ -160,28 +152,18 @@ fn path_segments(url: &Value) -> Vec<String> {
         Some((_, rest)) => rest.split_once('/').map_or("", |(_, path)| path),
         None => no_query,
     };
-    let mut segs: Vec<String> = no_scheme
-        .split('/')
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
-        .collect();
+    let mut segs: Vec<String> = no_scheme.split('/').filter(|s| !s.is_empty()).map(str::to_owned).collect();
     // A leading `{{baseUrl}}`-style variable stands for scheme, host and base path.
-    if segs
-        .first()
-        .is_some_and(|s| s.starts_with("{{") && s.ends_with("}}") && s.matches("{{").count() == 1)
-    {
+    if segs.first().is_some_and(|s| s.starts_with("{{") && s.ends_with("}}") && s.matches("{{").count() == 1) {
         let first = segs.remove(0);
         // `{{tokenUri}}` is the OAuth token endpoint itself.
         if first == "{{tokenUri}}" {
             return vec!["oauth20".into(), "token".into()];
         }
     }
-    for base in [
-        &["ais", "v7", "identified2"][..],
-        &["pis", "v7", "identified2"][..],
-        &["cof", "v7", "identified2"][..],
-        &["auth", "v3"][..],
-    ] {
+    for base in
+        [&["ais", "v7", "identified2"][..], &["pis", "v7", "identified2"][..], &["cof", "v7", "identified2"][..], &["auth", "v3"][..]]
+    {
         if segs.len() >= base.len() && segs.iter().zip(base).all(|(a, b)| a == b) {
             segs.drain(..base.len());
             break;
@@ -196,10 +178,7 @@ fn is_param(s: &str) -> bool {
 
 fn route(method: &str, url: &Value) -> Option<Route> {
     let segs = path_segments(url);
-    let s: Vec<&str> = segs
-        .iter()
-        .map(|s| if is_param(s) { "*" } else { s.as_str() })
-        .collect();
+    let s: Vec<&str> = segs.iter().map(|s| if is_param(s) { "*" } else { s.as_str() }).collect();
     let payments = |seg: &str| seg == "payments" || seg == "periodic-payments";
     Some(match (method, s.as_slice()) {
         ("POST", [.., "oauth20", "token"]) => Route::OAuthToken,
@@ -241,11 +220,7 @@ struct Origin<'a> {
 
 impl std::fmt::Display for Origin<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "[{}] item \"{}\", {}",
-            self.collection, self.item, self.what
-        )
+        write!(f, "[{}] item \"{}\", {}", self.collection, self.item, self.what)
     }
 }
 
@@ -265,8 +240,7 @@ impl Report {
         let original: Value = match serde_json::from_str(body) {
             Ok(v) => v,
             Err(e) => {
-                self.failures
-                    .push(format!("{origin}: body is not JSON ({e})"));
+                self.failures.push(format!("{origin}: body is not JSON ({e})"));
                 return;
             }
         };
@@ -274,10 +248,9 @@ impl Report {
             Ok(back) if back == original => {
                 *self.per_model.entry(model.name).or_default() += 1;
             }
-            Ok(back) => self.failures.push(format!(
-                "{origin}: {} changed the data on a round trip\n    original: {original}\n    back:     {back}",
-                model.name
-            )),
+            Ok(back) => self
+                .failures
+                .push(format!("{origin}: {} changed the data on a round trip\n    original: {original}\n    back:     {back}", model.name)),
             Err(e) => self.failures.push(format!("{origin}: {} {e}", model.name)),
         }
     }
@@ -309,19 +282,11 @@ fn request_body(request: &Value) -> Option<Result<String, String>> {
         }
         Some("urlencoded") => {
             let mut form = Map::new();
-            for kv in body
-                .get("urlencoded")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
+            for kv in body.get("urlencoded").and_then(Value::as_array).into_iter().flatten() {
                 if kv.get("disabled").and_then(Value::as_bool) == Some(true) {
                     continue;
                 }
-                if let (Some(k), Some(v)) = (
-                    kv.get("key").and_then(Value::as_str),
-                    kv.get("value").and_then(Value::as_str),
-                ) {
+                if let (Some(k), Some(v)) = (kv.get("key").and_then(Value::as_str), kv.get("value").and_then(Value::as_str)) {
                     form.insert(k.to_owned(), Value::String(v.to_owned()));
                 }
             }
@@ -333,62 +298,32 @@ fn request_body(request: &Value) -> Option<Result<String, String>> {
 
 fn check_item(report: &mut Report, collection: &str, item_path: &str, item: &Value) {
     let request = item.get("request").cloned().unwrap_or(Value::Null);
-    let method = request
-        .get("method")
-        .and_then(Value::as_str)
-        .unwrap_or("GET");
+    let method = request.get("method").and_then(Value::as_str).unwrap_or("GET");
     let item_route = request.get("url").and_then(|u| route(method, u));
 
     // The item's own request body.
     if let Some(body) = request_body(&request) {
-        let origin = Origin {
-            collection,
-            item: item_path,
-            what: "request body".into(),
-        };
+        let origin = Origin { collection, item: item_path, what: "request body".into() };
         match (body, item_route.and_then(Route::request_model)) {
             (Ok(body), Some(model)) => {
                 report.requests_checked += 1;
                 report.check(&origin, model, &body);
             }
-            (Ok(_), None) => report.failures.push(format!(
-                "{origin}: no model for {method} {:?}",
-                request.get("url").and_then(|u| u.get("raw"))
-            )),
+            (Ok(_), None) => {
+                report.failures.push(format!("{origin}: no model for {method} {:?}", request.get("url").and_then(|u| u.get("raw"))))
+            }
             (Err(reason), _) => report.skipped.push(format!("{origin}: {reason}")),
         }
     }
 
-    for example in item
-        .get("response")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
-        let name = example
-            .get("name")
-            .and_then(Value::as_str)
-            .unwrap_or("(unnamed)");
+    for example in item.get("response").and_then(Value::as_array).into_iter().flatten() {
+        let name = example.get("name").and_then(Value::as_str).unwrap_or("(unnamed)");
         let short_name = name.lines().next().unwrap_or(name);
-        let status = example
-            .get("code")
-            .and_then(Value::as_u64)
-            .and_then(|c| u16::try_from(c).ok())
-            .unwrap_or(0);
-        let original = example
-            .get("originalRequest")
-            .cloned()
-            .unwrap_or(Value::Null);
-        let ex_method = original
-            .get("method")
-            .and_then(Value::as_str)
-            .unwrap_or(method);
+        let status = example.get("code").and_then(Value::as_u64).and_then(|c| u16::try_from(c).ok()).unwrap_or(0);
+        let original = example.get("originalRequest").cloned().unwrap_or(Value::Null);
+        let ex_method = original.get("method").and_then(Value::as_str).unwrap_or(method);
         let ex_route = original.get("url").and_then(|u| route(ex_method, u));
-        let origin = Origin {
-            collection,
-            item: item_path,
-            what: format!("example \"{short_name}\" ({status})"),
-        };
+        let origin = Origin { collection, item: item_path, what: format!("example \"{short_name}\" ({status})") };
 
         if report.excluded(collection, item_path, name) {
             continue;
@@ -403,19 +338,13 @@ fn check_item(report: &mut Report, collection: &str, item_path: &str, item: &Val
 
         // The example's request body.
         if let Some(body) = request_body(&original) {
-            let req_origin = Origin {
-                collection,
-                item: item_path,
-                what: format!("request body of example \"{short_name}\""),
-            };
+            let req_origin = Origin { collection, item: item_path, what: format!("request body of example \"{short_name}\"") };
             match (body, route.request_model()) {
                 (Ok(body), Some(model)) => {
                     report.requests_checked += 1;
                     report.check(&req_origin, model, &body);
                 }
-                (Ok(_), None) => report
-                    .failures
-                    .push(format!("{req_origin}: no request model for {route:?}")),
+                (Ok(_), None) => report.failures.push(format!("{req_origin}: no request model for {route:?}")),
                 (Err(reason), _) => report.skipped.push(format!("{req_origin}: {reason}")),
             }
         }
@@ -426,9 +355,7 @@ fn check_item(report: &mut Report, collection: &str, item_path: &str, item: &Val
             continue;
         }
         if let Err(e) = serde_json::from_str::<Value>(body) {
-            report
-                .skipped
-                .push(format!("{origin}: body is not JSON ({e})"));
+            report.skipped.push(format!("{origin}: body is not JSON ({e})"));
             continue;
         }
         match route.response_model(status) {
@@ -436,19 +363,14 @@ fn check_item(report: &mut Report, collection: &str, item_path: &str, item: &Val
                 report.responses_checked += 1;
                 report.check(&origin, model, body);
             }
-            None => report.failures.push(format!(
-                "{origin}: a {status} of {route:?} should have no body"
-            )),
+            None => report.failures.push(format!("{origin}: a {status} of {route:?} should have no body")),
         }
     }
 }
 
 fn walk(report: &mut Report, collection: &str, items: &[Value], path: &mut Vec<String>) {
     for item in items {
-        let name = item
-            .get("name")
-            .and_then(Value::as_str)
-            .unwrap_or("(unnamed)");
+        let name = item.get("name").and_then(Value::as_str).unwrap_or("(unnamed)");
         path.push(name.lines().next().unwrap_or(name).to_owned());
         if let Some(children) = item.get("item").and_then(Value::as_array) {
             walk(report, collection, children, path);
@@ -477,24 +399,14 @@ fn collection_files() -> Vec<PathBuf> {
 #[test]
 fn every_seb_example_round_trips_through_the_model() {
     let files = collection_files();
-    assert!(
-        files.len() >= 4,
-        "expected SEB's 4 Postman collections in {}, found {files:?}",
-        fixtures().display()
-    );
+    assert!(files.len() >= 4, "expected SEB's 4 Postman collections in {}, found {files:?}", fixtures().display());
 
     let mut report = Report::default();
     for file in &files {
-        let name = file
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
+        let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         let text = std::fs::read_to_string(file).expect("collection is readable");
         let collection: Value = serde_json::from_str(&text).expect("collection is JSON");
-        let items = collection
-            .get("item")
-            .and_then(Value::as_array)
-            .expect("collection has items");
+        let items = collection.get("item").and_then(Value::as_array).expect("collection has items");
         walk(&mut report, &name, items, &mut Vec::new());
     }
 
@@ -511,24 +423,12 @@ fn every_seb_example_round_trips_through_the_model() {
     for s in &report.skipped {
         let _ = writeln!(summary, "  {s}");
     }
-    let _ = writeln!(
-        summary,
-        "excluded {} (see EXCLUDED)",
-        report.excluded_hits.len()
-    );
+    let _ = writeln!(summary, "excluded {} (see EXCLUDED)", report.excluded_hits.len());
     println!("{summary}");
 
-    assert!(
-        report.failures.is_empty(),
-        "{} golden failures:\n{}",
-        report.failures.len(),
-        report.failures.join("\n")
-    );
+    assert!(report.failures.is_empty(), "{} golden failures:\n{}", report.failures.len(), report.failures.join("\n"));
     for (i, (c, item, ex, reason)) in EXCLUDED.iter().enumerate() {
-        assert!(
-            report.excluded_hits.contains(&i),
-            "stale exclusion ({reason}): [{c}] \"{item}\" \"{ex}\" matches nothing"
-        );
+        assert!(report.excluded_hits.contains(&i), "stale exclusion ({reason}): [{c}] \"{item}\" \"{ex}\" matches nothing");
     }
     assert!(
         report.responses_checked >= MIN_RESPONSES_CHECKED,
@@ -548,22 +448,14 @@ fn every_seb_example_round_trips_through_the_model() {
 fn vendored_collections_match_the_reference_copy() {
     let reference = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/reference/seb");
     if !reference.is_dir() {
-        println!(
-            "reference folder {} not present; nothing to compare",
-            reference.display()
-        );
+        println!("reference folder {} not present; nothing to compare", reference.display());
         return;
     }
     for file in collection_files() {
         let name = file.file_name().expect("file name");
-        let theirs =
-            std::fs::read(reference.join(name)).expect("reference has the same collection");
+        let theirs = std::fs::read(reference.join(name)).expect("reference has the same collection");
         let ours = std::fs::read(&file).expect("vendored collection is readable");
-        assert!(
-            ours == theirs,
-            "{} differs from the reference copy",
-            file.display()
-        );
+        assert!(ours == theirs, "{} differs from the reference copy", file.display());
     }
 }
 
@@ -576,36 +468,12 @@ fn a_lossy_model_is_reported() {
         payment_id: String,
     }
     let mut report = Report::default();
-    let origin = Origin {
-        collection: "test",
-        item: "lossy",
-        what: "example".into(),
-    };
-    report.check(
-        &origin,
-        model!(Lossy),
-        r#"{"paymentId": "p1", "transactionStatus": "RCVD"}"#,
-    );
-    assert_eq!(
-        report.failures.len(),
-        1,
-        "a dropped member must be a failure"
-    );
-    report.check(
-        &origin,
-        model!(PaymentStatusResponse),
-        r#"{"transactionStatus": "RCVD", "x": 1}"#,
-    );
-    assert_eq!(
-        report.failures.len(),
-        1,
-        "an unknown member is kept by the real model"
-    );
-    report.check(
-        &origin,
-        model!(PaymentStatusResponse),
-        r#"{"transactionStatus": "RCVD", "x": 1.50}"#,
-    );
+    let origin = Origin { collection: "test", item: "lossy", what: "example".into() };
+    report.check(&origin, model!(Lossy), r#"{"paymentId": "p1", "transactionStatus": "RCVD"}"#);
+    assert_eq!(report.failures.len(), 1, "a dropped member must be a failure");
+    report.check(&origin, model!(PaymentStatusResponse), r#"{"transactionStatus": "RCVD", "x": 1}"#);
+    assert_eq!(report.failures.len(), 1, "an unknown member is kept by the real model");
+    report.check(&origin, model!(PaymentStatusResponse), r#"{"transactionStatus": "RCVD", "x": 1.50}"#);
     assert_eq!(report.failures.len(), 1);
     assert_eq!(report.per_model.get("PaymentStatusResponse"), Some(&2));
 }
@@ -614,29 +482,14 @@ fn a_lossy_model_is_reported() {
 #[test]
 fn routes_are_recognised() {
     let url = |s: &str| Value::String(s.to_owned());
+    assert_eq!(route("GET", &url("{{baseUrl}}/payments/:paymentProduct/:paymentId/status")), Some(Route::PaymentStatus));
+    assert_eq!(route("POST", &url("{{baseUrl}}/payments/{{template_id}}")), Some(Route::PaymentInitiate));
     assert_eq!(
-        route(
-            "GET",
-            &url("{{baseUrl}}/payments/:paymentProduct/:paymentId/status")
-        ),
-        Some(Route::PaymentStatus)
+        route("GET", &url("https://api-sandbox.sebgroup.com/ais/v7/identified2/accounts/x/transactions?bookingStatus=booked")),
+        Some(Route::Transactions)
     );
-    assert_eq!(
-        route("POST", &url("{{baseUrl}}/payments/{{template_id}}")),
-        Some(Route::PaymentInitiate)
-    );
-    assert_eq!(route("GET", &url("https://api-sandbox.sebgroup.com/ais/v7/identified2/accounts/x/transactions?bookingStatus=booked")), Some(Route::Transactions));
-    assert_eq!(
-        route(
-            "POST",
-            &url("https://api-sandbox.sebgroup.com/auth/v3/tokens")
-        ),
-        Some(Route::DecoupledToken)
-    );
+    assert_eq!(route("POST", &url("https://api-sandbox.sebgroup.com/auth/v3/tokens")), Some(Route::DecoupledToken));
     assert_eq!(route("POST", &url("{{tokenUri}}")), Some(Route::OAuthToken));
-    assert_eq!(
-        route("PATCH", &url("{{baseUrl}}/payments/mock/resetall")),
-        Some(Route::MockReset)
-    );
+    assert_eq!(route("PATCH", &url("{{baseUrl}}/payments/mock/resetall")), Some(Route::MockReset));
     assert_eq!(route("GET", &url("{{baseUrl}}/unknown")), None);
 }

@@ -3,11 +3,10 @@
 
 use serde_json::{json, Value};
 use valv_psd2::{
-    AccountDetails, AccountList, Amount, AmountError, AuthV3Error, BalanceAfterTransaction,
-    BalanceType, BalancesResponse, BookingStatus, DateError, DecimalString, DecoupledStatus,
-    DecoupledTokenRequest, IsoDate, PaymentInitiationResponse, PaymentProduct,
-    PaymentStatusResponse, PendingType, Problem, ScaStatus, TokenRequest, TokenResponse,
-    TppMessage, TransactionDetails, TransactionStatus, TransactionsResponse,
+    AccountDetails, AccountList, Amount, AmountError, AuthV3Error, BalanceAfterTransaction, BalanceType, BalancesResponse, BookingStatus,
+    DateError, DecimalString, DecoupledStatus, DecoupledTokenRequest, IsoDate, PaymentInitiationResponse, PaymentProduct,
+    PaymentStatusResponse, PendingType, Problem, ScaStatus, TokenRequest, TokenResponse, TppMessage, TransactionDetails, TransactionStatus,
+    TransactionsResponse,
 };
 
 /// Parses `value` as `T`, serialises it back and asserts nothing changed.
@@ -23,28 +22,15 @@ fn assert_round_trip<T: serde::de::DeserializeOwned + serde::Serialize>(value: &
 
 #[test]
 fn amounts_keep_their_exact_text() {
-    for text in [
-        "-63.0",
-        "40055.940",
-        "0",
-        "0.00",
-        "-0.5",
-        "345.50",
-        "20000.000",
-        "007",
-    ] {
+    for text in ["-63.0", "40055.940", "0", "0.00", "-0.5", "345.50", "20000.000", "007"] {
         let d = DecimalString::parse(text).expect(text);
         assert_eq!(d.as_str(), text);
         assert_eq!(serde_json::to_value(&d).expect("serialises"), json!(text));
         let back: DecimalString = serde_json::from_value(json!(text)).expect("parses");
         assert_eq!(back.as_str(), text);
     }
-    let a: Amount =
-        serde_json::from_str(r#"{"amount": "40055.940", "currency": "SEK"}"#).expect("parses");
-    assert_eq!(
-        serde_json::to_string(&a).expect("serialises"),
-        r#"{"amount":"40055.940","currency":"SEK"}"#
-    );
+    let a: Amount = serde_json::from_str(r#"{"amount": "40055.940", "currency": "SEK"}"#).expect("parses");
+    assert_eq!(serde_json::to_string(&a).expect("serialises"), r#"{"amount":"40055.940","currency":"SEK"}"#);
 }
 
 #[test]
@@ -64,15 +50,9 @@ fn amounts_reject_what_is_not_a_plain_decimal() {
         ("١٢", AmountError::Syntax),
     ] {
         assert_eq!(DecimalString::parse(text).err(), Some(err), "{text:?}");
-        assert!(
-            serde_json::from_value::<DecimalString>(json!(text)).is_err(),
-            "{text:?}"
-        );
+        assert!(serde_json::from_value::<DecimalString>(json!(text)).is_err(), "{text:?}");
     }
-    assert_eq!(
-        DecimalString::parse(&"9".repeat(65)).err(),
-        Some(AmountError::TooLong)
-    );
+    assert_eq!(DecimalString::parse(&"9".repeat(65)).err(), Some(AmountError::TooLong));
     assert!(serde_json::from_str::<Amount>(r#"{"amount": "1e5", "currency": "SEK"}"#).is_err());
     assert!(serde_json::from_str::<Amount>(r#"{"amount": true, "currency": "SEK"}"#).is_err());
     assert!(serde_json::from_str::<Amount>(r#"{"currency": "SEK"}"#).is_err());
@@ -81,22 +61,12 @@ fn amounts_reject_what_is_not_a_plain_decimal() {
 #[test]
 fn amounts_sent_as_json_numbers_round_trip_as_numbers() {
     // SEB's PIS v7 example of a 201 shows "amount": 345.5.
-    let a: Amount =
-        serde_json::from_str(r#"{"amount": 345.5, "currency": "SEK"}"#).expect("parses");
+    let a: Amount = serde_json::from_str(r#"{"amount": 345.5, "currency": "SEK"}"#).expect("parses");
     assert_eq!(a.amount.as_str(), "345.5");
     assert!(a.amount.was_json_number());
-    assert_eq!(
-        serde_json::to_value(&a).expect("serialises"),
-        json!({"amount": 345.5, "currency": "SEK"})
-    );
+    assert_eq!(serde_json::to_value(&a).expect("serialises"), json!({"amount": 345.5, "currency": "SEK"}));
     let i: DecimalString = serde_json::from_str("-12").expect("parses");
-    assert_eq!(
-        (
-            i.as_str(),
-            serde_json::to_string(&i).expect("serialises").as_str()
-        ),
-        ("-12", "-12")
-    );
+    assert_eq!((i.as_str(), serde_json::to_string(&i).expect("serialises").as_str()), ("-12", "-12"));
     let s = i.into_string_form();
     assert_eq!(serde_json::to_string(&s).expect("serialises"), r#""-12""#);
 }
@@ -113,30 +83,12 @@ fn amount_sign_scale_and_minor_units() {
     assert_eq!(d("-63.0").to_minor_units(2), Ok(-6300));
     assert_eq!(d("40055.940").to_minor_units(2), Ok(4_005_594));
     assert_eq!(d("1.005").to_minor_units(2), Err(AmountError::Scale));
-    assert_eq!(
-        d(&"9".repeat(60)).to_minor_units(2),
-        Err(AmountError::Scale)
-    );
-    assert_eq!(
-        DecimalString::from_minor_units(-6300, 2).map(DecimalString::into_string),
-        Ok("-63.00".into())
-    );
-    assert_eq!(
-        DecimalString::from_minor_units(5, 3).map(DecimalString::into_string),
-        Ok("0.005".into())
-    );
-    assert_eq!(
-        DecimalString::from_minor_units(-5, 0).map(DecimalString::into_string),
-        Ok("-5".into())
-    );
-    assert_eq!(
-        DecimalString::from_minor_units(i128::MIN, 2).map(|d| d.is_negative()),
-        Ok(true)
-    );
-    assert_eq!(
-        DecimalString::from_minor_units(1, 64).err(),
-        Some(AmountError::TooLong)
-    );
+    assert_eq!(d(&"9".repeat(60)).to_minor_units(2), Err(AmountError::Scale));
+    assert_eq!(DecimalString::from_minor_units(-6300, 2).map(DecimalString::into_string), Ok("-63.00".into()));
+    assert_eq!(DecimalString::from_minor_units(5, 3).map(DecimalString::into_string), Ok("0.005".into()));
+    assert_eq!(DecimalString::from_minor_units(-5, 0).map(DecimalString::into_string), Ok("-5".into()));
+    assert_eq!(DecimalString::from_minor_units(i128::MIN, 2).map(|d| d.is_negative()), Ok(true));
+    assert_eq!(DecimalString::from_minor_units(1, 64).err(), Some(AmountError::TooLong));
     assert!(Amount::parse("1.00", "sek").is_err());
     assert!(Amount::parse("1.00", "SEK").is_ok_and(|a| !a.is_negative()));
 }
@@ -150,10 +102,7 @@ fn enums_keep_unknown_values() {
     let s: TransactionStatus = serde_json::from_value(json!("XYZW")).expect("parses");
     assert_eq!(s, TransactionStatus::Other("XYZW".into()));
     assert_eq!(serde_json::to_value(&s).expect("serialises"), json!("XYZW"));
-    for code in [
-        "ACCC", "ACCP", "ACSC", "ACSP", "ACTC", "ACWC", "ACWP", "RCVD", "PDNG", "RJCT", "CANC",
-        "ACFC", "PATC", "PART",
-    ] {
+    for code in ["ACCC", "ACCP", "ACSC", "ACSP", "ACTC", "ACWC", "ACWP", "RCVD", "PDNG", "RJCT", "CANC", "ACFC", "PATC", "PART"] {
         let s: TransactionStatus = code.parse().expect("infallible");
         assert!(s.is_known(), "{code}");
         assert_eq!(s.as_str(), code);
@@ -164,20 +113,11 @@ fn enums_keep_unknown_values() {
     let f: ScaStatus = serde_json::from_value(json!("finalized")).expect("parses");
     assert_eq!(f, ScaStatus::Other("finalized".into()));
     assert!(f.is_final());
-    assert_eq!(
-        ScaStatus::from("scaMethodSelected"),
-        ScaStatus::ScaMethodSelected
-    );
+    assert_eq!(ScaStatus::from("scaMethodSelected"), ScaStatus::ScaMethodSelected);
     assert_eq!(ScaStatus::from("SCA Initiated").as_str(), "SCA Initiated");
 
-    assert_eq!(
-        BalanceType::from("interimAvailable"),
-        BalanceType::InterimAvailable
-    );
-    assert_eq!(
-        DecoupledStatus::from("USER_SIGN"),
-        DecoupledStatus::UserSign
-    );
+    assert_eq!(BalanceType::from("interimAvailable"), BalanceType::InterimAvailable);
+    assert_eq!(DecoupledStatus::from("USER_SIGN"), DecoupledStatus::UserSign);
     assert_eq!(PendingType::from("reserved"), PendingType::Reserved);
 
     let p: PaymentProduct = "sepa-credit-transfers".parse().expect("infallible");
@@ -186,28 +126,17 @@ fn enums_keep_unknown_values() {
     for product in PaymentProduct::KNOWN {
         assert_eq!(&PaymentProduct::from(product.as_str()), product);
     }
-    assert_eq!(
-        PaymentProduct::from("instant-payments"),
-        PaymentProduct::Other("instant-payments".into())
-    );
+    assert_eq!(PaymentProduct::from("instant-payments"), PaymentProduct::Other("instant-payments".into()));
 }
 
 #[test]
 fn booking_status_is_strict() {
     assert_eq!("booked".parse(), Ok(BookingStatus::Booked));
-    assert_eq!(
-        "both"
-            .parse::<BookingStatus>()
-            .map(|b| (b.includes_booked(), b.includes_pending())),
-        Ok((true, true))
-    );
+    assert_eq!("both".parse::<BookingStatus>().map(|b| (b.includes_booked(), b.includes_pending())), Ok((true, true)));
     assert_eq!("information".parse(), Ok(BookingStatus::Information));
     assert!("Booked".parse::<BookingStatus>().is_err());
     assert!("".parse::<BookingStatus>().is_err());
-    assert_eq!(
-        serde_json::to_value(BookingStatus::Pending).expect("serialises"),
-        json!("pending")
-    );
+    assert_eq!(serde_json::to_value(BookingStatus::Pending).expect("serialises"), json!("pending"));
 }
 
 // ---------------------------------------------------------------- errors
@@ -223,10 +152,7 @@ fn tpp_messages_in_both_shapes() {
     });
     let s: PaymentStatusResponse = assert_round_trip(&status);
     let msgs = s.tpp_messages.expect("messages");
-    assert_eq!(
-        msgs[0],
-        TppMessage::Text("A similar payment is already in upcoming events.".into())
-    );
+    assert_eq!(msgs[0], TppMessage::Text("A similar payment is already in upcoming events.".into()));
     assert_eq!(msgs[0].code(), None);
     assert_eq!(msgs[1].code(), Some("PAYMENT_FAILED"));
     assert_eq!(msgs[1].text(), Some("bad"));
@@ -249,10 +175,7 @@ fn problems_as_seb_sends_them() {
     let made = Problem::berlin_group(404, "RESOURCE_UNKNOWN", "Account not found");
     assert_eq!(made.type_.as_deref(), body["type"].as_str());
     assert_eq!(made.title.as_deref(), body["title"].as_str());
-    let only_type: Problem = serde_json::from_value(
-        json!({"type": "https://berlingroup.com/error-codes/TOKEN_EXPIRED"}),
-    )
-    .expect("parses");
+    let only_type: Problem = serde_json::from_value(json!({"type": "https://berlingroup.com/error-codes/TOKEN_EXPIRED"})).expect("parses");
     assert_eq!(only_type.error_code(), Some("TOKEN_EXPIRED"));
 }
 
@@ -261,15 +184,7 @@ fn auth_v3_error_keeps_an_explicit_null_detail() {
     let body = json!({"detail": null, "title": "Invalid client", "status": 422, "type": "Invalid parameter value"});
     let e: AuthV3Error = assert_round_trip(&body);
     assert_eq!(e.detail, Some(None));
-    assert_eq!(
-        serde_json::to_value(AuthV3Error::new(
-            422,
-            "Invalid parameter value",
-            "Invalid client"
-        ))
-        .expect("serialises"),
-        body
-    );
+    assert_eq!(serde_json::to_value(AuthV3Error::new(422, "Invalid parameter value", "Invalid client")).expect("serialises"), body);
     let absent: AuthV3Error = assert_round_trip(&json!({"title": "x"}));
     assert_eq!(absent.detail, None);
     let text: AuthV3Error = assert_round_trip(&json!({"detail": "d"}));
@@ -286,24 +201,13 @@ fn iso_dates() {
     assert_eq!(IsoDate::parse("2023-04-31"), Err(DateError::OutOfRange));
     assert_eq!(IsoDate::parse("2023-00-10"), Err(DateError::OutOfRange));
     assert_eq!(IsoDate::parse("0000-01-01"), Err(DateError::OutOfRange));
-    for bad in [
-        "2023-1-01",
-        "20230101",
-        "2023-01-01T00:00:00",
-        "2023-01-0a",
-        "",
-        "２０２３-01-01",
-        "{{RandomFutureDate}}",
-    ] {
+    for bad in ["2023-1-01", "20230101", "2023-01-01T00:00:00", "2023-01-0a", "", "２０２３-01-01", "{{RandomFutureDate}}"] {
         assert_eq!(IsoDate::parse(bad), Err(DateError::Format), "{bad:?}");
     }
     let a: IsoDate = "2024-01-31".parse().expect("valid");
     let b: IsoDate = "2024-02-01".parse().expect("valid");
     assert!(a < b);
-    assert_eq!(
-        serde_json::to_value(a).expect("serialises"),
-        json!("2024-01-31")
-    );
+    assert_eq!(serde_json::to_value(a).expect("serialises"), json!("2024-01-31"));
     assert!(serde_json::from_value::<IsoDate>(json!("2024-13-01")).is_err());
     assert!(valv_psd2::validate_iso_date("2030-12-31").is_ok());
 }
@@ -322,10 +226,7 @@ fn accounts_response_as_documented() {
     }]});
     let list: AccountList = assert_round_trip(&body);
     let acc = &list.accounts[0];
-    assert_eq!(
-        acc.credit_line.as_ref().map(DecimalString::as_str),
-        Some("20000.000")
-    );
+    assert_eq!(acc.credit_line.as_ref().map(DecimalString::as_str), Some("20000.000"));
     assert_eq!(acc.status.as_ref().map(|s| s.as_str()), Some("enabled"));
 
     // Account details carry more members (kept verbatim).
@@ -368,27 +269,12 @@ fn transactions_response_as_documented() {
                    "next": {"href": "/accounts/a/transactions?bookingStatus=booked&transactionSequenceNumber=2"}}
     });
     let page: TransactionsResponse = assert_round_trip(&body);
-    assert_eq!(
-        page.next_link(),
-        Some("/accounts/a/transactions?bookingStatus=booked&transactionSequenceNumber=2")
-    );
+    assert_eq!(page.next_link(), Some("/accounts/a/transactions?bookingStatus=booked&transactionSequenceNumber=2"));
     let booked = page.transactions.booked.as_ref().expect("booked");
     assert!(booked[0].transaction_amount.is_negative());
-    assert!(matches!(
-        booked[0].balance_after_transaction,
-        Some(BalanceAfterTransaction::Amount(_))
-    ));
-    assert!(matches!(
-        booked[1].balance_after_transaction,
-        Some(BalanceAfterTransaction::Balance(_))
-    ));
-    assert_eq!(
-        booked[1]
-            .balance_after_transaction
-            .as_ref()
-            .map(|b| b.amount().amount.as_str()),
-        Some("5.00")
-    );
+    assert!(matches!(booked[0].balance_after_transaction, Some(BalanceAfterTransaction::Amount(_))));
+    assert!(matches!(booked[1].balance_after_transaction, Some(BalanceAfterTransaction::Balance(_))));
+    assert_eq!(booked[1].balance_after_transaction.as_ref().map(|b| b.amount().amount.as_str()), Some("5.00"));
     let pending = page.transactions.pending.as_ref().expect("pending");
     assert_eq!(pending[0].pending_type, Some(PendingType::Upcoming));
 
@@ -411,10 +297,7 @@ fn pis_shapes() {
     let created = json!({"paymentId": "p1", "transactionStatus": "RCVD",
         "_links": {"status": {"href": "/payments/swedish-domestic-private-bankgiros/p1/status"}}});
     let r: PaymentInitiationResponse = assert_round_trip(&created);
-    assert_eq!(
-        r.links.as_ref().and_then(|l| l.get("status")),
-        Some("/payments/swedish-domestic-private-bankgiros/p1/status")
-    );
+    assert_eq!(r.links.as_ref().and_then(|l| l.get("status")), Some("/payments/swedish-domestic-private-bankgiros/p1/status"));
     let mut made = PaymentInitiationResponse::new("p1");
     made.transaction_status = Some(TransactionStatus::Rcvd);
     made.links = r.links.clone();
@@ -433,10 +316,7 @@ fn debug_output_hides_tokens_and_secrets() {
     let dbg = format!("{t:?}");
     assert!(!dbg.contains("SECRET"), "{dbg}");
     assert!(dbg.contains("id_token") && dbg.contains("3599"));
-    assert_eq!(
-        t.scopes().collect::<Vec<_>>(),
-        ["psd2_accounts", "psd2_payments"]
-    );
+    assert_eq!(t.scopes().collect::<Vec<_>>(), ["psd2_accounts", "psd2_payments"]);
 
     let r = TokenRequest {
         grant_type: "authorization_code".into(),
@@ -470,121 +350,67 @@ mod validation {
     }
 
     fn paths(p: &PaymentInitiation, product: &P) -> Vec<&'static str> {
-        p.validate(product)
-            .err()
-            .unwrap_or_default()
-            .into_iter()
-            .map(|e| e.path)
-            .collect()
+        p.validate(product).err().unwrap_or_default().into_iter().map(|e| e.path).collect()
     }
 
     #[test]
     fn the_collections_payments_are_valid() {
-        let mut transfer = payment(
-            "99.50",
-            "SEK",
-            AccountReference::iban("SE2550000000054400047903"),
-        );
+        let mut transfer = payment("99.50", "SEK", AccountReference::iban("SE2550000000054400047903"));
         transfer.template_id = Some(P::SwedishDomesticPrivateCreditTransfers);
         transfer.debtor_account_message = Some("max 12 chars".into());
         transfer.creditor_account_message = Some("max 12 chars".into());
         transfer.requested_execution_date = Some("2030-06-28".into());
-        assert_eq!(
-            transfer.validate(&P::SwedishDomesticPrivateCreditTransfers),
-            Ok(())
-        );
+        assert_eq!(transfer.validate(&P::SwedishDomesticPrivateCreditTransfers), Ok(()));
 
         let mut bankgiro = payment("55.50", "SEK", AccountReference::bankgiro("8080-1111"));
         bankgiro.debtor_account_message = Some("max 20 chars".into());
-        assert_eq!(
-            bankgiro.validate(&P::SwedishDomesticPrivateBankgiros),
-            Ok(())
-        );
+        assert_eq!(bankgiro.validate(&P::SwedishDomesticPrivateBankgiros), Ok(()));
 
         let mut plusgiro = payment("10.55", "SEK", AccountReference::plusgiro("12345678"));
         plusgiro.debtor_account_message = Some("max 20 characters.".into());
         plusgiro.remittance_information_unstructured = Some("max 100 characters".into());
-        assert_eq!(
-            plusgiro.validate(&P::SwedishDomesticPrivatePlusgiros),
-            Ok(())
-        );
+        assert_eq!(plusgiro.validate(&P::SwedishDomesticPrivatePlusgiros), Ok(()));
     }
 
     #[test]
     fn bad_payments_name_every_bad_member() {
-        let mut p = payment(
-            "0.00",
-            "SEK",
-            AccountReference::iban("SE2550000000054400047903"),
-        );
+        let mut p = payment("0.00", "SEK", AccountReference::iban("SE2550000000054400047903"));
         p.template_id = Some(P::SwedishDomesticPrivatePlusgiros);
         p.creditor_account_message = Some("thirteen char".into());
         p.requested_execution_date = Some("2030-02-30".into());
         p.debtor_account = AccountReference::bankgiro("1");
         assert_eq!(
             paths(&p, &P::SwedishDomesticPrivateCreditTransfers),
-            [
-                "templateId",
-                "instructedAmount.amount",
-                "debtorAccount",
-                "requestedExecutionDate",
-                "creditorAccountMessage"
-            ]
+            ["templateId", "instructedAmount.amount", "debtorAccount", "requestedExecutionDate", "creditorAccountMessage"]
         );
 
         assert_eq!(
-            paths(
-                &payment("-1", "SEK", AccountReference::plusgiro("1")),
-                &P::SwedishDomesticPrivatePlusgiros
-            ),
+            paths(&payment("-1", "SEK", AccountReference::plusgiro("1")), &P::SwedishDomesticPrivatePlusgiros),
             ["instructedAmount.amount", "creditorAccount.pgnr"]
         );
         assert_eq!(
-            paths(
-                &payment("1", "SEK", AccountReference::bankgiro("8080-11a1")),
-                &P::SwedishDomesticPrivateBankgiros
-            ),
+            paths(&payment("1", "SEK", AccountReference::bankgiro("8080-11a1")), &P::SwedishDomesticPrivateBankgiros),
             ["creditorAccount.bgnr"]
         );
         assert_eq!(
-            paths(
-                &payment("1", "EUR", AccountReference::bankgiro("8080-1111")),
-                &P::SwedishDomesticPrivateBankgiros
-            ),
+            paths(&payment("1", "EUR", AccountReference::bankgiro("8080-1111")), &P::SwedishDomesticPrivateBankgiros),
             ["instructedAmount.currency"]
         );
         assert_eq!(
-            paths(
-                &payment("1", "SEK", AccountReference::bban("123")),
-                &P::SepaCreditTransfers
-            ),
-            [
-                "instructedAmount.currency",
-                "creditorAccount.iban",
-                "creditorName"
-            ]
+            paths(&payment("1", "SEK", AccountReference::bban("123")), &P::SepaCreditTransfers),
+            ["instructedAmount.currency", "creditorAccount.iban", "creditorName"]
         );
         let mut sepa = payment("1", "EUR", AccountReference::iban("DE89370400440532013000"));
         sepa.creditor_name = Some("Hans".into());
         assert_eq!(sepa.validate(&P::SepaCreditTransfers), Ok(()));
 
-        let mut periodic = payment(
-            "1",
-            "SEK",
-            AccountReference::iban("SE2550000000054400047903"),
-        );
+        let mut periodic = payment("1", "SEK", AccountReference::iban("SE2550000000054400047903"));
         periodic.frequency = Some("monthly".into());
-        assert_eq!(
-            paths(&periodic, &P::SwedishDomesticPrivateCreditTransfers),
-            ["startDate"]
-        );
+        assert_eq!(paths(&periodic, &P::SwedishDomesticPrivateCreditTransfers), ["startDate"]);
 
         let mut long = payment("1", "SEK", AccountReference::plusgiro("12345678"));
         long.remittance_information_unstructured = Some("å".repeat(101));
-        assert_eq!(
-            paths(&long, &P::SwedishDomesticPrivatePlusgiros),
-            ["remittanceInformationUnstructured"]
-        );
+        assert_eq!(paths(&long, &P::SwedishDomesticPrivatePlusgiros), ["remittanceInformationUnstructured"]);
         long.remittance_information_unstructured = Some("å".repeat(100));
         assert_eq!(long.validate(&P::SwedishDomesticPrivatePlusgiros), Ok(()));
     }
@@ -592,10 +418,7 @@ mod validation {
     #[test]
     fn problem_display() {
         let p = valv_psd2::Problem::berlin_group(404, "RESOURCE_UNKNOWN", "Account not found");
-        assert_eq!(
-            p.to_string(),
-            "404 RESOURCE_UNKNOWN: The addressed resource is unknown relative to the TPP — Account not found"
-        );
+        assert_eq!(p.to_string(), "404 RESOURCE_UNKNOWN: The addressed resource is unknown relative to the TPP — Account not found");
         assert_eq!(valv_psd2::Problem::default().to_string(), "");
     }
 }
@@ -614,15 +437,9 @@ fn constructors_produce_seb_shapes() {
         serde_json::to_value(&s).expect("serialises"),
         json!({"status": "PENDING", "hint_code": "OUTSTANDING_TRANSACTION", "poll_delay": 500})
     );
+    assert_eq!(serde_json::to_value(valv_psd2::FundsConfirmationResponse::new(true)).expect("serialises"), json!({"fundsAvailable": true}));
     assert_eq!(
-        serde_json::to_value(valv_psd2::FundsConfirmationResponse::new(true)).expect("serialises"),
-        json!({"fundsAvailable": true})
-    );
-    assert_eq!(
-        serde_json::to_value(valv_psd2::PaymentCancellationResponse::new(
-            TransactionStatus::Canc
-        ))
-        .expect("serialises"),
+        serde_json::to_value(valv_psd2::PaymentCancellationResponse::new(TransactionStatus::Canc)).expect("serialises"),
         json!({"transactionStatus": "CANC"})
     );
 }
@@ -630,26 +447,16 @@ fn constructors_produce_seb_shapes() {
 #[test]
 fn query_strings() {
     use valv_psd2::{AccountsQuery, TransactionsQuery};
-    let q: TransactionsQuery = serde_urlencoded::from_str(
-        "bookingStatus=booked&dateFrom=2024-01-01&dateTo=2024-01-31&other=1",
-    )
-    .expect("parses");
+    let q: TransactionsQuery =
+        serde_urlencoded::from_str("bookingStatus=booked&dateFrom=2024-01-01&dateTo=2024-01-31&other=1").expect("parses");
     assert_eq!(q.booking_status, Some(BookingStatus::Booked));
     assert_eq!(q.date_to.map(|d| d.to_string()), Some("2024-01-31".into()));
-    assert_eq!(
-        serde_urlencoded::to_string(&q).expect("serialises"),
-        "bookingStatus=booked&dateFrom=2024-01-01&dateTo=2024-01-31"
-    );
-    let page: TransactionsQuery =
-        serde_urlencoded::from_str("bookingStatus=both&transactionSequenceNumber=2")
-            .expect("parses");
+    assert_eq!(serde_urlencoded::to_string(&q).expect("serialises"), "bookingStatus=booked&dateFrom=2024-01-01&dateTo=2024-01-31");
+    let page: TransactionsQuery = serde_urlencoded::from_str("bookingStatus=both&transactionSequenceNumber=2").expect("parses");
     assert_eq!(page.transaction_sequence_number.as_deref(), Some("2"));
     assert!(serde_urlencoded::from_str::<TransactionsQuery>("bookingStatus=all").is_err());
     assert!(serde_urlencoded::from_str::<TransactionsQuery>("dateFrom=2024-02-30").is_err());
-    assert_eq!(
-        serde_urlencoded::from_str::<TransactionsQuery>(""),
-        Ok(TransactionsQuery::default())
-    );
+    assert_eq!(serde_urlencoded::from_str::<TransactionsQuery>(""), Ok(TransactionsQuery::default()));
 
     let a: AccountsQuery = serde_urlencoded::from_str("withBalance=true").expect("parses");
     assert_eq!(a.with_balance, Some(true));

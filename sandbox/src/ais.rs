@@ -59,13 +59,7 @@ fn present(headers: &HeaderMap) -> bool {
 }
 
 /// Auth, scope, request id and the unattended-access limit, in SEB's order.
-fn admit(
-    st: &SandboxState,
-    psu: &Psu,
-    headers: &HeaderMap,
-    account: &str,
-    operation: &'static str,
-) -> Result<String, Problem> {
+fn admit(st: &SandboxState, psu: &Psu, headers: &HeaderMap, account: &str, operation: &'static str) -> Result<String, Problem> {
     psu.require("psd2_accounts")?;
     let rid = request_id(headers)?;
     if !present(headers) && !st.bank().state().count_unattended(&psu.person_id, account, operation) {
@@ -99,11 +93,8 @@ async fn accounts(
     let rid = admit(&st, &psu, &headers, "*", "accounts")?;
     let with_balance = flag(&q, "withBalance")?;
     let bank = st.bank().state();
-    let list: Vec<Value> = bank
-        .accounts
-        .get(psu.person_id.as_str())
-        .map(|a| a.iter().map(|a| a.to_json(with_balance, false)).collect())
-        .unwrap_or_default();
+    let list: Vec<Value> =
+        bank.accounts.get(psu.person_id.as_str()).map(|a| a.iter().map(|a| a.to_json(with_balance, false)).collect()).unwrap_or_default();
     Ok(reply(StatusCode::OK, &rid, json!({ "accounts": list })))
 }
 
@@ -122,20 +113,11 @@ async fn account(
     Ok(reply(StatusCode::OK, &rid, a.to_json(with_balance, true)))
 }
 
-async fn balances(
-    State(st): State<SandboxState>,
-    psu: Psu,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> Result<Response, Problem> {
+async fn balances(State(st): State<SandboxState>, psu: Psu, headers: HeaderMap, Path(id): Path<String>) -> Result<Response, Problem> {
     let rid = admit(&st, &psu, &headers, &id, "balances")?;
     let bank = st.bank().state();
     let a = bank.account(&psu.person_id, &id).ok_or_else(unknown_account)?;
-    Ok(reply(
-        StatusCode::OK,
-        &rid,
-        json!({ "account": {"iban": a.iban}, "balances": a.balances_json() }),
-    ))
+    Ok(reply(StatusCode::OK, &rid, json!({ "account": {"iban": a.iban}, "balances": a.balances_json() })))
 }
 
 fn date(q: &HashMap<String, String>, name: &str) -> Result<Option<Date>, Problem> {
@@ -147,15 +129,9 @@ fn date(q: &HashMap<String, String>, name: &str) -> Result<Option<Date>, Problem
         .transpose()
 }
 
-fn transactions_page(
-    bank: &BankState,
-    person: &str,
-    id: &str,
-    q: &HashMap<String, String>,
-) -> Result<Value, Problem> {
-    let status = q
-        .get("bookingStatus")
-        .ok_or_else(|| Problem::format("The query parameter bookingStatus is required (booked, pending or both)"))?;
+fn transactions_page(bank: &BankState, person: &str, id: &str, q: &HashMap<String, String>) -> Result<Value, Problem> {
+    let status =
+        q.get("bookingStatus").ok_or_else(|| Problem::format("The query parameter bookingStatus is required (booked, pending or both)"))?;
     let (booked, pending) = match status.as_str() {
         "booked" => (true, false),
         "pending" => (false, true),
@@ -183,8 +159,7 @@ fn transactions_page(
         let list: Vec<&crate::bank::Tx> = if dated {
             a.booked.iter().filter(|t| in_range(t.date)).collect()
         } else {
-            let rest: Vec<&crate::bank::Tx> =
-                a.booked.iter().filter(|t| after.is_none_or(|n| t.seq < n)).collect();
+            let rest: Vec<&crate::bank::Tx> = a.booked.iter().filter(|t| after.is_none_or(|n| t.seq < n)).collect();
             if rest.len() > PAGE_SIZE {
                 let last = rest[PAGE_SIZE - 1].seq;
                 links["next"] = json!({
@@ -196,8 +171,7 @@ fn transactions_page(
         report.insert("booked".into(), Value::Array(list.iter().map(|t| a.tx_json(t, false)).collect()));
     }
     if pending && after.is_none() {
-        let list: Vec<Value> =
-            a.pending.iter().filter(|t| !dated || in_range(t.date)).map(|t| a.tx_json(t, false)).collect();
+        let list: Vec<Value> = a.pending.iter().filter(|t| !dated || in_range(t.date)).map(|t| a.tx_json(t, false)).collect();
         report.insert("pending".into(), Value::Array(list));
     }
     Ok(json!({
@@ -229,12 +203,7 @@ async fn transaction(
     let rid = admit(&st, &psu, &headers, &id, "transaction")?;
     let bank = st.bank().state();
     let a = bank.account(&psu.person_id, &id).ok_or_else(unknown_account)?;
-    let t = a
-        .booked
-        .iter()
-        .chain(a.pending.iter())
-        .find(|t| t.id == tx)
-        .ok_or_else(|| Problem::unknown("The transaction is unknown"))?;
+    let t = a.booked.iter().chain(a.pending.iter()).find(|t| t.id == tx).ok_or_else(|| Problem::unknown("The transaction is unknown"))?;
     // SEB v7 answers with the transaction object itself (valv-psd2 `TransactionDetails`).
     Ok(reply(StatusCode::OK, &rid, a.tx_json(t, true)))
 }

@@ -39,11 +39,7 @@ impl Psu {
         if self.scopes.iter().any(|s| s == scope) {
             Ok(())
         } else {
-            Err(Problem::new(
-                StatusCode::UNAUTHORIZED,
-                "TOKEN_INVALID",
-                format!("The access token lacks the scope {scope}"),
-            ))
+            Err(Problem::new(StatusCode::UNAUTHORIZED, "TOKEN_INVALID", format!("The access token lacks the scope {scope}")))
         }
     }
 }
@@ -56,15 +52,9 @@ impl FromRequestParts<SandboxState> for Psu {
     type Rejection = Problem;
 
     async fn from_request_parts(parts: &mut Parts, state: &SandboxState) -> Result<Self, Self::Rejection> {
-        let route = parts
-            .extensions
-            .get::<MatchedPath>()
-            .map_or_else(|| parts.uri.path().to_owned(), |m| m.as_str().to_owned());
+        let route = parts.extensions.get::<MatchedPath>().map_or_else(|| parts.uri.path().to_owned(), |m| m.as_str().to_owned());
         state.counters().api_call(parts.method.as_str(), &route);
-        let value = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .ok_or_else(|| invalid("An Authorization: Bearer header is required"))?;
+        let value = parts.headers.get(header::AUTHORIZATION).ok_or_else(|| invalid("An Authorization: Bearer header is required"))?;
         let value = value.to_str().map_err(|_| invalid("The Authorization header is malformed"))?;
         let token = match value.split_once(' ') {
             Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => token.trim(),
@@ -73,11 +63,7 @@ impl FromRequestParts<SandboxState> for Psu {
         let result = state.tokens().check_access(token);
         match result {
             Ok(info) => Ok(Psu { person_id: info.person, scopes: info.scopes }),
-            Err(AccessError::Expired) => Err(Problem::new(
-                StatusCode::UNAUTHORIZED,
-                "TOKEN_EXPIRED",
-                "The access token has expired",
-            )),
+            Err(AccessError::Expired) => Err(Problem::new(StatusCode::UNAUTHORIZED, "TOKEN_EXPIRED", "The access token has expired")),
             Err(AccessError::Invalid) => Err(invalid("The access token is not valid")),
         }
     }

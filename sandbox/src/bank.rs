@@ -334,16 +334,7 @@ fn accounts_for(person: &str, today: Date) -> Vec<Account> {
         generate_account(person, 1, saving, "Sparkonto", "Buffert", owner, 120 + n * 5, today),
     ];
     if n % 2 == 0 {
-        list.push(generate_account(
-            person,
-            2,
-            swedish_iban(&format!("{person}/extra")),
-            "e-konto",
-            "Vardag",
-            owner,
-            210,
-            today,
-        ));
+        list.push(generate_account(person, 2, swedish_iban(&format!("{person}/extra")), "e-konto", "Vardag", owner, 210, today));
     }
     list
 }
@@ -503,10 +494,8 @@ mod tests {
         for p in TEST_PERSONS {
             let iban = swedish_iban(p);
             let moved = format!("{}{}", &iban[4..], &iban[..4]);
-            let numeric: String = moved
-                .chars()
-                .map(|c| if c.is_ascii_digit() { c.to_string() } else { (c as u32 - 'A' as u32 + 10).to_string() })
-                .collect();
+            let numeric: String =
+                moved.chars().map(|c| if c.is_ascii_digit() { c.to_string() } else { (c as u32 - 'A' as u32 + 10).to_string() }).collect();
             let rem = numeric.bytes().fold(0u64, |acc, b| (acc * 10 + u64::from(b - b'0')) % 97);
             assert_eq!(rem, 1, "{iban}");
             assert_eq!(iban.len(), 24);

@@ -170,9 +170,7 @@ pub async fn fault_middleware(State(st): State<SandboxState>, req: Request, next
                 }
             }
         }
-        faults.rules.retain(|r| {
-            r.fail_next > 0 || r.failure_rate > 0.0 || (r.latency_ms > 0 && r.latency_next != Some(0))
-        });
+        faults.rules.retain(|r| r.fail_next > 0 || r.failure_rate > 0.0 || (r.latency_ms > 0 && r.latency_next != Some(0)));
         (delay, failure)
     };
     if delay > 0 {
@@ -309,7 +307,14 @@ async fn add_failure(State(st): State<SandboxState>, body: Bytes) -> Response {
     };
     add_rule(
         &st,
-        FaultRule { path: Some(b.path), method: b.method, status: b.status, fail_next: b.count, retry_after: b.retry_after, ..FaultRule::default() },
+        FaultRule {
+            path: Some(b.path),
+            method: b.method,
+            status: b.status,
+            fail_next: b.count,
+            retry_after: b.retry_after,
+            ..FaultRule::default()
+        },
     )
 }
 
@@ -406,7 +411,10 @@ struct TokensQuery {
     personal_identity_number: String,
 }
 
-async fn issued_tokens(State(st): State<SandboxState>, q: Result<Query<TokensQuery>, axum::extract::rejection::QueryRejection>) -> Response {
+async fn issued_tokens(
+    State(st): State<SandboxState>,
+    q: Result<Query<TokensQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
     let Ok(Query(q)) = q else {
         return bad_request("personalIdentityNumber is required");
     };

@@ -36,11 +36,7 @@ pub use state::SandboxState;
 /// The whole sandbox as one router over `state` (controls mounted only if the state's
 /// config enables them).
 pub fn app(state: SandboxState) -> Router {
-    let mut router = Router::new()
-        .merge(oauth::router())
-        .merge(decoupled::router())
-        .merge(ais::router())
-        .merge(pis::router());
+    let mut router = Router::new().merge(oauth::router()).merge(decoupled::router()).merge(ais::router()).merge(pis::router());
     if state.config().controls {
         router = router
             .merge(controls::router().layer(CorsLayer::permissive()))

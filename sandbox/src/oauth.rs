@@ -144,7 +144,10 @@ fn is_challenge(c: &str) -> bool {
     c.len() == 43 && c.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
-async fn authorize(State(st): State<SandboxState>, query: Result<Query<AuthorizeQuery>, axum::extract::rejection::QueryRejection>) -> Response {
+async fn authorize(
+    State(st): State<SandboxState>,
+    query: Result<Query<AuthorizeQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
     let Ok(Query(q)) = query else {
         return error_page(StatusCode::BAD_REQUEST, "The authorization request is malformed (repeated or badly encoded parameters).");
     };
@@ -285,17 +288,14 @@ fn client_auth(st: &SandboxState, headers: &HeaderMap, form: &[(String, String)]
                 .and_then(|b| String::from_utf8(b).ok())
                 .ok_or_else(|| OAuthError::new("invalid_client", "Malformed Basic credentials"))?;
             let (id, secret) = raw.split_once(':').ok_or_else(|| OAuthError::new("invalid_client", "Malformed Basic credentials"))?;
-            let (id, secret) = form_decode(id)
-                .zip(form_decode(secret))
-                .ok_or_else(|| OAuthError::new("invalid_client", "Malformed Basic credentials"))?;
+            let (id, secret) =
+                form_decode(id).zip(form_decode(secret)).ok_or_else(|| OAuthError::new("invalid_client", "Malformed Basic credentials"))?;
             Some((id, secret))
         }
         None => None,
     };
     let (id, secret) = match (basic, field("client_secret")) {
-        (Some(_), Some(_)) => {
-            return Err(OAuthError::new("invalid_request", "Use one client authentication method, not both"))
-        }
+        (Some(_), Some(_)) => return Err(OAuthError::new("invalid_request", "Use one client authentication method, not both")),
         (Some((id, secret)), None) => {
             if field("client_id").is_some_and(|b| b != id) {
                 return Err(OAuthError::new("invalid_request", "client_id differs from the authenticated client"));
@@ -312,8 +312,8 @@ fn client_auth(st: &SandboxState, headers: &HeaderMap, form: &[(String, String)]
 }
 
 fn parse_form(body: &[u8]) -> Result<Vec<(String, String)>, OAuthError> {
-    let pairs: Vec<(String, String)> =
-        serde_urlencoded::from_bytes(body).map_err(|_| OAuthError::new("invalid_request", "The body must be application/x-www-form-urlencoded"))?;
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body)
+        .map_err(|_| OAuthError::new("invalid_request", "The body must be application/x-www-form-urlencoded"))?;
     for (i, (k, _)) in pairs.iter().enumerate() {
         if pairs[..i].iter().any(|(k2, _)| k2 == k) {
             return Err(OAuthError::new("invalid_request", format!("Parameter {k} is repeated")));

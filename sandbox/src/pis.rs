@@ -19,14 +19,12 @@ use axum::routing::{get, patch, post};
 use axum::Router;
 use serde_json::{json, Value};
 use valv_psd2::account::AccountReference;
-use valv_psd2::payment::{
-    FundsConfirmationRequest, PaymentInitiation, PaymentProduct, SigningBasketRequest, TransactionStatus,
-};
+use valv_psd2::payment::{FundsConfirmationRequest, PaymentInitiation, PaymentProduct, SigningBasketRequest, TransactionStatus};
 use valv_psd2::sca::ScaStatus;
 
 use crate::ais::{reply, request_id};
 use crate::auth::Psu;
-use crate::bank::{money, Basket, BankState, Payment};
+use crate::bank::{money, BankState, Basket, Payment};
 use crate::error::Problem;
 use crate::state::SandboxState;
 
@@ -88,7 +86,10 @@ fn unknown_payment() -> Problem {
 
 fn templates_list() -> Vec<(PaymentProduct, &'static str)> {
     vec![
-        (PaymentProduct::SwedishDomesticPrivateCreditTransfers, "The template supports Swedish domestic credit transfers for private customers"),
+        (
+            PaymentProduct::SwedishDomesticPrivateCreditTransfers,
+            "The template supports Swedish domestic credit transfers for private customers",
+        ),
         (PaymentProduct::SwedishDomesticPrivateBankgiros, "The template supports Swedish Bankgiro payments for private customers"),
         (PaymentProduct::SwedishDomesticPrivatePlusgiros, "The template supports Swedish Plusgiro payments for private customers"),
         (PaymentProduct::SwedishDomesticPrivateOwnAccountsTransfers, "The template supports transfers between the customer's own accounts"),
@@ -100,10 +101,8 @@ fn templates_list() -> Vec<(PaymentProduct, &'static str)> {
 async fn templates(State(_st): State<SandboxState>, psu: Psu, headers: HeaderMap) -> Result<Response, Problem> {
     psu.require("psd2_payments")?;
     let rid = request_id(&headers).unwrap_or_else(|_| uuid::Uuid::new_v4().to_string());
-    let list: Vec<Value> = templates_list()
-        .into_iter()
-        .map(|(p, d)| json!({"templateId": p.as_str(), "description": d, "scope": ["PRIVATE"]}))
-        .collect();
+    let list: Vec<Value> =
+        templates_list().into_iter().map(|(p, d)| json!({"templateId": p.as_str(), "description": d, "scope": ["PRIVATE"]})).collect();
     Ok(reply(StatusCode::OK, &rid, Value::Array(list)))
 }
 
@@ -148,8 +147,8 @@ async fn initiate(
     let rid = admit(&psu, &headers)?;
     let service = service_of(&uri);
     let product = product(&product_id)?;
-    let payment: PaymentInitiation = serde_json::from_slice(&body)
-        .map_err(|e| Problem::format(format!("The payment body is not valid: {e}")))?;
+    let payment: PaymentInitiation =
+        serde_json::from_slice(&body).map_err(|e| Problem::format(format!("The payment body is not valid: {e}")))?;
     if let Err(errors) = payment.validate(&product) {
         let detail = errors.iter().map(|e| format!("{}: {}", e.path, e.message)).collect::<Vec<_>>().join("; ");
         return Err(Problem::format(detail));
@@ -345,11 +344,7 @@ async fn start_auth(
     }
     p.authorisations.push((auth_id.clone(), ScaStatus::ScaMethodSelected));
     let owner = format!("{}/{}", product, id);
-    Ok(reply(
-        StatusCode::CREATED,
-        &rid,
-        authorisation_body(&format!("/{service}"), &owner, &auth_id, &ScaStatus::ScaMethodSelected),
-    ))
+    Ok(reply(StatusCode::CREATED, &rid, authorisation_body(&format!("/{service}"), &owner, &auth_id, &ScaStatus::ScaMethodSelected)))
 }
 
 async fn list_auth(
@@ -418,10 +413,7 @@ fn basket_body(b: &Basket) -> Value {
 }
 
 fn find_basket<'a>(bank: &'a mut BankState, psu: &Psu, id: &str) -> Result<&'a mut Basket, Problem> {
-    bank.baskets
-        .get_mut(id)
-        .filter(|b| b.person == psu.person_id)
-        .ok_or_else(|| Problem::unknown("The signing basket is unknown"))
+    bank.baskets.get_mut(id).filter(|b| b.person == psu.person_id).ok_or_else(|| Problem::unknown("The signing basket is unknown"))
 }
 
 /// One signing step for a basket; when it is signed its payments are accepted too.
@@ -528,7 +520,12 @@ async fn start_basket_auth(
     Ok(reply(StatusCode::CREATED, &rid, v))
 }
 
-async fn list_basket_auth(State(st): State<SandboxState>, psu: Psu, headers: HeaderMap, Path(id): Path<String>) -> Result<Response, Problem> {
+async fn list_basket_auth(
+    State(st): State<SandboxState>,
+    psu: Psu,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, Problem> {
     let rid = admit(&psu, &headers)?;
     let mut bank = st.bank().state();
     let b = find_basket(&mut bank, &psu, &id)?;
@@ -571,11 +568,7 @@ async fn funds(State(st): State<SandboxState>, psu: Psu, headers: HeaderMap, bod
     if req.instructed_amount.is_negative() {
         return Err(Problem::format("instructedAmount.amount must not be negative"));
     }
-    let ore = req
-        .instructed_amount
-        .amount
-        .to_minor_units(2)
-        .map_err(|e| Problem::format(format!("instructedAmount.amount: {e}")))?;
+    let ore = req.instructed_amount.amount.to_minor_units(2).map_err(|e| Problem::format(format!("instructedAmount.amount: {e}")))?;
     let bank = st.bank().state();
     let number = req.account.iban.as_deref().or(req.account.bban.as_deref()).unwrap_or_default();
     let account = bank

@@ -175,10 +175,8 @@ impl TokenStore {
     fn issue(&mut self, grant: u64, scopes: Vec<String>, keep_refresh: Option<String>, settings: &Settings) -> TokenSet {
         let access = random_token();
         let lifetime = settings.access_token_lifetime;
-        self.access.insert(
-            hash(&access),
-            AccessEntry { grant, scopes: scopes.clone(), expires: Instant::now() + Duration::from_secs(lifetime) },
-        );
+        self.access
+            .insert(hash(&access), AccessEntry { grant, scopes: scopes.clone(), expires: Instant::now() + Duration::from_secs(lifetime) });
         let refresh = match keep_refresh {
             Some(r) => r,
             None => {
@@ -262,13 +260,7 @@ impl TokenStore {
     }
 
     /// Refresh-token grant, with optional scope narrowing, rotation and reuse detection.
-    pub fn refresh(
-        &mut self,
-        token: &str,
-        client: &str,
-        scope: Option<&[String]>,
-        settings: &Settings,
-    ) -> Result<TokenSet, GrantError> {
+    pub fn refresh(&mut self, token: &str, client: &str, scope: Option<&[String]>, settings: &Settings) -> Result<TokenSet, GrantError> {
         let h = hash(token);
         let Some(entry) = self.refresh.get(&h) else {
             return Err(GrantError("The refresh token is invalid".into()));
@@ -346,9 +338,7 @@ impl TokenStore {
     /// anything owned by `client` was found (`None` client: any owner).
     pub fn revoke_token(&mut self, token: &str, client: Option<&str>) -> bool {
         let h = hash(token);
-        let owner_ok = |grants: &HashMap<u64, Grant>, g: u64| {
-            client.is_none_or(|c| grants.get(&g).is_some_and(|gr| gr.client == c))
-        };
+        let owner_ok = |grants: &HashMap<u64, Grant>, g: u64| client.is_none_or(|c| grants.get(&g).is_some_and(|gr| gr.client == c));
         if let Some(g) = self.refresh.get(&h).map(|e| e.grant) {
             if owner_ok(&self.grants, g) {
                 self.revoke_grant(g);

@@ -205,11 +205,13 @@ async fn request_id_scope_and_token_are_checked() {
     assert_eq!(res.status(), 400);
     // the request id is echoed
     let rid = uuid::Uuid::new_v4().to_string();
-    let res = sb.http.get(&url).bearer_auth(&token).header("x-request-id", &rid).header("psu-ip-address", "192.0.2.1").send().await.unwrap();
+    let res =
+        sb.http.get(&url).bearer_auth(&token).header("x-request-id", &rid).header("psu-ip-address", "192.0.2.1").send().await.unwrap();
     assert_eq!(res.headers()["x-request-id"], rid.as_str());
     // repeated slashes are merged, as SEB's gateway does (its own collection relies on it)
     let doubled = sb.url(&format!("{AIS}//accounts"));
-    let res = sb.http.get(&doubled).bearer_auth(&token).header("x-request-id", &rid).header("psu-ip-address", "192.0.2.1").send().await.unwrap();
+    let res =
+        sb.http.get(&doubled).bearer_auth(&token).header("x-request-id", &rid).header("psu-ip-address", "192.0.2.1").send().await.unwrap();
     assert_eq!(res.status(), 200);
     // no token, garbage token, expired token
     let res = sb.http.get(&url).header("x-request-id", &rid).send().await.unwrap();

@@ -2,8 +2,6 @@
 #![allow(clippy::unwrap_used)]
 mod common;
 
-
-
 #[tokio::test]
 async fn decoupled_flow_issues_tokens() {
     let sb = common::spawn_default().await;

@@ -57,7 +57,13 @@ async fn replay(collection: &str) {
         let text = res.text().await.unwrap();
         let script: String = step["event"]
             .as_array()
-            .map(|evs| evs.iter().filter(|e| e["listen"] == "test").flat_map(|e| e["script"]["exec"].as_array().unwrap().iter().map(|l| l.as_str().unwrap().to_owned())).collect::<Vec<_>>().join("\n"))
+            .map(|evs| {
+                evs.iter()
+                    .filter(|e| e["listen"] == "test")
+                    .flat_map(|e| e["script"]["exec"].as_array().unwrap().iter().map(|l| l.as_str().unwrap().to_owned()))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })
             .unwrap_or_default();
         if let Some(expected) = script.split("to.have.status(").nth(1).and_then(|s| s.split(')').next()) {
             assert_eq!(status.to_string(), expected, "{} {url}: {text}", step["name"]);

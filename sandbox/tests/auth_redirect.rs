@@ -32,7 +32,10 @@ fn replace_param(url: &str, key: &str, value: &str) -> String {
     let mut u = url::Url::parse(url).unwrap();
     let pairs: Vec<(String, String)> = u
         .query_pairs()
-        .map(|(k, v)| { let v = if k == key { value.to_owned() } else { v.into_owned() }; (k.into_owned(), v) })
+        .map(|(k, v)| {
+            let v = if k == key { value.to_owned() } else { v.into_owned() };
+            (k.into_owned(), v)
+        })
         .collect();
     u.query_pairs_mut().clear().extend_pairs(pairs);
     u.to_string()
@@ -200,7 +203,9 @@ async fn bad_client_and_bad_redirect_never_redirect() {
         assert!(!res.text().await.unwrap().contains("request_id"));
     }
     // token endpoint: wrong secret / unknown client
-    let (s, v, _) = exchange(&sb, &[("grant_type", "authorization_code"), ("code", "x"), ("client_id", "test-client"), ("client_secret", "wrong")]).await;
+    let (s, v, _) =
+        exchange(&sb, &[("grant_type", "authorization_code"), ("code", "x"), ("client_id", "test-client"), ("client_secret", "wrong")])
+            .await;
     assert_eq!((s, v["error"].as_str()), (StatusCode::UNAUTHORIZED, Some("invalid_client")));
     let (s, v, _) = exchange(&sb, &[("grant_type", "authorization_code"), ("code", "x")]).await;
     assert_eq!((s, v["error"].as_str()), (StatusCode::UNAUTHORIZED, Some("invalid_client")));
@@ -251,7 +256,8 @@ async fn unknown_person_shows_error_and_cancel_denies() {
     assert_eq!(param(&p, "error"), Some("access_denied"));
     assert_eq!(param(&p, "state"), Some("xyz 1"));
     // a forged request id
-    let res = sb.http.post(sb.url(AUTHZ)).form(&[("request_id", "forged"), ("personal_identity_number", "9311219639")]).send().await.unwrap();
+    let res =
+        sb.http.post(sb.url(AUTHZ)).form(&[("request_id", "forged"), ("personal_identity_number", "9311219639")]).send().await.unwrap();
     assert_eq!(res.status(), 400);
     assert!(res.headers().get("location").is_none());
 }
@@ -269,7 +275,12 @@ async fn reused_code_fails_and_revokes_its_tokens() {
     assert!(!valid_access(&sb, access), "tokens from a replayed code are revoked");
     let (s, v, _) = exchange(
         &sb,
-        &[("grant_type", "refresh_token"), ("refresh_token", first["refresh_token"].as_str().unwrap()), ("client_id", "test-client"), ("client_secret", "test-secret")],
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", first["refresh_token"].as_str().unwrap()),
+            ("client_id", "test-client"),
+            ("client_secret", "test-secret"),
+        ],
     )
     .await;
     assert_eq!((s, v["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_grant")));
@@ -297,14 +308,26 @@ async fn expired_code_and_wrong_redirect_or_client() {
     // bound to the redirect URI
     let (s, v, _) = exchange(
         &sb,
-        &[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", "http://127.0.0.1:9/other"), ("client_id", "test-client"), ("client_secret", "test-secret")],
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", "http://127.0.0.1:9/other"),
+            ("client_id", "test-client"),
+            ("client_secret", "test-secret"),
+        ],
     )
     .await;
     assert_eq!((s, v["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_grant")));
     // bound to the client
     let (s, v, _) = exchange(
         &sb,
-        &[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", "http://127.0.0.1:8080/auth/callback"), ("client_id", "valv-demo"), ("client_secret", "valv-demo-secret")],
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", "http://127.0.0.1:8080/auth/callback"),
+            ("client_id", "valv-demo"),
+            ("client_secret", "valv-demo-secret"),
+        ],
     )
     .await;
     assert_eq!((s, v["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_grant")));

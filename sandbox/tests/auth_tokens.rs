@@ -122,11 +122,14 @@ async fn decoupled_errors() {
     let res = sb.http.get(sb.url("/auth/v3/authorizations/nope")).send().await.unwrap();
     assert_eq!(res.status(), 404);
     // unknown client
-    let res = post("/auth/v3/authorizations", json!({"client_id": "x", "scope": "psd2_accounts", "lang": "en", "start_mode": "ast"})).await.unwrap();
+    let res = post("/auth/v3/authorizations", json!({"client_id": "x", "scope": "psd2_accounts", "lang": "en", "start_mode": "ast"}))
+        .await
+        .unwrap();
     assert_eq!(res.status(), 422);
     let res = post("/auth/v3/authorizations", json!({"client_id": "test-client", "scope": "psd2_accounts"})).await.unwrap();
     let id = res.json::<Value>().await.unwrap()["auth_req_id"].as_str().unwrap().to_owned();
-    let tokens_body = json!({"client_id": "test-client", "client_secret": "test-secret", "auth_req_id": id, "redirect_uri": common::REDIRECT_URI});
+    let tokens_body =
+        json!({"client_id": "test-client", "client_secret": "test-secret", "auth_req_id": id, "redirect_uri": common::REDIRECT_URI});
     // not complete yet
     let res = post("/auth/v3/tokens", tokens_body.clone()).await.unwrap();
     assert_eq!(res.status(), 409);
@@ -176,6 +179,12 @@ async fn revocation_endpoint_revokes_grant() {
         .unwrap();
     assert_eq!(res.status(), 200);
     assert_eq!(call(&sb, &url, Some(&a)).await.0, 401);
-    let res = sb.http.post(sb.url("/mga/sps/oauth/oauth20/revoke")).form(&[("token", "x"), ("client_id", "test-client"), ("client_secret", "no")]).send().await.unwrap();
+    let res = sb
+        .http
+        .post(sb.url("/mga/sps/oauth/oauth20/revoke"))
+        .form(&[("token", "x"), ("client_id", "test-client"), ("client_secret", "no")])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 401);
 }

@@ -44,7 +44,12 @@ async fn deterministic_faults_on_token_endpoint_and_counters() {
     assert_eq!(c["tokenCalls"]["refresh_token"], 1, "failed calls never reached the endpoint");
     assert_eq!(c["refreshRejections"], 1);
     // bad rules
-    for bad in [json!({"rules": [{"endpoint": "nope"}]}), json!({"rules": [{"failureRate": 2.0}]}), json!({"rules": [{"status": 200}]}), json!({"x": 1})] {
+    for bad in [
+        json!({"rules": [{"endpoint": "nope"}]}),
+        json!({"rules": [{"failureRate": 2.0}]}),
+        json!({"rules": [{"status": 200}]}),
+        json!({"x": 1}),
+    ] {
         let res = sb.http.put(sb.url("/__sandbox/faults")).json(&bad).send().await.unwrap();
         assert_eq!(res.status(), 400, "{bad}");
     }
@@ -53,25 +58,47 @@ async fn deterministic_faults_on_token_endpoint_and_counters() {
 #[tokio::test]
 async fn failure_rate_one_and_path_rules() {
     let sb = common::spawn_default().await;
-    let res = sb.http.put(sb.url("/__sandbox/faults")).json(&json!({"rules": [{"endpoint": "/auth/v3/", "method": "GET", "failureRate": 1.0, "status": 500}]})).send().await.unwrap();
+    let res = sb
+        .http
+        .put(sb.url("/__sandbox/faults"))
+        .json(&json!({"rules": [{"endpoint": "/auth/v3/", "method": "GET", "failureRate": 1.0, "status": 500}]}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 200);
     let res = sb.http.get(sb.url("/auth/v3/authorizations/x")).send().await.unwrap();
     assert_eq!(res.status(), 500);
     assert_eq!(res.json::<Value>().await.unwrap()["code"], "INTERNAL_SERVER_ERROR");
     // method filter: POST unaffected
-    let res = sb.http.post(sb.url("/auth/v3/authorizations")).json(&json!({"client_id": "test-client", "scope": "psd2_accounts"})).send().await.unwrap();
+    let res = sb
+        .http
+        .post(sb.url("/auth/v3/authorizations"))
+        .json(&json!({"client_id": "test-client", "scope": "psd2_accounts"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 201);
     // the browser-test aliases: exact path, count
     assert_eq!(sb.control("/__sandbox/faults", json!({})).await, 405);
     let res = sb.http.put(sb.url("/__sandbox/faults")).json(&json!({"rules": []})).send().await.unwrap();
     assert_eq!(res.status(), 200);
-    assert_eq!(sb.control("/__sandbox/failures", json!({"method": "GET", "path": "/auth/v3/authorizations/y", "status": 429, "count": 1, "retryAfter": 2})).await, 204);
+    assert_eq!(
+        sb.control(
+            "/__sandbox/failures",
+            json!({"method": "GET", "path": "/auth/v3/authorizations/y", "status": 429, "count": 1, "retryAfter": 2})
+        )
+        .await,
+        204
+    );
     assert_eq!(sb.http.get(sb.url("/auth/v3/authorizations/z")).send().await.unwrap().status(), 404);
     let res = sb.http.get(sb.url("/auth/v3/authorizations/y")).send().await.unwrap();
     assert_eq!(res.status(), 429);
     assert_eq!(res.headers().get("retry-after").unwrap(), "2");
     assert_eq!(sb.http.get(sb.url("/auth/v3/authorizations/y")).send().await.unwrap().status(), 404);
-    assert_eq!(sb.control("/__sandbox/latency", json!({"method": "GET", "path": "/auth/v3/authorizations/y", "ms": 1, "count": 1})).await, 204);
+    assert_eq!(
+        sb.control("/__sandbox/latency", json!({"method": "GET", "path": "/auth/v3/authorizations/y", "ms": 1, "count": 1})).await,
+        204
+    );
     let faults: Value = sb.http.get(sb.url("/__sandbox/faults")).send().await.unwrap().json().await.unwrap();
     assert_eq!(faults["rules"][0]["latencyNext"], 1);
     sb.http.get(sb.url("/auth/v3/authorizations/y")).send().await.unwrap();
@@ -84,7 +111,8 @@ async fn revoke_grants_tokens_listing_and_reset() {
     let sb = common::spawn_default().await;
     let a = sb.tokens_for("9311219639", "psd2_accounts").await;
     let b = sb.tokens_for("8811215477", "psd2_accounts").await;
-    let listed: Value = sb.http.get(sb.url("/__sandbox/tokens?personalIdentityNumber=9311219639")).send().await.unwrap().json().await.unwrap();
+    let listed: Value =
+        sb.http.get(sb.url("/__sandbox/tokens?personalIdentityNumber=9311219639")).send().await.unwrap().json().await.unwrap();
     assert_eq!(listed[0]["accessToken"], a["access_token"]);
     assert_eq!(listed[0]["refreshToken"], a["refresh_token"]);
     assert_eq!(listed.as_array().unwrap().len(), 1);

@@ -27,7 +27,8 @@ impl Pis {
     async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>, rid: Option<&str>) -> (StatusCode, Value) {
         let url = if path.starts_with("/cof/") { self.sb.url(path) } else { self.sb.url(&format!("{PIS}{path}")) };
         let rid = rid.map(str::to_owned).unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-        let mut req = self.sb.http.request(method, url).bearer_auth(&self.token).header("x-request-id", rid).header("psu-ip-address", "192.0.2.7");
+        let mut req =
+            self.sb.http.request(method, url).bearer_auth(&self.token).header("x-request-id", rid).header("psu-ip-address", "192.0.2.7");
         if let Some(b) = body {
             req = req.json(&b);
         }
@@ -145,13 +146,31 @@ async fn every_product_validates_its_body() {
     assert_eq!(p.post("/payments/swedish-domestic-private-plusgiros", pg).await.0, 201);
 
     let bad: Vec<(&str, Value)> = vec![
-        (CT, json!({"instructedAmount": {"currency": "SEK", "amount": "-1.00"}, "debtorAccount": {"iban": "SE3750000000054400047881"}, "creditorAccount": {"iban": "SE2550000000054400047903"}})),
-        (CT, json!({"instructedAmount": {"currency": "SEK", "amount": "1.00"}, "debtorAccount": {"iban": "SE3750000000054400047881"}, "creditorAccount": {"bgnr": "8080-1111"}})),
+        (
+            CT,
+            json!({"instructedAmount": {"currency": "SEK", "amount": "-1.00"}, "debtorAccount": {"iban": "SE3750000000054400047881"}, "creditorAccount": {"iban": "SE2550000000054400047903"}}),
+        ),
+        (
+            CT,
+            json!({"instructedAmount": {"currency": "SEK", "amount": "1.00"}, "debtorAccount": {"iban": "SE3750000000054400047881"}, "creditorAccount": {"bgnr": "8080-1111"}}),
+        ),
         (CT, json!({"instructedAmount": {"currency": "SEK", "amount": "1.00"}, "debtorAccount": {"iban": "SE3750000000054400047881"}})),
-        (CT, json!({"instructedAmount": {"currency": "SEK", "amount": "1.00"}, "debtorAccount": {"iban": "SE3750000000054400047881"}, "creditorAccount": {"iban": "SE2550000000054400047903"}, "creditorAccountMessage": "this message is far too long for the field"})),
-        ("swedish-domestic-private-bankgiros", json!({"instructedAmount": {"currency": "SEK", "amount": "1.00"}, "debtorAccount": {"iban": "SE3750000000054400047881"}, "creditorAccount": {"iban": "SE2550000000054400047903"}})),
-        ("swedish-domestic-private-plusgiros", json!({"instructedAmount": {"currency": "SEK", "amount": "1.00"}, "debtorAccount": {"iban": "SE3750000000054400047881"}, "creditorAccount": {"bgnr": "8080-1111"}})),
-        ("sepa-credit-transfers", json!({"instructedAmount": {"currency": "SEK", "amount": "1.00"}, "debtorAccount": {"iban": "SE3750000000054400047881"}, "creditorAccount": {"iban": "DE89370400440532013000"}})),
+        (
+            CT,
+            json!({"instructedAmount": {"currency": "SEK", "amount": "1.00"}, "debtorAccount": {"iban": "SE3750000000054400047881"}, "creditorAccount": {"iban": "SE2550000000054400047903"}, "creditorAccountMessage": "this message is far too long for the field"}),
+        ),
+        (
+            "swedish-domestic-private-bankgiros",
+            json!({"instructedAmount": {"currency": "SEK", "amount": "1.00"}, "debtorAccount": {"iban": "SE3750000000054400047881"}, "creditorAccount": {"iban": "SE2550000000054400047903"}}),
+        ),
+        (
+            "swedish-domestic-private-plusgiros",
+            json!({"instructedAmount": {"currency": "SEK", "amount": "1.00"}, "debtorAccount": {"iban": "SE3750000000054400047881"}, "creditorAccount": {"bgnr": "8080-1111"}}),
+        ),
+        (
+            "sepa-credit-transfers",
+            json!({"instructedAmount": {"currency": "SEK", "amount": "1.00"}, "debtorAccount": {"iban": "SE3750000000054400047881"}, "creditorAccount": {"iban": "DE89370400440532013000"}}),
+        ),
     ];
     for (product, body) in bad {
         let (s, v) = p.post(&format!("/payments/{product}"), body.clone()).await;
@@ -178,15 +197,28 @@ async fn duplicate_request_ids_are_rejected_and_scope_is_needed() {
     assert_eq!(v["transactionStatus"], "RJCT");
 
     let accounts_only = p.sb.token_for(PERSON, "psd2_accounts").await;
-    let res = p.sb.http.post(p.sb.url(&format!("{PIS}/payments/{CT}"))).bearer_auth(accounts_only)
-        .header("x-request-id", uuid::Uuid::new_v4().to_string()).json(&transfer("3.00")).send().await.unwrap();
+    let res =
+        p.sb.http
+            .post(p.sb.url(&format!("{PIS}/payments/{CT}")))
+            .bearer_auth(accounts_only)
+            .header("x-request-id", uuid::Uuid::new_v4().to_string())
+            .json(&transfer("3.00"))
+            .send()
+            .await
+            .unwrap();
     assert_eq!(res.status(), 401);
     // another person cannot see the payment
     let (_, v) = p.post(&format!("/payments/{CT}"), transfer("4.00")).await;
     let id = v["paymentId"].as_str().unwrap().to_owned();
     let other = p.sb.token_for("8811215477", "psd2_payments").await;
-    let res = p.sb.http.get(p.sb.url(&format!("{PIS}/payments/{CT}/{id}"))).bearer_auth(other)
-        .header("x-request-id", uuid::Uuid::new_v4().to_string()).send().await.unwrap();
+    let res =
+        p.sb.http
+            .get(p.sb.url(&format!("{PIS}/payments/{CT}/{id}")))
+            .bearer_auth(other)
+            .header("x-request-id", uuid::Uuid::new_v4().to_string())
+            .send()
+            .await
+            .unwrap();
     assert_eq!(res.status(), 404);
 }
 
@@ -226,11 +258,26 @@ async fn signing_basket_signs_its_payments() {
 #[tokio::test]
 async fn funds_confirmation_and_reset() {
     let p = Pis::new().await;
-    let (s, v) = p.post("/cof/v7/identified2/funds-confirmations", json!({"account": {"iban": "SE3750000000054400047881"}, "instructedAmount": {"amount": "1.00", "currency": "SEK"}})).await;
+    let (s, v) = p
+        .post(
+            "/cof/v7/identified2/funds-confirmations",
+            json!({"account": {"iban": "SE3750000000054400047881"}, "instructedAmount": {"amount": "1.00", "currency": "SEK"}}),
+        )
+        .await;
     assert_eq!((s, v["fundsAvailable"].as_bool()), (StatusCode::OK, Some(true)));
-    let (_, v) = p.post("/cof/v7/identified2/funds-confirmations", json!({"account": {"iban": "SE3750000000054400047881"}, "instructedAmount": {"amount": "999999999.00", "currency": "SEK"}})).await;
+    let (_, v) = p
+        .post(
+            "/cof/v7/identified2/funds-confirmations",
+            json!({"account": {"iban": "SE3750000000054400047881"}, "instructedAmount": {"amount": "999999999.00", "currency": "SEK"}}),
+        )
+        .await;
     assert_eq!(v["fundsAvailable"], false);
-    let (s, v) = p.post("/cof/v7/identified2/funds-confirmations", json!({"account": {"iban": "SE0000000000000000000000"}, "instructedAmount": {"amount": "1.00", "currency": "SEK"}})).await;
+    let (s, v) = p
+        .post(
+            "/cof/v7/identified2/funds-confirmations",
+            json!({"account": {"iban": "SE0000000000000000000000"}, "instructedAmount": {"amount": "1.00", "currency": "SEK"}}),
+        )
+        .await;
     assert_eq!((s, v["code"].as_str()), (StatusCode::BAD_REQUEST, Some("RESOURCE_UNKNOWN")));
 
     let (_, v) = p.post(&format!("/payments/{CT}"), transfer("5.00")).await;

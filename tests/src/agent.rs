@@ -100,12 +100,7 @@ impl Agent {
     /// share; this is "a copy of the cookie", as an attacker replaying it).
     pub fn fork(&self) -> Agent {
         let jar = lock(&self.jar).clone();
-        Agent {
-            http: self.http.clone(),
-            jar: Arc::new(Mutex::new(jar)),
-            set_cookies: Arc::default(),
-            seen: self.seen.clone(),
-        }
+        Agent { http: self.http.clone(), jar: Arc::new(Mutex::new(jar)), set_cookies: Arc::default(), seen: self.seen.clone() }
     }
 
     /// A cookie's value for `host`.
@@ -147,7 +142,8 @@ impl Agent {
         let resp = req.send().await.map_err(|e| anyhow::Error::from(e.without_url()).context(format!("{method} {url}")))?;
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
-        let bytes = resp.bytes().await.map_err(|e| anyhow::Error::from(e.without_url()).context(format!("{method} {url}: reading the body")))?;
+        let bytes =
+            resp.bytes().await.map_err(|e| anyhow::Error::from(e.without_url()).context(format!("{method} {url}: reading the body")))?;
         let reply = Reply { url, status, headers, body: String::from_utf8_lossy(&bytes).into_owned() };
         self.store_cookies(&host, &reply)?;
         lock(&self.seen).push(reply.clone());

@@ -21,11 +21,7 @@ pub struct Browser {
 
 /// The ChromeDriver binary (`VALV_CHROMEDRIVER` or `chromedriver` on `PATH`).
 pub fn chromedriver() -> Result<PathBuf> {
-    tool(
-        "VALV_CHROMEDRIVER",
-        &["chromedriver"],
-        "install ChromeDriver (`apt-get install chromium-driver`) or set VALV_CHROMEDRIVER",
-    )
+    tool("VALV_CHROMEDRIVER", &["chromedriver"], "install ChromeDriver (`apt-get install chromium-driver`) or set VALV_CHROMEDRIVER")
 }
 
 /// The Chromium binary (`VALV_CHROMIUM` or `chromium` / `chromium-browser` / `google-chrome` on `PATH`).
@@ -108,12 +104,7 @@ impl Browser {
 
     /// Finds an element by CSS selector, waiting up to 10 s.
     pub async fn find(&self, css: &str) -> Result<fantoccini::elements::Element> {
-        self.client
-            .wait()
-            .at_most(Duration::from_secs(10))
-            .for_element(Locator::Css(css))
-            .await
-            .map_err(|e| anyhow!("finding {css}: {e}"))
+        self.client.wait().at_most(Duration::from_secs(10)).for_element(Locator::Css(css)).await.map_err(|e| anyhow!("finding {css}: {e}"))
     }
 
     /// Runs a synchronous script; its return value.

@@ -250,11 +250,7 @@ impl Drop for Process {
 
 /// `kill -SIG -- -PGID` (the process started its own group).
 fn signal_group(pid: u32, signal: &str) {
-    let _ = Command::new("kill")
-        .args([signal, "--", &format!("-{pid}")])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status();
+    let _ = Command::new("kill").args([signal, "--", &format!("-{pid}")]).stdout(Stdio::null()).stderr(Stdio::null()).status();
 }
 
 /// Creates `target/e2e-logs/<name>-<n>.log` with the first free `n`.

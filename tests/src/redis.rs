@@ -24,17 +24,11 @@ impl RedisServer {
     /// Starts `redis-server --port N --save '' --appendonly no` (from `VALV_REDIS_SERVER` or
     /// `PATH`) and waits until it answers `PING`.
     pub fn start() -> Result<RedisServer> {
-        let bin = tool(
-            "VALV_REDIS_SERVER",
-            &["redis-server"],
-            "install Redis (`apt-get install redis-server`) or set VALV_REDIS_SERVER",
-        )?;
+        let bin = tool("VALV_REDIS_SERVER", &["redis-server"], "install Redis (`apt-get install redis-server`) or set VALV_REDIS_SERVER")?;
         let dir = tempfile::tempdir()?;
         let port = free_port()?;
         let mut cmd = Command::new(bin);
-        cmd.args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
-            .arg("--dir")
-            .arg(dir.path());
+        cmd.args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]).arg("--dir").arg(dir.path());
         let process = Process::start("redis", cmd, "Ready to accept connections")?;
         let server = RedisServer { process, port, _dir: dir };
         let deadline = Instant::now() + START_TIMEOUT;
@@ -63,11 +57,9 @@ impl RedisServer {
     pub fn dump_all(&self) -> Result<Vec<Entry>> {
         let mut conn = self.connect()?;
         let databases = match conn.command(&[b"CONFIG", b"GET", b"databases"])? {
-            Resp::Array(Some(items)) => items
-                .get(1)
-                .and_then(Resp::as_bytes)
-                .and_then(|b| std::str::from_utf8(b).ok()?.parse::<u32>().ok())
-                .unwrap_or(16),
+            Resp::Array(Some(items)) => {
+                items.get(1).and_then(Resp::as_bytes).and_then(|b| std::str::from_utf8(b).ok()?.parse::<u32>().ok()).unwrap_or(16)
+            }
             _ => 16,
         };
         let mut out = Vec::new();

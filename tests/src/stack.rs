@@ -362,11 +362,7 @@ pub fn random_hex(n: usize) -> String {
 
 /// Finds any of `needles` in `haystack`; returns the (redacted) ones found.
 pub fn find_secrets<'a>(haystack: &[u8], needles: &'a [(&'a str, String)]) -> Vec<&'a str> {
-    needles
-        .iter()
-        .filter(|(_, n)| !n.is_empty() && haystack.windows(n.len()).any(|w| w == n.as_bytes()))
-        .map(|(label, _)| *label)
-        .collect()
+    needles.iter().filter(|(_, n)| !n.is_empty() && haystack.windows(n.len()).any(|w| w == n.as_bytes())).map(|(label, _)| *label).collect()
 }
 
 /// Sends `n` concurrent `GET {path}` API calls with `agent`, spread round-robin over

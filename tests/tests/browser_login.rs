@@ -27,9 +27,7 @@ where
 /// where it is stuck and what that page shows.
 async fn back_on_app(stack: &Stack, browser: &Browser) -> Result<url::Url> {
     let app = format!("{}/", stack.broker_url());
-    let waited = browser
-        .wait_for_url(Duration::from_secs(15), |u| u.as_str().starts_with(&app) && u.path() != "/auth/callback")
-        .await;
+    let waited = browser.wait_for_url(Duration::from_secs(15), |u| u.as_str().starts_with(&app) && u.path() != "/auth/callback").await;
     match waited {
         Ok(url) => Ok(url),
         Err(e) => {
@@ -88,11 +86,7 @@ async fn login_and_inspect(stack: &Stack, browser: &Browser) -> Result<()> {
     ensure!(session.secure() == Some(true), "cookie not Secure");
     ensure!(session.path() == Some("/"), "cookie path {:?}", session.path());
     // `__Host-` forbids a Domain attribute: the browser keeps a host-only cookie for 127.0.0.1.
-    ensure!(
-        matches!(session.domain(), None | Some("127.0.0.1")),
-        "cookie domain {:?} (a Domain attribute was set)",
-        session.domain()
-    );
+    ensure!(matches!(session.domain(), None | Some("127.0.0.1")), "cookie domain {:?} (a Domain attribute was set)", session.domain());
     ensure!(session.same_site() == Some(SameSite::Lax), "SameSite is {:?}, expected Lax", session.same_site());
     ensure!(!session.value().is_empty());
 
@@ -118,10 +112,8 @@ async fn login_and_inspect(stack: &Stack, browser: &Browser) -> Result<()> {
     let tokens = stack.issued_tokens(PERSON).await?;
     ensure!(!tokens.is_empty(), "the bank issued no token to {PERSON}: the scan below would prove nothing");
     let storage = browser
-        .js(
-            "return JSON.stringify({local: Object.entries(localStorage), session: Object.entries(sessionStorage), \
-             cookie: document.cookie, html: document.documentElement.outerHTML})",
-        )
+        .js("return JSON.stringify({local: Object.entries(localStorage), session: Object.entries(sessionStorage), \
+             cookie: document.cookie, html: document.documentElement.outerHTML})")
         .await?;
     let visible = format!(
         "{storage}\n{s}\n{ok}\n{refused}\n{}",
@@ -151,10 +143,7 @@ async fn cancel_at_the_bank_comes_back_with_an_error_the_app_shows() -> Result<(
             let body: Value = serde_json::from_str(s["body"].as_str().unwrap_or_default()).unwrap_or_default();
             ensure!(body["authenticated"] == false, "authenticated after cancelling: {s}");
             let counters = stack.control_get("/__sandbox/counters").await?;
-            ensure!(
-                counters["tokenCalls"]["authorization_code"].as_u64().unwrap_or(0) == 0,
-                "a code was exchanged: {counters}"
-            );
+            ensure!(counters["tokenCalls"]["authorization_code"].as_u64().unwrap_or(0) == 0, "a code was exchanged: {counters}");
             Ok(())
         }
         .await;

@@ -6,7 +6,7 @@ use reqwest::Method;
 use serde_json::json;
 use url::Url;
 use valv_tests::stack::{CLIENT_ID, PERSON};
-use valv_tests::{Browser, Body, RedisServer, Stack};
+use valv_tests::{Body, Browser, RedisServer, Stack};
 
 fn authorize_url(stack: &Stack, state: &str, extra: &[(&str, &str)]) -> Result<Url> {
     let mut url = Url::parse(&format!("{}/mga/sps/oauth/oauth20/authorize", stack.bank_url))?;
@@ -83,17 +83,13 @@ async fn chromium_fills_the_bank_form_and_cancels() -> Result<()> {
         browser.goto(authorize_url(&stack, "b1", &[])?.as_str()).await?;
         browser.find("#pin").await?.send_keys(PERSON).await?;
         browser.find("button[value=login]").await?.click().await?;
-        let cb = browser
-            .wait_for_url(std::time::Duration::from_secs(10), |u| u.as_str().starts_with(&stack.callback_url))
-            .await?;
+        let cb = browser.wait_for_url(std::time::Duration::from_secs(10), |u| u.as_str().starts_with(&stack.callback_url)).await?;
         ensure!(query(&cb, "code").is_some() && query(&cb, "state").as_deref() == Some("b1"), "{cb}");
 
         // Cancel: back to the callback with access_denied.
         browser.goto(authorize_url(&stack, "b2", &[])?.as_str()).await?;
         browser.find("button[value=cancel]").await?.click().await?;
-        let cb = browser
-            .wait_for_url(std::time::Duration::from_secs(10), |u| u.as_str().starts_with(&stack.callback_url))
-            .await?;
+        let cb = browser.wait_for_url(std::time::Duration::from_secs(10), |u| u.as_str().starts_with(&stack.callback_url)).await?;
         ensure!(query(&cb, "error").as_deref() == Some("access_denied"), "{cb}");
         ensure!(query(&cb, "state").as_deref() == Some("b2"), "{cb}");
         Ok(())

@@ -60,9 +60,7 @@ async fn share_and_refresh_once(store: Store) -> Result<()> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn refresh_rotation_with_reuse_detection_never_logs_out() -> Result<()> {
     let stack = Stack::builder().replicas(2).store(Store::Redis).start()?;
-    let cfg = stack
-        .control(Method::PUT, "/__sandbox/config", json!({"refreshRotation": true, "reuseDetection": true}))
-        .await?;
+    let cfg = stack.control(Method::PUT, "/__sandbox/config", json!({"refreshRotation": true, "reuseDetection": true})).await?;
     ensure!(cfg["refreshRotation"] == true && cfg["reuseDetection"] == true, "{cfg}");
     let (a, b) = (stack.brokers[0].url.as_str(), stack.brokers[1].url.as_str());
     let agent = stack.agent()?;
@@ -75,8 +73,8 @@ async fn refresh_rotation_with_reuse_detection_never_logs_out() -> Result<()> {
         let replies = concurrent_gets(&agent, &[a, b], 50, ACCOUNTS).await?;
         ensure_all_status(&replies, 200).map_err(|e| e.context(format!("round {round}")))?;
         let after = stack.control_get("/__sandbox/counters").await?;
-        let refreshes = after["tokenCalls"]["refresh_token"].as_u64().unwrap_or(0)
-            - before["tokenCalls"]["refresh_token"].as_u64().unwrap_or(0);
+        let refreshes =
+            after["tokenCalls"]["refresh_token"].as_u64().unwrap_or(0) - before["tokenCalls"]["refresh_token"].as_u64().unwrap_or(0);
         ensure!(refreshes == 1, "round {round}: {refreshes} refresh_token calls (expected exactly 1)");
         ensure!(
             after["refreshRejections"] == before["refreshRejections"],

@@ -13,9 +13,7 @@ const PRODUCT: &str = "swedish-domestic-private-credit-transfers";
 
 /// Drives a full session; returns the login trace.
 async fn exercise(stack: &Stack, agent: &Agent) -> Result<LoginTrace> {
-    let cfg = stack
-        .control(Method::PUT, "/__sandbox/config", json!({"refreshRotation": true, "reuseDetection": true}))
-        .await?;
+    let cfg = stack.control(Method::PUT, "/__sandbox/config", json!({"refreshRotation": true, "reuseDetection": true})).await?;
     ensure!(cfg["refreshRotation"] == true, "{cfg}");
     let url = stack.broker_url();
     let trace = agent.login_with_form(url, PERSON).await?;
@@ -54,9 +52,7 @@ async fn exercise(stack: &Stack, agent: &Agent) -> Result<LoginTrace> {
     ensure!(r.status == 201, "payment initiation: {} {}", r.status, r.body);
     let payment_id = r.json()["paymentId"].as_str().context("no paymentId")?.to_owned();
     stack.expire_tokens().await?;
-    let r = agent
-        .api(url, Method::GET, &format!("/pis/v7/identified2/payments/{PRODUCT}/{payment_id}/status"), None)
-        .await?;
+    let r = agent.api(url, Method::GET, &format!("/pis/v7/identified2/payments/{PRODUCT}/{payment_id}/status"), None).await?;
     ensure!(r.status == 200, "payment status after an expiry: {} {}", r.status, r.body);
     let refreshes = stack.refresh_calls().await? - before;
     ensure!(refreshes == 2, "{refreshes} refreshes for two expiries");

@@ -104,10 +104,7 @@ pub struct BodyFields<'a> {
 /// The broker's own errors have exactly the shape `{"error": <known code>, "message",
 /// "requestId"}`; anything else with an error status was passed through from the bank.
 pub fn classify(fields: &BodyFields<'_>) -> ErrorCode {
-    match (
-        fields.error.and_then(ErrorCode::from_broker),
-        fields.message,
-    ) {
+    match (fields.error.and_then(ErrorCode::from_broker), fields.message) {
         (Some(code), Some(_)) => code,
         _ => ErrorCode::BankError,
     }
@@ -169,25 +166,14 @@ mod tests {
 
     #[test]
     fn broker_errors_are_recognised_by_shape() {
-        let f = BodyFields {
-            error: Some("session_expired"),
-            message: Some("session ended"),
-            request_id: Some("r1"),
-        };
+        let f = BodyFields { error: Some("session_expired"), message: Some("session ended"), request_id: Some("r1") };
         assert_eq!(classify(&f), ErrorCode::SessionExpired);
         assert!(classify(&f).ends_session());
         // An OAuth-looking or unknown error member from the bank is the bank's.
-        let f = BodyFields {
-            error: Some("invalid_grant"),
-            message: Some("x"),
-            request_id: None,
-        };
+        let f = BodyFields { error: Some("invalid_grant"), message: Some("x"), request_id: None };
         assert_eq!(classify(&f), ErrorCode::BankError);
         // A known code without a message is not the broker's shape.
-        let f = BodyFields {
-            error: Some("internal"),
-            ..BodyFields::default()
-        };
+        let f = BodyFields { error: Some("internal"), ..BodyFields::default() };
         assert_eq!(classify(&f), ErrorCode::BankError);
         assert_eq!(classify(&BodyFields::default()), ErrorCode::BankError);
         assert!(!ErrorCode::BankError.ends_session());
@@ -196,25 +182,15 @@ mod tests {
 
     #[test]
     fn bank_messages_prefer_the_most_specific_text() {
-        let f = BankErrorFields {
-            detail: Some("Account 123 is unknown"),
-            title: Some("Resource unknown"),
-            tpp_text: Some("t"),
-        };
+        let f = BankErrorFields { detail: Some("Account 123 is unknown"), title: Some("Resource unknown"), tpp_text: Some("t") };
         assert_eq!(bank_message(&f), "Account 123 is unknown");
         let f = BankErrorFields {
             detail: Some("  "),
             title: Some("Resource unknown"),
             tpp_text: Some("A similar payment is already in upcoming events."),
         };
-        assert_eq!(
-            bank_message(&f),
-            "A similar payment is already in upcoming events."
-        );
-        assert_eq!(
-            bank_message(&BankErrorFields::default()),
-            "the bank refused the request"
-        );
+        assert_eq!(bank_message(&f), "A similar payment is already in upcoming events.");
+        assert_eq!(bank_message(&BankErrorFields::default()), "the bank refused the request");
         assert_eq!(status_message(503), "server error");
     }
 }

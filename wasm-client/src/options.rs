@@ -26,23 +26,17 @@ impl Reader<'_> {
 
     /// An optional string member.
     pub fn string(&self, key: &str) -> Result<Option<String>, Invalid> {
-        self.raw(key)
-            .map(|v| v.as_string().ok_or_else(|| wrong(key, "a string")))
-            .transpose()
+        self.raw(key).map(|v| v.as_string().ok_or_else(|| wrong(key, "a string"))).transpose()
     }
 
     /// An optional number member.
     pub fn number(&self, key: &str) -> Result<Option<f64>, Invalid> {
-        self.raw(key)
-            .map(|v| v.as_f64().ok_or_else(|| wrong(key, "a number")))
-            .transpose()
+        self.raw(key).map(|v| v.as_f64().ok_or_else(|| wrong(key, "a number"))).transpose()
     }
 
     /// An optional boolean member.
     pub fn boolean(&self, key: &str) -> Result<Option<bool>, Invalid> {
-        self.raw(key)
-            .map(|v| v.as_bool().ok_or_else(|| wrong(key, "a boolean")))
-            .transpose()
+        self.raw(key).map(|v| v.as_bool().ok_or_else(|| wrong(key, "a boolean"))).transpose()
     }
 
     /// An optional array-of-strings member.
@@ -52,25 +46,14 @@ impl Reader<'_> {
                 if !Array::is_array(&v) {
                     return Err(wrong(key, "an array of strings"));
                 }
-                Array::from(&v)
-                    .iter()
-                    .map(|s| {
-                        s.as_string()
-                            .ok_or_else(|| wrong(key, "an array of strings"))
-                    })
-                    .collect()
+                Array::from(&v).iter().map(|s| s.as_string().ok_or_else(|| wrong(key, "an array of strings"))).collect()
             })
             .transpose()
     }
 
     /// An optional `AbortSignal` member.
     pub fn signal(&self, key: &str) -> Result<Option<AbortSignal>, Invalid> {
-        self.raw(key)
-            .map(|v| {
-                v.dyn_into::<AbortSignal>()
-                    .map_err(|_| wrong(key, "an AbortSignal"))
-            })
-            .transpose()
+        self.raw(key).map(|v| v.dyn_into::<AbortSignal>().map_err(|_| wrong(key, "an AbortSignal"))).transpose()
     }
 }
 
@@ -149,11 +132,7 @@ pub struct LoginOptions {
 
 impl FromJs for LoginOptions {
     fn read(r: &Reader<'_>) -> Result<Self, Invalid> {
-        Ok(Self {
-            return_to: r.string("returnTo")?,
-            scopes: r.strings("scopes")?,
-            login_hint: r.string("loginHint")?,
-        })
+        Ok(Self { return_to: r.string("returnTo")?, scopes: r.strings("scopes")?, login_hint: r.string("loginHint")? })
     }
 }
 
@@ -168,9 +147,7 @@ pub struct CallOptions {
 
 impl FromJs for CallOptions {
     fn read(r: &Reader<'_>) -> Result<Self, Invalid> {
-        Ok(Self {
-            signal: r.signal("signal")?,
-        })
+        Ok(Self { signal: r.signal("signal")? })
     }
 }
 
@@ -188,10 +165,7 @@ pub struct AccountsOptions {
 
 impl FromJs for AccountsOptions {
     fn read(r: &Reader<'_>) -> Result<Self, Invalid> {
-        Ok(Self {
-            with_balance: r.boolean("withBalance")?,
-            signal: r.signal("signal")?,
-        })
+        Ok(Self { with_balance: r.boolean("withBalance")?, signal: r.signal("signal")? })
     }
 }
 
@@ -238,10 +212,7 @@ pub struct AuthorisationOptions {
 
 impl FromJs for AuthorisationOptions {
     fn read(r: &Reader<'_>) -> Result<Self, Invalid> {
-        Ok(Self {
-            authentication_method_id: r.string("authenticationMethodId")?,
-            signal: r.signal("signal")?,
-        })
+        Ok(Self { authentication_method_id: r.string("authenticationMethodId")?, signal: r.signal("signal")? })
     }
 }
 

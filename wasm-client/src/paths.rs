@@ -100,26 +100,13 @@ pub fn normalize_base_url(base_url: &str) -> &str {
 /// `true` for a local path usable as `returnTo`: starts with one `/`, no `//` or `\`
 /// prefix that a browser would read as another host, no control characters.
 pub fn is_local_path(p: &str) -> bool {
-    p.starts_with('/')
-        && !p.starts_with("//")
-        && !p.starts_with("/\\")
-        && !p.chars().any(|c| c.is_control() || c == '\\')
+    p.starts_with('/') && !p.starts_with("//") && !p.starts_with("/\\") && !p.chars().any(|c| c.is_control() || c == '\\')
 }
 
 /// The broker's login URL:
 /// `{baseUrl}/auth/login?provider=…&returnTo=…&scope=a%20b&login_hint=…`.
-pub fn login_url(
-    base_url: &str,
-    provider: &str,
-    return_to: Option<&str>,
-    scopes: &[String],
-    login_hint: Option<&str>,
-) -> String {
-    let scope = if scopes.is_empty() {
-        None
-    } else {
-        Some(scopes.join(" "))
-    };
+pub fn login_url(base_url: &str, provider: &str, return_to: Option<&str>, scopes: &[String], login_hint: Option<&str>) -> String {
+    let scope = if scopes.is_empty() { None } else { Some(scopes.join(" ")) };
     Query::new()
         .add("provider", provider)
         .opt("returnTo", return_to)
@@ -214,48 +201,23 @@ mod tests {
     fn segments_and_query_values_are_encoded() {
         assert_eq!(encode("a b/c?d#e%"), "a%20b%2Fc%3Fd%23e%25");
         assert_eq!(encode("Löne-konto_1.~"), "L%C3%B6ne-konto_1.~");
-        assert_eq!(
-            join(AIS, &["accounts", "id/../x", "transactions"]),
-            "/ais/v7/identified2/accounts/id%2F..%2Fx/transactions"
-        );
-        let q = Query::new()
-            .add("bookingStatus", "booked")
-            .opt("dateFrom", None)
-            .opt("dateTo", Some("2024-01-31"))
-            .finish("/p".into());
+        assert_eq!(join(AIS, &["accounts", "id/../x", "transactions"]), "/ais/v7/identified2/accounts/id%2F..%2Fx/transactions");
+        let q = Query::new().add("bookingStatus", "booked").opt("dateFrom", None).opt("dateTo", Some("2024-01-31")).finish("/p".into());
         assert_eq!(q, "/p?bookingStatus=booked&dateTo=2024-01-31");
         assert_eq!(Query::new().finish("/p".into()), "/p");
     }
 
     #[test]
     fn broker_urls() {
-        assert_eq!(
-            normalize_base_url("https://app.example//"),
-            "https://app.example"
-        );
+        assert_eq!(normalize_base_url("https://app.example//"), "https://app.example");
         assert_eq!(normalize_base_url(""), "");
+        assert_eq!(api_url("", "seb", "/ais/v7/identified2/accounts"), "/api/seb/ais/v7/identified2/accounts");
+        assert_eq!(api_url("http://127.0.0.1:8080", "s b", "/x"), "http://127.0.0.1:8080/api/s%20b/x");
         assert_eq!(
-            api_url("", "seb", "/ais/v7/identified2/accounts"),
-            "/api/seb/ais/v7/identified2/accounts"
-        );
-        assert_eq!(
-            api_url("http://127.0.0.1:8080", "s b", "/x"),
-            "http://127.0.0.1:8080/api/s%20b/x"
-        );
-        assert_eq!(
-            login_url(
-                "",
-                "seb",
-                Some("/app?tab=1"),
-                &["psd2_accounts".into(), "psd2_payments".into()],
-                Some("9311219639"),
-            ),
+            login_url("", "seb", Some("/app?tab=1"), &["psd2_accounts".into(), "psd2_payments".into()], Some("9311219639"),),
             "/auth/login?provider=seb&returnTo=%2Fapp%3Ftab%3D1&scope=psd2_accounts%20psd2_payments&login_hint=9311219639"
         );
-        assert_eq!(
-            login_url("http://b", "seb", None, &[], None),
-            "http://b/auth/login?provider=seb"
-        );
+        assert_eq!(login_url("http://b", "seb", None, &[], None), "http://b/auth/login?provider=seb");
     }
 
     #[test]
@@ -277,10 +239,7 @@ mod tests {
             r("/accounts/a1/transactions?bookingStatus=booked&transactionSequenceNumber=199"),
             Ok("/ais/v7/identified2/accounts/a1/transactions?bookingStatus=booked&transactionSequenceNumber=199".into())
         );
-        assert_eq!(
-            r("/ais/v7/identified2/accounts/a1/transactions?x=1"),
-            Ok("/ais/v7/identified2/accounts/a1/transactions?x=1".into())
-        );
+        assert_eq!(r("/ais/v7/identified2/accounts/a1/transactions?x=1"), Ok("/ais/v7/identified2/accounts/a1/transactions?x=1".into()));
         assert_eq!(
             r("/tpp/ais/v7/identified2/accounts/a1/transactions?x=1"),
             Ok("/ais/v7/identified2/accounts/a1/transactions?x=1".into())
@@ -289,15 +248,9 @@ mod tests {
             r("https://api-sandbox.sebgroup.com/ais/v7/identified2/accounts/a1/transactions?x=1#f"),
             Ok("/ais/v7/identified2/accounts/a1/transactions?x=1".into())
         );
-        assert_eq!(
-            r("accounts/a1"),
-            Ok("/ais/v7/identified2/accounts/a1".into())
-        );
+        assert_eq!(r("accounts/a1"), Ok("/ais/v7/identified2/accounts/a1".into()));
         // a dot in a query value is fine
-        assert_eq!(
-            r("/accounts/a1?x=../y"),
-            Ok("/ais/v7/identified2/accounts/a1?x=../y".into())
-        );
+        assert_eq!(r("/accounts/a1?x=../y"), Ok("/ais/v7/identified2/accounts/a1?x=../y".into()));
     }
 
     #[test]

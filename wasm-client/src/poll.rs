@@ -31,9 +31,7 @@ mod tests {
         for s in ["ACSC", "ACCC", "RJCT", "CANC"] {
             assert!(is_final_payment_status(s), "{s}");
         }
-        for s in [
-            "RCVD", "ACTC", "PDNG", "ACSP", "ACCP", "PATC", "acsc", "", "NEW",
-        ] {
+        for s in ["RCVD", "ACTC", "PDNG", "ACSP", "ACCP", "PATC", "acsc", "", "NEW"] {
             assert!(!is_final_payment_status(s), "{s}");
         }
     }

@@ -31,12 +31,7 @@ pub struct RetryPolicy {
 
 impl Default for RetryPolicy {
     fn default() -> Self {
-        Self {
-            retries: 2,
-            base_delay_ms: 250,
-            max_delay_ms: 8_000,
-            max_retry_after_ms: 30_000,
-        }
+        Self { retries: 2, base_delay_ms: 250, max_delay_ms: 8_000, max_retry_after_ms: 30_000 }
     }
 }
 
@@ -46,23 +41,16 @@ impl Default for RetryPolicy {
 /// (payments); `POST` and `PATCH` never.
 pub fn is_retryable_request(method: &str, path: &str) -> bool {
     let m = method.as_bytes();
-    if m.eq_ignore_ascii_case(b"GET")
-        || m.eq_ignore_ascii_case(b"HEAD")
-        || m.eq_ignore_ascii_case(b"OPTIONS")
-    {
+    if m.eq_ignore_ascii_case(b"GET") || m.eq_ignore_ascii_case(b"HEAD") || m.eq_ignore_ascii_case(b"OPTIONS") {
         return true;
     }
-    (m.eq_ignore_ascii_case(b"PUT") || m.eq_ignore_ascii_case(b"DELETE"))
-        && !path.starts_with("/pis/")
+    (m.eq_ignore_ascii_case(b"PUT") || m.eq_ignore_ascii_case(b"DELETE")) && !path.starts_with("/pis/")
 }
 
 /// `true` for outcomes worth another try: network errors, 429, 502, 503, 504.
 /// Timeouts are not retried: the timeout bounds each call as the caller configured it.
 pub fn is_retryable_outcome(outcome: Outcome) -> bool {
-    matches!(
-        outcome,
-        Outcome::NetworkError | Outcome::Status(429 | 502 | 503 | 504)
-    )
+    matches!(outcome, Outcome::NetworkError | Outcome::Status(429 | 502 | 503 | 504))
 }
 
 /// Parses a `Retry-After` header given in seconds (HTTP dates are not honoured:
@@ -90,21 +78,11 @@ impl RetryPolicy {
         retry_after_ms: Option<u32>,
         random: f64,
     ) -> Option<u32> {
-        if retry >= self.retries
-            || !is_retryable_request(method, path)
-            || !is_retryable_outcome(outcome)
-        {
+        if retry >= self.retries || !is_retryable_request(method, path) || !is_retryable_outcome(outcome) {
             return None;
         }
-        let exp = self
-            .base_delay_ms
-            .saturating_mul(1u32.checked_shl(retry.min(31)).unwrap_or(u32::MAX))
-            .min(self.max_delay_ms);
-        let random = if random.is_finite() {
-            random.clamp(0.0, 1.0)
-        } else {
-            0.0
-        };
+        let exp = self.base_delay_ms.saturating_mul(1u32.checked_shl(retry.min(31)).unwrap_or(u32::MAX)).min(self.max_delay_ms);
+        let random = if random.is_finite() { random.clamp(0.0, 1.0) } else { 0.0 };
         let half = exp / 2;
         // `half` ≤ u32::MAX / 2, so the product fits and the cast truncates safely.
         let jitter = (f64::from(exp - half) * random) as u32;
@@ -122,12 +100,7 @@ impl RetryPolicy {
 mod tests {
     use super::*;
 
-    const P: RetryPolicy = RetryPolicy {
-        retries: 3,
-        base_delay_ms: 200,
-        max_delay_ms: 1_000,
-        max_retry_after_ms: 5_000,
-    };
+    const P: RetryPolicy = RetryPolicy { retries: 3, base_delay_ms: 200, max_delay_ms: 1_000, max_retry_after_ms: 5_000 };
     const ACCOUNTS: &str = "/ais/v7/identified2/accounts";
     const PAYMENT: &str = "/pis/v7/identified2/payments/sepa-credit-transfers";
 
@@ -159,8 +132,7 @@ mod tests {
 
     #[test]
     fn backoff_doubles_with_jitter_and_is_capped() {
-        let d =
-            |retry, random| P.delay_ms("GET", ACCOUNTS, Outcome::Status(503), retry, None, random);
+        let d = |retry, random| P.delay_ms("GET", ACCOUNTS, Outcome::Status(503), retry, None, random);
         assert_eq!(d(0, 0.0), Some(100));
         assert_eq!(d(0, 0.999_999), Some(199));
         assert_eq!(d(1, 0.0), Some(200));
@@ -170,10 +142,7 @@ mod tests {
         // retries exhausted
         assert_eq!(d(3, 0.0), None);
         // the cap holds even for huge retry numbers
-        let big = RetryPolicy {
-            retries: u32::MAX,
-            ..P
-        };
+        let big = RetryPolicy { retries: u32::MAX, ..P };
         let v = big.delay_ms("GET", ACCOUNTS, Outcome::NetworkError, 40, None, 1.0);
         assert_eq!(v, Some(1_000));
         // nonsense randomness does not escape the range
@@ -183,23 +152,11 @@ mod tests {
 
     #[test]
     fn posts_and_permanent_errors_get_no_delay() {
-        assert_eq!(
-            P.delay_ms("POST", PAYMENT, Outcome::Status(503), 0, None, 0.5),
-            None
-        );
-        assert_eq!(
-            P.delay_ms("POST", PAYMENT, Outcome::NetworkError, 0, None, 0.5),
-            None
-        );
-        assert_eq!(
-            P.delay_ms("GET", ACCOUNTS, Outcome::Status(400), 0, None, 0.5),
-            None
-        );
+        assert_eq!(P.delay_ms("POST", PAYMENT, Outcome::Status(503), 0, None, 0.5), None);
+        assert_eq!(P.delay_ms("POST", PAYMENT, Outcome::NetworkError, 0, None, 0.5), None);
+        assert_eq!(P.delay_ms("GET", ACCOUNTS, Outcome::Status(400), 0, None, 0.5), None);
         let none = RetryPolicy { retries: 0, ..P };
-        assert_eq!(
-            none.delay_ms("GET", ACCOUNTS, Outcome::Status(503), 0, None, 0.5),
-            None
-        );
+        assert_eq!(none.delay_ms("GET", ACCOUNTS, Outcome::Status(503), 0, None, 0.5), None);
     }
 
     #[test]

@@ -3,10 +3,7 @@
 
 use std::borrow::Cow;
 
-use valv_psd2::{
-    AccountReference, Amount, BookingStatus, DecimalString, IsoDate, PaymentInitiation,
-    PaymentProduct,
-};
+use valv_psd2::{AccountReference, Amount, BookingStatus, DecimalString, IsoDate, PaymentInitiation, PaymentProduct};
 
 /// A rejected argument: the message names the argument and what is wrong.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,11 +25,7 @@ pub fn id(value: &str, what: &'static str) -> Result<(), Invalid> {
     if value.trim().is_empty() {
         return Err(Invalid(Cow::Owned([what, " must not be empty"].concat())));
     }
-    if value == "."
-        || value == ".."
-        || value.len() > MAX_ID_LEN
-        || value.chars().any(char::is_control)
-    {
+    if value == "." || value == ".." || value.len() > MAX_ID_LEN || value.chars().any(char::is_control) {
         return Err(Invalid(Cow::Owned([what, " is not a valid id"].concat())));
     }
     Ok(())
@@ -45,14 +38,8 @@ pub fn product(value: &str) -> Result<PaymentProduct, Invalid> {
     if value.is_empty() {
         return Err(Invalid::new("product must not be empty"));
     }
-    if value.len() > 100
-        || !value
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-    {
-        return Err(Invalid::new(
-            "product must be a payment product such as \"swedish-domestic-private-credit-transfers\"",
-        ));
+    if value.len() > 100 || !value.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') {
+        return Err(Invalid::new("product must be a payment product such as \"swedish-domestic-private-credit-transfers\""));
     }
     Ok(PaymentProduct::from(value))
 }
@@ -76,42 +63,24 @@ impl TransactionsArgs {
 }
 
 /// Checks the options of a transactions call.
-pub fn transactions(
-    booking_status: Option<&str>,
-    date_from: Option<&str>,
-    date_to: Option<&str>,
-) -> Result<TransactionsArgs, Invalid> {
+pub fn transactions(booking_status: Option<&str>, date_from: Option<&str>, date_to: Option<&str>) -> Result<TransactionsArgs, Invalid> {
     let booking_status = match booking_status {
         None => BookingStatus::Booked,
         Some(s) => match s.parse::<BookingStatus>() {
             Ok(BookingStatus::Information) | Err(_) => {
-                return Err(Invalid::new(
-                    "bookingStatus must be \"booked\", \"pending\" or \"both\"",
-                ))
+                return Err(Invalid::new("bookingStatus must be \"booked\", \"pending\" or \"both\""))
             }
             Ok(b) => b,
         },
     };
-    let from = date_from
-        .map(|d| {
-            IsoDate::parse(d).map_err(|_| Invalid::new("dateFrom must be a valid YYYY-MM-DD date"))
-        })
-        .transpose()?;
-    let to = date_to
-        .map(|d| {
-            IsoDate::parse(d).map_err(|_| Invalid::new("dateTo must be a valid YYYY-MM-DD date"))
-        })
-        .transpose()?;
+    let from = date_from.map(|d| IsoDate::parse(d).map_err(|_| Invalid::new("dateFrom must be a valid YYYY-MM-DD date"))).transpose()?;
+    let to = date_to.map(|d| IsoDate::parse(d).map_err(|_| Invalid::new("dateTo must be a valid YYYY-MM-DD date"))).transpose()?;
     if let (Some(f), Some(t)) = (from, to) {
         if f > t {
             return Err(Invalid::new("dateFrom must not be after dateTo"));
         }
     }
-    Ok(TransactionsArgs {
-        booking_status,
-        date_from: date_from.map(str::to_owned),
-        date_to: date_to.map(str::to_owned),
-    })
+    Ok(TransactionsArgs { booking_status, date_from: date_from.map(str::to_owned), date_to: date_to.map(str::to_owned) })
 }
 
 /// What a caller-supplied object holds at a path (a JS object in the browser, a JSON
@@ -160,15 +129,8 @@ fn amount(src: &dyn Source, prefix: &str) -> Result<Amount, Invalid> {
     }
     let path = ["instructedAmount", "amount"];
     let value = match src.member(&path) {
-        Member::Str(s) => DecimalString::parse(&s)
-            .map_err(|_| dotted(prefix, &path, " must be a decimal string such as \"99.50\""))?,
-        Member::Number => {
-            return Err(dotted(
-                prefix,
-                &path,
-                " must be a string such as \"99.50\", not a number",
-            ))
-        }
+        Member::Str(s) => DecimalString::parse(&s).map_err(|_| dotted(prefix, &path, " must be a decimal string such as \"99.50\""))?,
+        Member::Number => return Err(dotted(prefix, &path, " must be a string such as \"99.50\", not a number")),
         Member::Missing => return Err(dotted(prefix, &path, " is required")),
         _ => return Err(dotted(prefix, &path, " must be a string")),
     };
@@ -202,11 +164,7 @@ fn account(src: &dyn Source, prefix: &str, key: &'static str) -> Result<AccountR
 /// dates. Members the rules do not cover are sent as the caller gave them.
 pub fn payment(product: &PaymentProduct, src: &dyn Source) -> Result<(), Invalid> {
     const P: &str = "payment";
-    let mut p = PaymentInitiation::new(
-        amount(src, P)?,
-        account(src, P, "debtorAccount")?,
-        account(src, P, "creditorAccount")?,
-    );
+    let mut p = PaymentInitiation::new(amount(src, P)?, account(src, P, "debtorAccount")?, account(src, P, "creditorAccount")?);
     let s = |name: &str| opt_string(src, P, &[name]);
     p.template_id = s("templateId")?.map(|t| PaymentProduct::from(t.as_str()));
     p.creditor_name = s("creditorName")?;
@@ -236,14 +194,10 @@ pub fn payment(product: &PaymentProduct, src: &dyn Source) -> Result<(), Invalid
 pub fn funds_confirmation(src: &dyn Source) -> Result<(), Invalid> {
     let amount = amount(src, "request")?;
     if amount.amount.is_negative() || amount.amount.is_zero() {
-        return Err(Invalid::new(
-            "request.instructedAmount.amount must be greater than zero",
-        ));
+        return Err(Invalid::new("request.instructedAmount.amount must be greater than zero"));
     }
     if !valv_psd2::is_currency_code(&amount.currency) {
-        return Err(Invalid::new(
-            "request.instructedAmount.currency must be a three-letter ISO 4217 code",
-        ));
+        return Err(Invalid::new("request.instructedAmount.currency must be a three-letter ISO 4217 code"));
     }
     let account = account(src, "request", "account")?;
     let has = |v: &Option<String>| v.as_deref().is_some_and(|s| !s.trim().is_empty());
@@ -255,16 +209,10 @@ pub fn funds_confirmation(src: &dyn Source) -> Result<(), Invalid> {
 
 /// Checks the options of `waitForPayment`: positive intervals, `maxIntervalMs` not below
 /// `intervalMs`, positive timeout.
-pub fn wait_options(
-    interval_ms: f64,
-    max_interval_ms: f64,
-    timeout_ms: f64,
-) -> Result<(), Invalid> {
+pub fn wait_options(interval_ms: f64, max_interval_ms: f64, timeout_ms: f64) -> Result<(), Invalid> {
     let ok = |v: f64| v.is_finite() && v >= 1.0;
     if !ok(interval_ms) || !ok(max_interval_ms) || !ok(timeout_ms) {
-        return Err(Invalid::new(
-            "intervalMs, maxIntervalMs and timeoutMs must be positive numbers",
-        ));
+        return Err(Invalid::new("intervalMs, maxIntervalMs and timeoutMs must be positive numbers"));
     }
     if max_interval_ms < interval_ms {
         return Err(Invalid::new("maxIntervalMs must not be below intervalMs"));
@@ -300,10 +248,7 @@ mod tests {
     }
 
     fn payment_json(product: &PaymentProduct, text: &str) -> Result<(), Invalid> {
-        payment(
-            product,
-            &Json(serde_json::from_str(text).expect("test JSON")),
-        )
+        payment(product, &Json(serde_json::from_str(text).expect("test JSON")))
     }
 
     fn funds_json(text: &str) -> Result<(), Invalid> {
@@ -326,10 +271,7 @@ mod tests {
     fn ids() {
         assert!(id("a1b2", "accountId").is_ok());
         assert!(id("with space/and slash", "accountId").is_ok());
-        assert_eq!(
-            id("", "accountId"),
-            Err(Invalid("accountId must not be empty".into()))
-        );
+        assert_eq!(id("", "accountId"), Err(Invalid("accountId must not be empty".into())));
         assert!(id("  ", "accountId").is_err());
         assert!(id("..", "accountId").is_err());
         assert!(id("a\u{0}b", "accountId").is_err());
@@ -338,10 +280,7 @@ mod tests {
 
     #[test]
     fn products() {
-        assert_eq!(
-            product("sepa-credit-transfers"),
-            Ok(PaymentProduct::SepaCreditTransfers)
-        );
+        assert_eq!(product("sepa-credit-transfers"), Ok(PaymentProduct::SepaCreditTransfers));
         assert!(product("instant-sepa-2").is_ok_and(|p| !p.is_known()));
         for bad in ["", "Sepa", "a/b", "a b", "../x"] {
             assert!(product(bad).is_err(), "{bad:?}");
@@ -369,10 +308,7 @@ mod tests {
         ] {
             assert!(transactions(b, f, t).is_err(), "{b:?} {f:?} {t:?}");
         }
-        assert_eq!(
-            transactions(None, Some("2024-02-01"), Some("2024-01-31")),
-            Err(Invalid("dateFrom must not be after dateTo".into()))
-        );
+        assert_eq!(transactions(None, Some("2024-02-01"), Some("2024-01-31")), Err(Invalid("dateFrom must not be after dateTo".into())));
     }
 
     #[test]
@@ -380,53 +316,28 @@ mod tests {
         assert_eq!(payment_json(&transfer(), TRANSFER), Ok(()));
         let neg = TRANSFER.replace("\"99.50\"", "\"-5\"");
         let err = payment_json(&transfer(), &neg).unwrap_err();
-        assert!(
-            err.0
-                .contains("instructedAmount.amount: must be greater than zero"),
-            "{}",
-            err.0
-        );
+        assert!(err.0.contains("instructedAmount.amount: must be greater than zero"), "{}", err.0);
         let zero = TRANSFER.replace("\"99.50\"", "\"0.00\"");
         assert!(payment_json(&transfer(), &zero).is_err());
         let number = TRANSFER.replace("\"99.50\"", "99.5");
-        assert!(payment_json(&transfer(), &number)
-            .unwrap_err()
-            .0
-            .contains("not a number"));
+        assert!(payment_json(&transfer(), &number).unwrap_err().0.contains("not a number"));
         let malformed = TRANSFER.replace("\"99.50\"", "\"1e3\"");
         assert!(payment_json(&transfer(), &malformed).is_err());
         let long_msg = TRANSFER.replace("\"Hello\"", "\"Thirteen chars\"");
-        assert!(payment_json(&transfer(), &long_msg)
-            .unwrap_err()
-            .0
-            .contains("creditorAccountMessage"));
+        assert!(payment_json(&transfer(), &long_msg).unwrap_err().0.contains("creditorAccountMessage"));
         // the body's templateId must match the product in the path
         let err = payment_json(&PaymentProduct::SepaCreditTransfers, TRANSFER).unwrap_err();
         assert!(err.0.contains("templateId"), "{}", err.0);
-        assert_eq!(
-            payment_json(&transfer(), "{}"),
-            Err(Invalid("payment.instructedAmount is required".into()))
-        );
+        assert_eq!(payment_json(&transfer(), "{}"), Err(Invalid("payment.instructedAmount is required".into())));
         let no_creditor = r#"{"instructedAmount": {"currency": "SEK", "amount": "1"},
             "debtorAccount": {"iban": "SE37"}}"#;
-        assert_eq!(
-            payment_json(&transfer(), no_creditor),
-            Err(Invalid("payment.creditorAccount is required".into()))
-        );
+        assert_eq!(payment_json(&transfer(), no_creditor), Err(Invalid("payment.creditorAccount is required".into())));
         let bad_type = TRANSFER.replace("\"Hello\"", "12");
-        assert_eq!(
-            payment_json(&transfer(), &bad_type),
-            Err(Invalid(
-                "payment.creditorAccountMessage must be a string".into()
-            ))
-        );
+        assert_eq!(payment_json(&transfer(), &bad_type), Err(Invalid("payment.creditorAccountMessage must be a string".into())));
         let bankgiro = r#"{"instructedAmount": {"currency": "SEK", "amount": "55.50"},
             "debtorAccount": {"iban": "SE3750000000054400047881"},
             "creditorAccount": {"bgnr": "8080-1111"}}"#;
-        assert_eq!(
-            payment_json(&PaymentProduct::SwedishDomesticPrivateBankgiros, bankgiro),
-            Ok(())
-        );
+        assert_eq!(payment_json(&PaymentProduct::SwedishDomesticPrivateBankgiros, bankgiro), Ok(()));
     }
 
     #[test]

@@ -9,16 +9,11 @@ use tsify::Ts;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::{future_to_promise, JsFuture};
-use web_sys::{
-    AbortSignal, BroadcastChannel, Headers, MessageEvent, RequestCredentials, RequestInit, Response,
-};
+use web_sys::{AbortSignal, BroadcastChannel, Headers, MessageEvent, RequestCredentials, RequestInit, Response};
 
-use crate::error::{
-    bank_message, classify, status_message, BankErrorFields, BodyFields, ErrorCode,
-};
+use crate::error::{bank_message, classify, status_message, BankErrorFields, BodyFields, ErrorCode};
 use crate::options::{
-    AccountsOptions, AuthorisationOptions, CallOptions, FromJs, LoginOptions, Reader,
-    TransactionsOptions, ValvOptions, WaitOptions,
+    AccountsOptions, AuthorisationOptions, CallOptions, FromJs, LoginOptions, Reader, TransactionsOptions, ValvOptions, WaitOptions,
 };
 use crate::paths::{self, Query, AIS, COF, PIS};
 use crate::retry::{parse_retry_after, Outcome, RetryPolicy};
@@ -33,21 +28,10 @@ extern "C" {
     type JsValvError;
 
     #[wasm_bindgen(constructor, js_class = "ValvError")]
-    fn new(
-        message: &str,
-        code: &str,
-        status: u16,
-        request_id: Option<String>,
-        body: &JsValue,
-    ) -> JsValvError;
+    fn new(message: &str, code: &str, status: u16, request_id: Option<String>, body: &JsValue) -> JsValvError;
 
     #[wasm_bindgen(js_name = send)]
-    fn js_send(
-        url: &str,
-        init: &RequestInit,
-        timeout_ms: f64,
-        signal: Option<AbortSignal>,
-    ) -> Promise;
+    fn js_send(url: &str, init: &RequestInit, timeout_ms: f64, signal: Option<AbortSignal>) -> Promise;
 
     #[wasm_bindgen(js_name = sleep)]
     fn js_sleep(ms: f64, signal: Option<AbortSignal>) -> Promise;
@@ -84,13 +68,7 @@ struct Failure {
 
 impl Failure {
     fn new(code: ErrorCode, message: impl Into<Cow<'static, str>>) -> Self {
-        Self {
-            code,
-            message: message.into(),
-            status: 0,
-            request_id: None,
-            body: JsValue::UNDEFINED,
-        }
+        Self { code, message: message.into(), status: 0, request_id: None, body: JsValue::UNDEFINED }
     }
 
     fn invalid(e: validate::Invalid) -> Self {
@@ -98,14 +76,7 @@ impl Failure {
     }
 
     fn into_js(self) -> JsValue {
-        JsValvError::new(
-            &self.message,
-            self.code.as_str(),
-            self.status,
-            self.request_id,
-            &self.body,
-        )
-        .into()
+        JsValvError::new(&self.message, self.code.as_str(), self.status, self.request_id, &self.body).into()
     }
 }
 
@@ -153,10 +124,7 @@ where
         return Ok(T::default());
     }
     if !v.is_object() {
-        return Err(Failure::new(
-            ErrorCode::InvalidArgument,
-            "options must be an object",
-        ));
+        return Err(Failure::new(ErrorCode::InvalidArgument, "options must be an object"));
     }
     Ok(T::read(&Reader(&v))?)
 }
@@ -205,13 +173,7 @@ impl Inner {
 
     /// Sends a request with timeout, cancellation and retries; resolves with the parsed
     /// JSON body (`null` when empty, the text when not JSON).
-    async fn call(
-        &self,
-        method: &str,
-        target: Target<'_>,
-        body: Option<&str>,
-        signal: Option<AbortSignal>,
-    ) -> Res {
+    async fn call(&self, method: &str, target: Target<'_>, body: Option<&str>, signal: Option<AbortSignal>) -> Res {
         let url = self.url(target);
         let path = match target {
             Target::Api(p) | Target::Broker(p) => p,
@@ -222,8 +184,7 @@ impl Inner {
             let init = RequestInit::new();
             init.set_method(method);
             init.set_credentials(RequestCredentials::Include);
-            let headers = Headers::new()
-                .map_err(|_| Failure::new(ErrorCode::Internal, "Headers is not available"))?;
+            let headers = Headers::new().map_err(|_| Failure::new(ErrorCode::Internal, "Headers is not available"))?;
             let _ = headers.set("Accept", "application/json");
             let _ = headers.set("X-Valv-CSRF", "1");
             let _ = headers.set("X-Request-ID", &request_id);
@@ -233,70 +194,34 @@ impl Inner {
             }
             init.set_headers(&headers);
 
-            let (outcome, retry_after, failure) =
-                match JsFuture::from(js_send(&url, &init, self.timeout_ms, signal.clone())).await {
-                    Ok(pair) => {
-                        let pair: Array = pair.unchecked_into();
-                        let response: Response = pair.get(0).unchecked_into();
-                        let text = pair.get(1).as_string().unwrap_or_default();
-                        let status = response.status();
-                        if (200..300).contains(&status) {
-                            return Ok(match parse_json(&text) {
-                                v if v.is_undefined() => JsValue::from_str(&text),
-                                v => v,
-                            });
-                        }
-                        let retry_after = response
-                            .headers()
-                            .get("Retry-After")
-                            .ok()
-                            .flatten()
-                            .and_then(|v| parse_retry_after(&v));
-                        (
-                            Outcome::Status(status),
-                            retry_after,
-                            response_failure(&response, &text, request_id),
-                        )
+            let (outcome, retry_after, failure) = match JsFuture::from(js_send(&url, &init, self.timeout_ms, signal.clone())).await {
+                Ok(pair) => {
+                    let pair: Array = pair.unchecked_into();
+                    let response: Response = pair.get(0).unchecked_into();
+                    let text = pair.get(1).as_string().unwrap_or_default();
+                    let status = response.status();
+                    if (200..300).contains(&status) {
+                        return Ok(match parse_json(&text) {
+                            v if v.is_undefined() => JsValue::from_str(&text),
+                            v => v,
+                        });
                     }
-                    Err(tag) => {
-                        let (outcome, f) = match tag.as_string().as_deref() {
-                            Some("timeout") => (
-                                Outcome::Timeout,
-                                Failure::new(ErrorCode::Timeout, "the request timed out"),
-                            ),
-                            Some("aborted") => (
-                                Outcome::Aborted,
-                                Failure::new(ErrorCode::Aborted, "the request was aborted"),
-                            ),
-                            _ => (
-                                Outcome::NetworkError,
-                                Failure::new(ErrorCode::Network, "the broker could not be reached"),
-                            ),
-                        };
-                        (
-                            outcome,
-                            None,
-                            Failure {
-                                request_id: Some(request_id),
-                                ..f
-                            },
-                        )
-                    }
-                };
-            let delay = self.policy.delay_ms(
-                method,
-                path,
-                outcome,
-                retry,
-                retry_after,
-                js_sys::Math::random(),
-            );
+                    let retry_after = response.headers().get("Retry-After").ok().flatten().and_then(|v| parse_retry_after(&v));
+                    (Outcome::Status(status), retry_after, response_failure(&response, &text, request_id))
+                }
+                Err(tag) => {
+                    let (outcome, f) = match tag.as_string().as_deref() {
+                        Some("timeout") => (Outcome::Timeout, Failure::new(ErrorCode::Timeout, "the request timed out")),
+                        Some("aborted") => (Outcome::Aborted, Failure::new(ErrorCode::Aborted, "the request was aborted")),
+                        _ => (Outcome::NetworkError, Failure::new(ErrorCode::Network, "the broker could not be reached")),
+                    };
+                    (outcome, None, Failure { request_id: Some(request_id), ..f })
+                }
+            };
+            let delay = self.policy.delay_ms(method, path, outcome, retry, retry_after, js_sys::Math::random());
             match delay {
                 Some(ms) => {
-                    if JsFuture::from(js_sleep(f64::from(ms), signal.clone()))
-                        .await
-                        .is_err()
-                    {
+                    if JsFuture::from(js_sleep(f64::from(ms), signal.clone())).await.is_err() {
                         return Err(Failure::new(ErrorCode::Aborted, "the request was aborted"));
                     }
                     retry += 1;
@@ -314,12 +239,7 @@ impl Inner {
     // ---- session events ----
 
     fn emit(&self, event: &JsValue) {
-        let listeners: Vec<Function> = self
-            .listeners
-            .borrow()
-            .iter()
-            .map(|(_, f)| f.clone())
-            .collect();
+        let listeners: Vec<Function> = self.listeners.borrow().iter().map(|(_, f)| f.clone()).collect();
         for f in listeners {
             // A throwing listener must not stop the others or the caller.
             let _ = f.call1(&JsValue::UNDEFINED, event);
@@ -383,35 +303,17 @@ fn response_failure(response: &Response, text: &str, sent_id: String) -> Failure
     let error = get_str(&parsed, "error");
     let message = get_str(&parsed, "message");
     let body_id = get_str(&parsed, "requestId");
-    let code = classify(&BodyFields {
-        error: error.as_deref(),
-        message: message.as_deref(),
-        request_id: body_id.as_deref(),
-    });
+    let code = classify(&BodyFields { error: error.as_deref(), message: message.as_deref(), request_id: body_id.as_deref() });
     let header_id = response.headers().get("X-Request-ID").ok().flatten();
     let request_id = body_id.or(header_id).or(Some(sent_id));
-    let body = if parsed.is_undefined() {
-        JsValue::from_str(text)
-    } else {
-        parsed
-    };
+    let body = if parsed.is_undefined() { JsValue::from_str(text) } else { parsed };
     let message: Cow<'static, str> = if code == ErrorCode::BankError {
         let detail = get_str(&body, "detail");
         let title = get_str(&body, "title");
         let first_tpp = get(&body, "tppMessages");
-        let first_tpp = if Array::is_array(&first_tpp) {
-            Array::from(&first_tpp).get(0)
-        } else {
-            JsValue::UNDEFINED
-        };
-        let tpp = first_tpp
-            .as_string()
-            .or_else(|| get_str(&first_tpp, "text"));
-        let fields = BankErrorFields {
-            detail: detail.as_deref(),
-            title: title.as_deref(),
-            tpp_text: tpp.as_deref(),
-        };
+        let first_tpp = if Array::is_array(&first_tpp) { Array::from(&first_tpp).get(0) } else { JsValue::UNDEFINED };
+        let tpp = first_tpp.as_string().or_else(|| get_str(&first_tpp, "text"));
+        let fields = BankErrorFields { detail: detail.as_deref(), title: title.as_deref(), tpp_text: tpp.as_deref() };
         if fields == BankErrorFields::default() {
             Cow::Borrowed(status_message(status))
         } else {
@@ -420,13 +322,7 @@ fn response_failure(response: &Response, text: &str, sent_id: String) -> Failure
     } else {
         Cow::Owned(message.unwrap_or_default())
     };
-    Failure {
-        code,
-        message,
-        status,
-        request_id,
-        body,
-    }
+    Failure { code, message, status, request_id, body }
 }
 
 /// Client for a Valv broker: typed PSD2 calls with the session cookie, never a token.
@@ -449,22 +345,13 @@ impl Valv {
         let o = opts(options).map_err(Failure::into_js)?;
         let provider = o.provider.unwrap_or_else(|| "seb".to_owned());
         if provider.is_empty() {
-            return Err(
-                Failure::new(ErrorCode::InvalidArgument, "provider must not be empty").into_js(),
-            );
+            return Err(Failure::new(ErrorCode::InvalidArgument, "provider must not be empty").into_js());
         }
         let timeout_ms = o.timeout_ms.unwrap_or(30_000.0);
         if !timeout_ms.is_finite() || timeout_ms < 0.0 {
-            return Err(Failure::new(
-                ErrorCode::InvalidArgument,
-                "timeoutMs must be a non-negative number",
-            )
-            .into_js());
+            return Err(Failure::new(ErrorCode::InvalidArgument, "timeoutMs must be a non-negative number").into_js());
         }
-        let policy = RetryPolicy {
-            retries: retries_option(o.retries).map_err(Failure::into_js)?,
-            ..RetryPolicy::default()
-        };
+        let policy = RetryPolicy { retries: retries_option(o.retries).map_err(Failure::into_js)?, ..RetryPolicy::default() };
         let channel = BroadcastChannel::new(CHANNEL).ok();
         let inner = Rc::new(Inner {
             base_url: paths::normalize_base_url(o.base_url.as_deref().unwrap_or("")).to_owned(),
@@ -514,19 +401,12 @@ impl Valv {
         };
         if let Some(r) = &return_to {
             if !paths::is_local_path(r) {
-                return Err(Failure::new(
-                    ErrorCode::InvalidArgument,
-                    "returnTo must be a local path starting with /",
-                )
-                .into_js());
+                return Err(Failure::new(ErrorCode::InvalidArgument, "returnTo must be a local path starting with /").into_js());
             }
         }
         let scopes = o.scopes.unwrap_or_default();
         if scopes.iter().any(|s| s.is_empty() || s.contains(' ')) {
-            return Err(
-                Failure::new(ErrorCode::InvalidArgument, "scopes must be non-empty words")
-                    .into_js(),
-            );
+            return Err(Failure::new(ErrorCode::InvalidArgument, "scopes must be non-empty words").into_js());
         }
         Ok(paths::login_url(
             &self.inner.base_url,
@@ -543,9 +423,8 @@ impl Valv {
         if let Some(s) = session_storage() {
             let _ = s.set_item(LOGIN_MARK, "1");
         }
-        let window = web_sys::window().ok_or_else(|| {
-            Failure::new(ErrorCode::InvalidArgument, "login() needs a browser window").into_js()
-        })?;
+        let window =
+            web_sys::window().ok_or_else(|| Failure::new(ErrorCode::InvalidArgument, "login() needs a browser window").into_js())?;
         window.location().assign(&url)
     }
 
@@ -560,8 +439,7 @@ impl Valv {
     #[wasm_bindgen(js_name = onSessionChange, unchecked_return_type = "() => void")]
     pub fn on_session_change(
         &self,
-        #[wasm_bindgen(unchecked_param_type = "(change: SessionChange) => void")]
-        callback: Function,
+        #[wasm_bindgen(unchecked_param_type = "(change: SessionChange) => void")] callback: Function,
     ) -> JsValue {
         let id = self.inner.next_listener.get();
         self.inner.next_listener.set(id.wrapping_add(1));
@@ -579,9 +457,8 @@ impl Valv {
     #[wasm_bindgen(unchecked_return_type = "Promise<Account[]>")]
     pub fn accounts(&self, options: Option<Ts<AccountsOptions>>) -> Promise {
         self.start(opts(options).map(|o| {
-            let path = Query::new()
-                .opt("withBalance", o.with_balance.filter(|b| *b).map(|_| "true"))
-                .finish(paths::join(AIS, &["accounts"]));
+            let path =
+                Query::new().opt("withBalance", o.with_balance.filter(|b| *b).map(|_| "true")).finish(paths::join(AIS, &["accounts"]));
             Op::get(path, o.signal, Pick::Array("accounts"))
         }))
     }
@@ -589,49 +466,33 @@ impl Valv {
     /// One account's details (`GET /accounts/{id}`).
     #[wasm_bindgen(unchecked_return_type = "Promise<Account>")]
     pub fn account(&self, account_id: &str, options: Option<Ts<AccountsOptions>>) -> Promise {
-        self.start(
-            validate::id(account_id, "accountId")
-                .map_err(Failure::from)
-                .and_then(|_| {
-                    let o = opts(options)?;
-                    let path = Query::new()
-                        .opt("withBalance", o.with_balance.filter(|b| *b).map(|_| "true"))
-                        .finish(paths::join(AIS, &["accounts", account_id]));
-                    Ok(Op::get(path, o.signal, Pick::AccountDetails))
-                }),
-        )
+        self.start(validate::id(account_id, "accountId").map_err(Failure::from).and_then(|_| {
+            let o = opts(options)?;
+            let path = Query::new()
+                .opt("withBalance", o.with_balance.filter(|b| *b).map(|_| "true"))
+                .finish(paths::join(AIS, &["accounts", account_id]));
+            Ok(Op::get(path, o.signal, Pick::AccountDetails))
+        }))
     }
 
     /// An account's balances (`GET /accounts/{id}/balances`).
     #[wasm_bindgen(unchecked_return_type = "Promise<Balance[]>")]
     pub fn balances(&self, account_id: &str, options: Option<Ts<CallOptions>>) -> Promise {
-        self.start(
-            validate::id(account_id, "accountId")
-                .map_err(Failure::from)
-                .and_then(|_| {
-                    let o = opts(options)?;
-                    let path = paths::join(AIS, &["accounts", account_id, "balances"]);
-                    Ok(Op::get(path, o.signal, Pick::Array("balances")))
-                }),
-        )
+        self.start(validate::id(account_id, "accountId").map_err(Failure::from).and_then(|_| {
+            let o = opts(options)?;
+            let path = paths::join(AIS, &["accounts", account_id, "balances"]);
+            Ok(Op::get(path, o.signal, Pick::Array("balances")))
+        }))
     }
 
     /// Pages of an account's transactions, as an async iterator following `_links.next`
     /// (a date-filtered call is one page). Throws `invalid_argument` at once for bad options.
     #[wasm_bindgen(unchecked_return_type = "AsyncIterableIterator<TransactionsPage>")]
-    pub fn transactions(
-        &self,
-        account_id: &str,
-        options: Option<Ts<TransactionsOptions>>,
-    ) -> Result<JsValue, JsValue> {
+    pub fn transactions(&self, account_id: &str, options: Option<Ts<TransactionsOptions>>) -> Result<JsValue, JsValue> {
         validate::id(account_id, "accountId").map_err(|e| Failure::from(e).into_js())?;
         let o = opts(options).map_err(Failure::into_js)?;
-        let args = validate::transactions(
-            o.booking_status.as_deref(),
-            o.date_from.as_deref(),
-            o.date_to.as_deref(),
-        )
-        .map_err(|e| Failure::from(e).into_js())?;
+        let args = validate::transactions(o.booking_status.as_deref(), o.date_from.as_deref(), o.date_to.as_deref())
+            .map_err(|e| Failure::from(e).into_js())?;
         let first = Query::new()
             .add("bookingStatus", args.booking_status.as_str())
             .opt("dateFrom", args.date_from.as_deref())
@@ -639,12 +500,7 @@ impl Valv {
             .finish(paths::join(AIS, &["accounts", account_id, "transactions"]));
         let pages = TransactionPages {
             inner: self.inner.clone(),
-            state: Rc::new(RefCell::new(PagesState {
-                next: Some(first),
-                dated: args.is_dated(),
-                busy: false,
-                seen: Vec::new(),
-            })),
+            state: Rc::new(RefCell::new(PagesState { next: Some(first), dated: args.is_dated(), busy: false, seen: Vec::new() })),
             signal: o.signal,
         };
         Ok(js_iterable(pages.into()))
@@ -652,22 +508,14 @@ impl Valv {
 
     /// One transaction's details (`GET /accounts/{id}/transactions/{transactionId}`).
     #[wasm_bindgen(unchecked_return_type = "Promise<Transaction>")]
-    pub fn transaction(
-        &self,
-        account_id: &str,
-        transaction_id: &str,
-        options: Option<Ts<CallOptions>>,
-    ) -> Promise {
+    pub fn transaction(&self, account_id: &str, transaction_id: &str, options: Option<Ts<CallOptions>>) -> Promise {
         self.start(
             validate::id(account_id, "accountId")
                 .and_then(|_| validate::id(transaction_id, "transactionId"))
                 .map_err(Failure::from)
                 .and_then(|_| {
                     let o = opts(options)?;
-                    let path = paths::join(
-                        AIS,
-                        &["accounts", account_id, "transactions", transaction_id],
-                    );
+                    let path = paths::join(AIS, &["accounts", account_id, "transactions", transaction_id]);
                     Ok(Op::get(path, o.signal, Pick::Whole))
                 }),
         )
@@ -676,9 +524,7 @@ impl Valv {
     /// Payment templates (`GET /templates` of Payment Initiation).
     #[wasm_bindgen(unchecked_return_type = "Promise<TemplateSummary[]>")]
     pub fn templates(&self, options: Option<Ts<CallOptions>>) -> Promise {
-        self.start(
-            opts(options).map(|o| Op::get(paths::join(PIS, &["templates"]), o.signal, Pick::Whole)),
-        )
+        self.start(opts(options).map(|o| Op::get(paths::join(PIS, &["templates"]), o.signal, Pick::Whole)))
     }
 
     /// Initiates a payment (`POST /payments/{product}`); checked against the product's
@@ -693,22 +539,13 @@ impl Valv {
         #[wasm_bindgen(unchecked_param_type = "PaymentInitiation")] payment: JsValue,
         options: Option<Ts<CallOptions>>,
     ) -> Promise {
-        self.start(
-            validate::product(product)
-                .map_err(Failure::from)
-                .and_then(|p| {
-                    object(&payment, "payment")?;
-                    validate::payment(&p, &Reader(&payment))?;
-                    let json = stringify(&payment, "payment")?;
-                    let o = opts(options)?;
-                    Ok(Op::send(
-                        "POST",
-                        paths::join(PIS, &["payments", product]),
-                        Some(json),
-                        o.signal,
-                    ))
-                }),
-        )
+        self.start(validate::product(product).map_err(Failure::from).and_then(|p| {
+            object(&payment, "payment")?;
+            validate::payment(&p, &Reader(&payment))?;
+            let json = stringify(&payment, "payment")?;
+            let o = opts(options)?;
+            Ok(Op::send("POST", paths::join(PIS, &["payments", product]), Some(json), o.signal))
+        }))
     }
 
     /// A payment as the bank has it (`GET /payments/{product}/{id}`).
@@ -756,18 +593,14 @@ impl Valv {
         payment_id: &str,
         options: Option<Ts<AuthorisationOptions>>,
     ) -> Promise {
-        self.start(
-            payment_path(product, payment_id, &["authorisations"]).and_then(|path| {
-                let o = opts(options)?;
-                let method = o
-                    .authentication_method_id
-                    .unwrap_or_else(|| "mobiltbankid".to_owned());
-                let body = Object::new();
-                set(&body, "authenticationMethodId", &JsValue::from_str(&method));
-                let json = stringify(&body, "body")?;
-                Ok(Op::send("POST", path, Some(json), o.signal))
-            }),
-        )
+        self.start(payment_path(product, payment_id, &["authorisations"]).and_then(|path| {
+            let o = opts(options)?;
+            let method = o.authentication_method_id.unwrap_or_else(|| "mobiltbankid".to_owned());
+            let body = Object::new();
+            set(&body, "authenticationMethodId", &JsValue::from_str(&method));
+            let json = stringify(&body, "body")?;
+            Ok(Op::send("POST", path, Some(json), o.signal))
+        }))
     }
 
     /// An authorisation's state (`GET /payments/{product}/{id}/authorisations/{authId}`).
@@ -782,15 +615,7 @@ impl Valv {
         self.start(
             validate::id(authorisation_id, "authorisationId")
                 .map_err(Failure::from)
-                .and_then(|_| {
-                    payment_op(
-                        "GET",
-                        product,
-                        payment_id,
-                        &["authorisations", authorisation_id],
-                        options,
-                    )
-                }),
+                .and_then(|_| payment_op("GET", product, payment_id, &["authorisations", authorisation_id], options)),
         )
     }
 
@@ -803,22 +628,14 @@ impl Valv {
         payment_id: &str,
         options: Option<Ts<WaitOptions>>,
     ) -> Promise {
-        self.start(
-            payment_path(product, payment_id, &["status"]).and_then(|path| {
-                let o = opts(options)?;
-                let interval = o.interval_ms.unwrap_or(1000.0);
-                let max = o.max_interval_ms.unwrap_or(10_000.0).max(interval);
-                let timeout = o.timeout_ms.unwrap_or(300_000.0);
-                validate::wait_options(interval, max, timeout)?;
-                Ok(Op::Wait {
-                    path,
-                    interval,
-                    max,
-                    timeout,
-                    signal: o.signal,
-                })
-            }),
-        )
+        self.start(payment_path(product, payment_id, &["status"]).and_then(|path| {
+            let o = opts(options)?;
+            let interval = o.interval_ms.unwrap_or(1000.0);
+            let max = o.max_interval_ms.unwrap_or(10_000.0).max(interval);
+            let timeout = o.timeout_ms.unwrap_or(300_000.0);
+            validate::wait_options(interval, max, timeout)?;
+            Ok(Op::Wait { path, interval, max, timeout, signal: o.signal })
+        }))
     }
 
     /// Asks whether funds are available (`POST /funds-confirmations` under `/cof/v7/identified2`).
@@ -835,12 +652,7 @@ impl Valv {
             validate::funds_confirmation(&Reader(&request))?;
             let json = stringify(&request, "request")?;
             let o = opts(options)?;
-            Ok(Op::send(
-                "POST",
-                paths::join(COF, &["funds-confirmations"]),
-                Some(json),
-                o.signal,
-            ))
+            Ok(Op::send("POST", paths::join(COF, &["funds-confirmations"]), Some(json), o.signal))
         }))
     }
 
@@ -850,9 +662,7 @@ impl Valv {
     #[wasm_bindgen(unchecked_return_type = "Promise<unknown>")]
     pub fn request(
         &self,
-        #[wasm_bindgen(
-            unchecked_param_type = "\"GET\" | \"HEAD\" | \"POST\" | \"PUT\" | \"PATCH\" | \"DELETE\" | \"OPTIONS\""
-        )]
+        #[wasm_bindgen(unchecked_param_type = "\"GET\" | \"HEAD\" | \"POST\" | \"PUT\" | \"PATCH\" | \"DELETE\" | \"OPTIONS\"")]
         method: &str,
         path: &str,
         #[wasm_bindgen(unchecked_param_type = "unknown")] body: Option<JsValue>,
@@ -888,71 +698,27 @@ enum Pick {
 
 /// One operation of the client, prepared (and its arguments checked) synchronously.
 enum Op {
-    Api {
-        method: &'static str,
-        path: String,
-        body: Option<String>,
-        signal: Option<AbortSignal>,
-        pick: Pick,
-    },
-    Session {
-        signal: Option<AbortSignal>,
-    },
-    Logout {
-        signal: Option<AbortSignal>,
-    },
-    Wait {
-        path: String,
-        interval: f64,
-        max: f64,
-        timeout: f64,
-        signal: Option<AbortSignal>,
-    },
-    Page {
-        state: Rc<RefCell<PagesState>>,
-        signal: Option<AbortSignal>,
-    },
+    Api { method: &'static str, path: String, body: Option<String>, signal: Option<AbortSignal>, pick: Pick },
+    Session { signal: Option<AbortSignal> },
+    Logout { signal: Option<AbortSignal> },
+    Wait { path: String, interval: f64, max: f64, timeout: f64, signal: Option<AbortSignal> },
+    Page { state: Rc<RefCell<PagesState>>, signal: Option<AbortSignal> },
 }
 
 impl Op {
     fn get(path: String, signal: Option<AbortSignal>, pick: Pick) -> Op {
-        Op::Api {
-            method: "GET",
-            path,
-            body: None,
-            signal,
-            pick,
-        }
+        Op::Api { method: "GET", path, body: None, signal, pick }
     }
 
-    fn send(
-        method: &'static str,
-        path: String,
-        body: Option<String>,
-        signal: Option<AbortSignal>,
-    ) -> Op {
-        Op::Api {
-            method,
-            path,
-            body,
-            signal,
-            pick: Pick::Whole,
-        }
+    fn send(method: &'static str, path: String, body: Option<String>, signal: Option<AbortSignal>) -> Op {
+        Op::Api { method, path, body, signal, pick: Pick::Whole }
     }
 }
 
 async fn run(inner: &Inner, op: Op) -> Res {
     match op {
-        Op::Api {
-            method,
-            path,
-            body,
-            signal,
-            pick,
-        } => {
-            let v = inner
-                .call(method, Target::Api(&path), body.as_deref(), signal)
-                .await?;
+        Op::Api { method, path, body, signal, pick } => {
+            let v = inner.call(method, Target::Api(&path), body.as_deref(), signal).await?;
             Ok(match pick {
                 Pick::Whole => v,
                 Pick::Array(key) => {
@@ -974,51 +740,28 @@ async fn run(inner: &Inner, op: Op) -> Res {
             })
         }
         Op::Session { signal } => {
-            let s = inner
-                .call("GET", Target::Broker("/auth/session"), None, signal)
-                .await?;
+            let s = inner.call("GET", Target::Broker("/auth/session"), None, signal).await?;
             inner.observe_session(get(&s, "authenticated").as_bool().unwrap_or(false));
             Ok(s)
         }
         Op::Logout { signal } => {
-            inner
-                .call("POST", Target::Broker("/auth/logout"), None, signal)
-                .await?;
+            inner.call("POST", Target::Broker("/auth/logout"), None, signal).await?;
             inner.change("logout", false, None);
             Ok(JsValue::UNDEFINED)
         }
-        Op::Wait {
-            path,
-            mut interval,
-            max,
-            timeout,
-            signal,
-        } => {
+        Op::Wait { path, mut interval, max, timeout, signal } => {
             let deadline = now_ms() + timeout;
             loop {
-                let status = inner
-                    .call("GET", Target::Api(&path), None, signal.clone())
-                    .await?;
-                if get_str(&status, "transactionStatus")
-                    .is_some_and(|s| poll::is_final_payment_status(&s))
-                {
+                let status = inner.call("GET", Target::Api(&path), None, signal.clone()).await?;
+                if get_str(&status, "transactionStatus").is_some_and(|s| poll::is_final_payment_status(&s)) {
                     return Ok(status);
                 }
                 let left = deadline - now_ms();
                 if left <= 0.0 {
-                    return Err(Failure::new(
-                        ErrorCode::Timeout,
-                        "the payment did not reach a final status in time",
-                    ));
+                    return Err(Failure::new(ErrorCode::Timeout, "the payment did not reach a final status in time"));
                 }
-                if JsFuture::from(js_sleep(interval.min(left), signal.clone()))
-                    .await
-                    .is_err()
-                {
-                    return Err(Failure::new(
-                        ErrorCode::Aborted,
-                        "waiting for the payment was aborted",
-                    ));
+                if JsFuture::from(js_sleep(interval.min(left), signal.clone())).await.is_err() {
+                    return Err(Failure::new(ErrorCode::Aborted, "waiting for the payment was aborted"));
                 }
                 interval = poll::next_interval(interval, max);
             }
@@ -1031,10 +774,7 @@ async fn next_page(inner: &Inner, state: &RefCell<PagesState>, signal: Option<Ab
     let path = {
         let mut st = state.borrow_mut();
         if st.busy {
-            return Err(Failure::new(
-                ErrorCode::InvalidArgument,
-                "next() was called before the previous page arrived",
-            ));
+            return Err(Failure::new(ErrorCode::InvalidArgument, "next() was called before the previous page arrived"));
         }
         match st.next.take() {
             Some(p) => {
@@ -1059,18 +799,11 @@ async fn next_page(inner: &Inner, state: &RefCell<PagesState>, signal: Option<Ab
     if !st.dated {
         let href = get_str(&get(&get(&page, "_links"), "next"), "href").or_else(|| {
             // Berlin Group also puts the links inside `transactions`.
-            get_str(
-                &get(&get(&get(&page, "transactions"), "_links"), "next"),
-                "href",
-            )
+            get_str(&get(&get(&get(&page, "transactions"), "_links"), "next"), "href")
         });
         if let Some(h) = href {
-            let resolved = paths::resolve_next(AIS, &h).map_err(|_| {
-                Failure::new(
-                    ErrorCode::BankError,
-                    "the bank sent an unusable next-page link",
-                )
-            })?;
+            let resolved =
+                paths::resolve_next(AIS, &h).map_err(|_| Failure::new(ErrorCode::BankError, "the bank sent an unusable next-page link"))?;
             // A link back to a page already read would loop forever.
             if !st.seen.contains(&resolved) {
                 st.next = Some(resolved);
@@ -1088,40 +821,22 @@ fn payment_path(product: &str, payment_id: &str, rest: &[&str]) -> Res<String> {
     Ok(paths::join(PIS, &segments))
 }
 
-fn payment_op(
-    method: &'static str,
-    product: &str,
-    payment_id: &str,
-    rest: &[&str],
-    options: Option<Ts<CallOptions>>,
-) -> Res<Op> {
+fn payment_op(method: &'static str, product: &str, payment_id: &str, rest: &[&str], options: Option<Ts<CallOptions>>) -> Res<Op> {
     let path = payment_path(product, payment_id, rest)?;
     let o = opts(options)?;
     Ok(Op::send(method, path, None, o.signal))
 }
 
-fn request_op(
-    method: &str,
-    path: &str,
-    body: Option<JsValue>,
-    options: Option<Ts<CallOptions>>,
-) -> Res<Op> {
+fn request_op(method: &str, path: &str, body: Option<JsValue>, options: Option<Ts<CallOptions>>) -> Res<Op> {
     const METHODS: [&str; 7] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
     let m = method.to_ascii_uppercase();
-    let method = METHODS.iter().copied().find(|x| *x == m).ok_or_else(|| {
-        Failure::new(
-            ErrorCode::InvalidArgument,
-            "method must be an HTTP method such as GET or POST",
-        )
-    })?;
-    if !path.starts_with('/')
-        || path.starts_with("//")
-        || path.chars().any(|c| c.is_control() || c == '\\')
-    {
-        return Err(Failure::new(
-            ErrorCode::InvalidArgument,
-            "path must be an API path starting with /",
-        ));
+    let method = METHODS
+        .iter()
+        .copied()
+        .find(|x| *x == m)
+        .ok_or_else(|| Failure::new(ErrorCode::InvalidArgument, "method must be an HTTP method such as GET or POST"))?;
+    if !path.starts_with('/') || path.starts_with("//") || path.chars().any(|c| c.is_control() || c == '\\') {
+        return Err(Failure::new(ErrorCode::InvalidArgument, "path must be an API path starting with /"));
     }
     let body = body.unwrap_or(JsValue::UNDEFINED);
     let json = if body.is_undefined() || body.is_null() {
@@ -1131,9 +846,7 @@ fn request_op(
             JSON::stringify(&body)
                 .ok()
                 .and_then(|s| s.as_string())
-                .ok_or_else(|| {
-                    Failure::new(ErrorCode::InvalidArgument, "body cannot be sent as JSON")
-                })?,
+                .ok_or_else(|| Failure::new(ErrorCode::InvalidArgument, "body cannot be sent as JSON"))?,
         )
     };
     let o = opts(options)?;
@@ -1142,10 +855,7 @@ fn request_op(
 
 fn object(value: &JsValue, what: &'static str) -> Res<()> {
     if !value.is_object() || Array::is_array(value) {
-        return Err(Failure::new(
-            ErrorCode::InvalidArgument,
-            Cow::Owned([what, " must be an object"].concat()),
-        ));
+        return Err(Failure::new(ErrorCode::InvalidArgument, Cow::Owned([what, " must be an object"].concat())));
     }
     Ok(())
 }
@@ -1154,10 +864,7 @@ fn retries_option(r: Option<f64>) -> Res<u32> {
     match r {
         None => Ok(2),
         Some(n) if n.is_finite() && (0.0..=10.0).contains(&n) && n.fract() == 0.0 => Ok(n as u32),
-        Some(_) => Err(Failure::new(
-            ErrorCode::InvalidArgument,
-            "retries must be a whole number from 0 to 10",
-        )),
+        Some(_) => Err(Failure::new(ErrorCode::InvalidArgument, "retries must be a whole number from 0 to 10")),
     }
 }
 
@@ -1166,12 +873,7 @@ fn stringify(value: &JsValue, what: &'static str) -> Res<String> {
     JSON::stringify(value)
         .ok()
         .and_then(|s| s.as_string())
-        .ok_or_else(|| {
-            Failure::new(
-                ErrorCode::InvalidArgument,
-                Cow::Owned([what, " cannot be sent as JSON"].concat()),
-            )
-        })
+        .ok_or_else(|| Failure::new(ErrorCode::InvalidArgument, Cow::Owned([what, " cannot be sent as JSON"].concat())))
 }
 
 struct PagesState {
@@ -1201,13 +903,8 @@ fn iter_result(value: &JsValue, done: bool) -> JsValue {
 impl TransactionPages {
     /// The next page: `{ value: TransactionsPage, done: false }`, then `{ done: true }`.
     pub fn next(&self) -> Promise {
-        let valv = Valv {
-            inner: self.inner.clone(),
-        };
-        valv.start(Ok(Op::Page {
-            state: self.state.clone(),
-            signal: self.signal.clone(),
-        }))
+        let valv = Valv { inner: self.inner.clone() };
+        valv.start(Ok(Op::Page { state: self.state.clone(), signal: self.signal.clone() }))
     }
 
     /// Stops the iteration (called by `break` in `for await`).

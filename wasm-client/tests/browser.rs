@@ -179,15 +179,9 @@ async fn ok(p: Promise) -> JsValue {
 /// Awaits a promise that must reject with a `ValvError`; returns the error.
 async fn rejects(p: Promise) -> JsValue {
     match JsFuture::from(p).await {
-        Ok(v) => panic!(
-            "expected a rejection, got {:?}",
-            js_sys::JSON::stringify(&v)
-        ),
+        Ok(v) => panic!("expected a rejection, got {:?}", js_sys::JSON::stringify(&v)),
         Err(e) => {
-            assert!(
-                e.is_instance_of::<js_sys::Error>(),
-                "rejection is an Error: {e:?}"
-            );
+            assert!(e.is_instance_of::<js_sys::Error>(), "rejection is an Error: {e:?}");
             assert_eq!(name_of(&e).as_string().as_deref(), Some("ValvError"));
             e
         }
@@ -206,18 +200,13 @@ fn is_uuid_v4(id: &str) -> bool {
         && [8, 13, 18, 23].iter().all(|&i| b[i] == b'-')
         && b[14] == b'4'
         && matches!(b[19], b'8' | b'9' | b'a' | b'b')
-        && id
-            .bytes()
-            .enumerate()
-            .all(|(i, c)| matches!(i, 8 | 13 | 18 | 23) || c.is_ascii_hexdigit())
+        && id.bytes().enumerate().all(|(i, c)| matches!(i, 8 | 13 | 18 | 23) || c.is_ascii_hexdigit())
 }
 
 /// A client pointing at a port where nothing listens.
 fn dead_client(retries: u32) -> Valv {
-    Valv::new(o(&format!(
-        r#"{{"baseUrl": "http://127.0.0.1:9", "provider": "seb", "timeoutMs": 5000, "retries": {retries}}}"#
-    )))
-    .expect("client")
+    Valv::new(o(&format!(r#"{{"baseUrl": "http://127.0.0.1:9", "provider": "seb", "timeoutMs": 5000, "retries": {retries}}}"#)))
+        .expect("client")
 }
 
 fn broker() -> &'static str {
@@ -229,11 +218,7 @@ fn sandbox() -> &'static str {
 }
 
 fn live_client(extra: &str) -> Valv {
-    Valv::new(o(&format!(
-        r#"{{"baseUrl": "{}", "provider": "seb"{extra}}}"#,
-        broker()
-    )))
-    .expect("client")
+    Valv::new(o(&format!(r#"{{"baseUrl": "{}", "provider": "seb"{extra}}}"#, broker()))).expect("client")
 }
 
 async fn sandbox_control(path: &str, body: &str) -> JsValue {
@@ -248,9 +233,7 @@ async fn login(valv: &Valv) {
         ok(valv.logout(None)).await;
     }
     let url = valv
-        .login_url(o(&format!(
-            r#"{{"returnTo": "/healthz", "scopes": ["psd2_accounts", "psd2_payments"], "loginHint": "{PERSON}"}}"#
-        )))
+        .login_url(o(&format!(r#"{{"returnTo": "/healthz", "scopes": ["psd2_accounts", "psd2_payments"], "loginHint": "{PERSON}"}}"#)))
         .expect("login url");
     let window = open_login(&url);
     let mut session = ok(valv.session(None)).await;
@@ -307,11 +290,7 @@ fn unique_amount() -> String {
 
 async fn debtor_iban(valv: &Valv) -> String {
     let accounts = Array::from(&ok(valv.accounts(None)).await);
-    accounts
-        .iter()
-        .map(|a| s(&a, "iban"))
-        .find(|i| !i.is_empty())
-        .expect("an account with an IBAN")
+    accounts.iter().map(|a| s(&a, "iban")).find(|i| !i.is_empty()).expect("an account with an IBAN")
 }
 
 // ---------------------------------------------------------------- offline
@@ -323,61 +302,26 @@ async fn offline_bad_arguments_are_rejected_before_any_request() {
     rejects_with(v.account("", None), "invalid_argument").await;
     rejects_with(v.balances("  ", None), "invalid_argument").await;
     rejects_with(v.transaction("a1", "", None), "invalid_argument").await;
-    rejects_with(
-        v.payment_status("Not A Product", "p1", None),
-        "invalid_argument",
-    )
-    .await;
+    rejects_with(v.payment_status("Not A Product", "p1", None), "invalid_argument").await;
     rejects_with(v.payment_status(TRANSFER, "", None), "invalid_argument").await;
-    rejects_with(
-        v.authorisation_status(TRANSFER, "p1", "", None),
-        "invalid_argument",
-    )
-    .await;
+    rejects_with(v.authorisation_status(TRANSFER, "p1", "", None), "invalid_argument").await;
     rejects_with(v.request("BREW", "/x", None, None), "invalid_argument").await;
-    rejects_with(
-        v.request("GET", "https://evil.example/", None, None),
-        "invalid_argument",
-    )
-    .await;
-    rejects_with(
-        v.accounts(o(r#"{"withBalance": "yes"}"#)),
-        "invalid_argument",
-    )
-    .await;
-    for (amount, needle) in [
-        ("-5", "greater than zero"),
-        ("0", "greater than zero"),
-        ("1e3", "decimal"),
-    ] {
-        let e = rejects_with(
-            v.initiate_payment(
-                TRANSFER,
-                payment_json("SE3750000000054400047881", amount),
-                None,
-            ),
-            "invalid_argument",
-        )
-        .await;
+    rejects_with(v.request("GET", "https://evil.example/", None, None), "invalid_argument").await;
+    rejects_with(v.accounts(o(r#"{"withBalance": "yes"}"#)), "invalid_argument").await;
+    for (amount, needle) in [("-5", "greater than zero"), ("0", "greater than zero"), ("1e3", "decimal")] {
+        let e =
+            rejects_with(v.initiate_payment(TRANSFER, payment_json("SE3750000000054400047881", amount), None), "invalid_argument").await;
         assert!(s(&e, "message").contains(needle), "{}", describe(&e));
     }
     let number_amount = obj(r#"{"instructedAmount": {"amount": 12.5, "currency": "SEK"},
             "debtorAccount": {"iban": "SE37"}, "creditorAccount": {"iban": "SE25"}}"#);
-    rejects_with(
-        v.initiate_payment(TRANSFER, number_amount, None),
-        "invalid_argument",
-    )
-    .await;
+    rejects_with(v.initiate_payment(TRANSFER, number_amount, None), "invalid_argument").await;
     rejects_with(
         v.funds_confirmation(obj(r#"{"account": {"iban": "SE37"}, "instructedAmount": {"amount": "-1", "currency": "SEK"}}"#), None),
         "invalid_argument",
     )
     .await;
-    rejects_with(
-        v.wait_for_payment(TRANSFER, "p1", o(r#"{"intervalMs": 0}"#)),
-        "invalid_argument",
-    )
-    .await;
+    rejects_with(v.wait_for_payment(TRANSFER, "p1", o(r#"{"intervalMs": 0}"#)), "invalid_argument").await;
 
     // transactions() throws synchronously for bad options.
     for opts in [
@@ -390,12 +334,8 @@ async fn offline_bad_arguments_are_rejected_before_any_request() {
         assert_eq!(s(&e, "code"), "invalid_argument", "{opts}");
     }
     assert!(v.transactions("", None).is_err());
-    assert!(v
-        .login_url(o(r#"{"returnTo": "//evil.example/"}"#))
-        .is_err());
-    assert!(v
-        .login_url(o(r#"{"returnTo": "https://evil.example/"}"#))
-        .is_err());
+    assert!(v.login_url(o(r#"{"returnTo": "//evil.example/"}"#)).is_err());
+    assert!(v.login_url(o(r#"{"returnTo": "https://evil.example/"}"#)).is_err());
     assert!(Valv::new(o(r#"{"retries": -1}"#)).is_err());
     assert!(Valv::new(o(r#"{"timeoutMs": "soon"}"#)).is_err());
 }
@@ -404,11 +344,7 @@ async fn offline_bad_arguments_are_rejected_before_any_request() {
 async fn offline_errors_are_real_error_objects() {
     let v = dead_client(0);
     let e = rejects_with(v.account("", None), "invalid_argument").await;
-    assert!(
-        stack_of(&e).contains("ValvError"),
-        "stack: {}",
-        stack_of(&e)
-    );
+    assert!(stack_of(&e).contains("ValvError"), "stack: {}", stack_of(&e));
     assert_eq!(get(&e, "status").as_f64(), Some(0.0));
 }
 
@@ -429,15 +365,8 @@ async fn offline_abort_and_iterator_shape() {
     rejects_with(v.templates(with_signal("{}", &aborted_signal())), "aborted").await;
     let pages = v.transactions("acc 1", None).expect("iterator");
     assert!(is_async_iterable(&pages));
-    let url = v
-        .login_url(o(
-            r#"{"returnTo": "/app?x=1", "scopes": ["psd2_accounts"], "loginHint": "9311219639"}"#,
-        ))
-        .expect("url");
-    assert_eq!(
-        url,
-        "http://127.0.0.1:9/auth/login?provider=seb&returnTo=%2Fapp%3Fx%3D1&scope=psd2_accounts&login_hint=9311219639"
-    );
+    let url = v.login_url(o(r#"{"returnTo": "/app?x=1", "scopes": ["psd2_accounts"], "loginHint": "9311219639"}"#)).expect("url");
+    assert_eq!(url, "http://127.0.0.1:9/auth/login?provider=seb&returnTo=%2Fapp%3Fx%3D1&scope=psd2_accounts&login_hint=9311219639");
 }
 
 // ---------------------------------------------------------------- live
@@ -452,13 +381,7 @@ async fn live_login_session_and_account_information() {
     // session(): provider and scopes, never a token-looking member
     let session = ok(valv.session(None)).await;
     assert_eq!(s(&session, "provider"), "seb");
-    for key in [
-        "accessToken",
-        "access_token",
-        "refreshToken",
-        "refresh_token",
-        "token",
-    ] {
+    for key in ["accessToken", "access_token", "refreshToken", "refresh_token", "token"] {
         assert!(get(&session, key).is_undefined(), "{key} in session");
     }
 
@@ -484,11 +407,7 @@ async fn live_login_session_and_account_information() {
     let e = rejects_with(valv.account("no-such-account", None), "bank_error").await;
     let status = get(&e, "status").as_f64().unwrap_or(0.0);
     assert!(status == 403.0 || status == 404.0, "{}", describe(&e));
-    assert!(js_sys::JSON::stringify(&get(&e, "body"))
-        .ok()
-        .and_then(|x| x.as_string())
-        .unwrap_or_default()
-        .contains("RESOURCE_UNKNOWN"));
+    assert!(js_sys::JSON::stringify(&get(&e, "body")).ok().and_then(|x| x.as_string()).unwrap_or_default().contains("RESOURCE_UNKNOWN"));
     assert!(is_uuid_v4(&s(&e, "requestId")));
 }
 
@@ -497,14 +416,9 @@ async fn live_transactions_page_through_next_links() {
     let valv = live_client("");
     login(&valv).await;
     let id = first_account(&valv).await;
-    let iterable = valv
-        .transactions(&id, o(r#"{"bookingStatus": "booked"}"#))
-        .expect("iterator");
+    let iterable = valv.transactions(&id, o(r#"{"bookingStatus": "booked"}"#)).expect("iterator");
     let pages = Array::from(&ok(collect_pages(&iterable, 50)).await);
-    assert!(
-        pages.length() >= 2,
-        "the test person's first account has several pages"
-    );
+    assert!(pages.length() >= 2, "the test person's first account has several pages");
     let mut ids = std::collections::BTreeSet::new();
     let mut total = 0;
     for page in pages.iter() {
@@ -518,10 +432,7 @@ async fn live_transactions_page_through_next_links() {
             }
         }
     }
-    assert!(
-        total > 199,
-        "more than one full page of booked transactions ({total})"
-    );
+    assert!(total > 199, "more than one full page of booked transactions ({total})");
     // The last page has no next link.
     let last = pages.get(pages.length() - 1);
     assert!(get(&get(&last, "_links"), "next").is_undefined());
@@ -532,12 +443,8 @@ async fn live_transactions_page_through_next_links() {
     assert!(get(&get(&details, "transactionAmount"), "amount").is_string());
 
     // a dated call is one page
-    let dated = valv
-        .transactions(
-            &id,
-            o(r#"{"bookingStatus": "booked", "dateFrom": "2000-01-01", "dateTo": "2099-12-31"}"#),
-        )
-        .expect("iterator");
+    let dated =
+        valv.transactions(&id, o(r#"{"bookingStatus": "booked", "dateFrom": "2000-01-01", "dateTo": "2099-12-31"}"#)).expect("iterator");
     let dated_pages = Array::from(&ok(collect_pages(&dated, 50)).await);
     assert_eq!(dated_pages.length(), 1);
 }
@@ -547,11 +454,7 @@ async fn live_payment_through_sca_to_a_final_status() {
     let valv = live_client("");
     login(&valv).await;
     let templates = ok(valv.templates(None)).await;
-    assert!(js_sys::JSON::stringify(&templates)
-        .ok()
-        .and_then(|x| x.as_string())
-        .unwrap_or_default()
-        .contains(TRANSFER));
+    assert!(js_sys::JSON::stringify(&templates).ok().and_then(|x| x.as_string()).unwrap_or_default().contains(TRANSFER));
 
     let debtor = debtor_iban(&valv).await;
     let amount = unique_amount();
@@ -569,17 +472,10 @@ async fn live_payment_through_sca_to_a_final_status() {
     let auth_state = ok(valv.authorisation_status(TRANSFER, &payment_id, &auth_id, None)).await;
     assert!(!s(&auth_state, "scaStatus").is_empty());
 
-    let fin = ok(valv.wait_for_payment(
-        TRANSFER,
-        &payment_id,
-        o(r#"{"intervalMs": 200, "maxIntervalMs": 1000, "timeoutMs": 60000}"#),
-    ))
-    .await;
+    let fin =
+        ok(valv.wait_for_payment(TRANSFER, &payment_id, o(r#"{"intervalMs": 200, "maxIntervalMs": 1000, "timeoutMs": 60000}"#))).await;
     let final_status = s(&fin, "transactionStatus");
-    assert!(
-        ["ACSC", "ACCC"].contains(&final_status.as_str()),
-        "final status {final_status}"
-    );
+    assert!(["ACSC", "ACCC"].contains(&final_status.as_str()), "final status {final_status}");
 
     // funds confirmation
     let funds = ok(valv.funds_confirmation(
@@ -595,29 +491,12 @@ async fn live_cancel_payment_and_abort_waiting() {
     let valv = live_client("");
     login(&valv).await;
     let debtor = debtor_iban(&valv).await;
-    let created =
-        ok(valv.initiate_payment(TRANSFER, payment_json(&debtor, &unique_amount()), None)).await;
+    let created = ok(valv.initiate_payment(TRANSFER, payment_json(&debtor, &unique_amount()), None)).await;
     let payment_id = s(&created, "paymentId");
     // waiting on an unsigned payment never ends by itself: the signal stops it
-    rejects_with(
-        valv.wait_for_payment(
-            TRANSFER,
-            &payment_id,
-            with_signal(r#"{"intervalMs": 100}"#, &abort_later(300)),
-        ),
-        "aborted",
-    )
-    .await;
+    rejects_with(valv.wait_for_payment(TRANSFER, &payment_id, with_signal(r#"{"intervalMs": 100}"#, &abort_later(300))), "aborted").await;
     // and waitForPayment's own timeout
-    rejects_with(
-        valv.wait_for_payment(
-            TRANSFER,
-            &payment_id,
-            o(r#"{"intervalMs": 100, "timeoutMs": 300}"#),
-        ),
-        "timeout",
-    )
-    .await;
+    rejects_with(valv.wait_for_payment(TRANSFER, &payment_id, o(r#"{"intervalMs": 100, "timeoutMs": 300}"#)), "timeout").await;
     ok(valv.cancel_payment(TRANSFER, &payment_id, None)).await;
     let status = ok(valv.payment_status(TRANSFER, &payment_id, None)).await;
     assert_eq!(s(&status, "transactionStatus"), "CANC");
@@ -630,20 +509,12 @@ async fn live_timeout_retry_and_no_retry_of_posts() {
     let accounts_path = format!("{AIS}/accounts");
 
     // timeout: the bank answers after 3 s, the client gives up after 0.5 s (timeouts are not retried)
-    sandbox_control(
-        CONTROL_LATENCY,
-        &format!(r#"{{"method": "GET", "path": "{accounts_path}", "ms": 3000, "count": 1}}"#),
-    )
-    .await;
+    sandbox_control(CONTROL_LATENCY, &format!(r#"{{"method": "GET", "path": "{accounts_path}", "ms": 3000, "count": 1}}"#)).await;
     rejects_with(valv.accounts(None), "timeout").await;
 
     // one injected 503 on a GET: retried, the call succeeds
     let patient = live_client(r#", "retries": 2"#);
-    sandbox_control(
-        CONTROL_FAILURES,
-        &format!(r#"{{"method": "GET", "path": "{accounts_path}", "status": 503, "count": 1}}"#),
-    )
-    .await;
+    sandbox_control(CONTROL_FAILURES, &format!(r#"{{"method": "GET", "path": "{accounts_path}", "status": 503, "count": 1}}"#)).await;
     let accounts = Array::from(&ok(patient.accounts(None)).await);
     assert!(accounts.length() > 0);
 
@@ -662,9 +533,7 @@ async fn live_timeout_retry_and_no_retry_of_posts() {
         &format!(r#"{{"method": "POST", "path": "/pis/v7/identified2/payments/{TRANSFER}", "status": 503, "count": 1}}"#),
     )
     .await;
-    let e =
-        rejects(patient.initiate_payment(TRANSFER, payment_json(&debtor, &unique_amount()), None))
-            .await;
+    let e = rejects(patient.initiate_payment(TRANSFER, payment_json(&debtor, &unique_amount()), None)).await;
     assert_eq!(get(&e, "status").as_f64(), Some(503.0), "{}", describe(&e));
     // a retrying client would have succeeded on the second attempt; prove the failure was used up once
     ok(patient.initiate_payment(TRANSFER, payment_json(&debtor, &unique_amount()), None)).await;
@@ -675,30 +544,11 @@ async fn live_broker_error_codes() {
     let valv = live_client("");
     login(&valv).await;
     // route_not_allowed: a method + path outside the allowlist
-    rejects_with(
-        valv.request(
-            "PATCH",
-            "/pis/v7/identified2/payments/mock/resetall",
-            None,
-            None,
-        ),
-        "route_not_allowed",
-    )
-    .await;
+    rejects_with(valv.request("PATCH", "/pis/v7/identified2/payments/mock/resetall", None, None), "route_not_allowed").await;
     // csrf: the client always sends the header; a raw request without it is refused
-    let raw = Array::from(
-        &ok(raw_fetch(
-            &format!("{}/api/seb{AIS}/accounts", broker()),
-            &Object::new(),
-        ))
-        .await,
-    );
+    let raw = Array::from(&ok(raw_fetch(&format!("{}/api/seb{AIS}/accounts", broker()), &Object::new())).await);
     assert_eq!(raw.get(0).as_f64(), Some(403.0));
-    assert!(raw
-        .get(1)
-        .as_string()
-        .unwrap_or_default()
-        .contains("\"csrf\""));
+    assert!(raw.get(1).as_string().unwrap_or_default().contains("\"csrf\""));
     // unauthenticated after logout, for the API and for logout's own CSRF-protected POST
     ok(valv.logout(None)).await;
     rejects_with(valv.accounts(None), "unauthenticated").await;
@@ -713,11 +563,7 @@ async fn live_session_expired_after_the_bank_revokes_the_grant() {
     let _unsubscribe = valv.on_session_change(events.clone());
     login(&valv).await;
     expect_event(&events, "login").await;
-    sandbox_control(
-        CONTROL_REVOKE,
-        &format!(r#"{{"personalIdentityNumber": "{PERSON}"}}"#),
-    )
-    .await;
+    sandbox_control(CONTROL_REVOKE, &format!(r#"{{"personalIdentityNumber": "{PERSON}"}}"#)).await;
     let e = rejects_with(valv.accounts(None), "session_expired").await;
     assert_eq!(get(&e, "status").as_f64(), Some(401.0));
     let expired = expect_event(&events, "expired").await;
@@ -739,10 +585,7 @@ async fn live_session_changes_reach_other_tabs() {
     assert_eq!(get(&e, "authenticated").as_bool(), Some(false));
     // After unsubscribing, nothing more arrives. A second listener that stays subscribed
     // shows when the next change has been delivered (listeners run in order, synchronously).
-    unsubscribe
-        .unchecked_ref::<js_sys::Function>()
-        .call0(&JsValue::UNDEFINED)
-        .expect("unsubscribe");
+    unsubscribe.unchecked_ref::<js_sys::Function>().call0(&JsValue::UNDEFINED).expect("unsubscribe");
     let witness = recorder();
     let _keep = b.on_session_change(witness.clone());
     login(&a).await;
@@ -764,23 +607,11 @@ async fn live_javascript_never_sees_a_token() {
     seen.push(ok(collect_pages(&pages, 3)).await);
     seen.push(ok(valv.templates(None)).await);
     seen.push(rejects(valv.account("no-such-account", None)).await);
-    let mut exposed = seen
-        .iter()
-        .map(|v| {
-            js_sys::JSON::stringify(v)
-                .ok()
-                .and_then(|x| x.as_string())
-                .unwrap_or_default()
-        })
-        .collect::<Vec<_>>()
-        .join("\n");
+    let mut exposed =
+        seen.iter().map(|v| js_sys::JSON::stringify(v).ok().and_then(|x| x.as_string()).unwrap_or_default()).collect::<Vec<_>>().join("\n");
     exposed.push_str(&storage_dump());
     // The sandbox's test controls list the tokens it issued to the test person.
-    let issued = ok(control_get(
-        sandbox(),
-        &format!("{CONTROL_TOKENS}?personalIdentityNumber={PERSON}"),
-    ))
-    .await;
+    let issued = ok(control_get(sandbox(), &format!("{CONTROL_TOKENS}?personalIdentityNumber={PERSON}"))).await;
     let mut checked = 0;
     for t in Array::from(&issued).iter() {
         for key in ["accessToken", "refreshToken"] {
@@ -791,8 +622,5 @@ async fn live_javascript_never_sees_a_token() {
             }
         }
     }
-    assert!(
-        checked > 0,
-        "the sandbox reported no tokens to compare against"
-    );
+    assert!(checked > 0, "the sandbox reported no tokens to compare against");
 }

@@ -13,10 +13,8 @@ fn read(rel: &str) -> String {
 fn readme_example_is_the_demo_code() {
     let readme = read("README.md");
     let example = read("../www/example.js");
-    let start = readme
-        .find("## Example\n\n```js\n")
-        .expect("README has an Example section with a js block")
-        + "## Example\n\n```js\n".len();
+    let start =
+        readme.find("## Example\n\n```js\n").expect("README has an Example section with a js block") + "## Example\n\n```js\n".len();
     let len = readme[start..].find("```").expect("closed code block");
     assert_eq!(&readme[start..start + len], example);
 }

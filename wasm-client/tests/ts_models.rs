@@ -30,9 +30,7 @@ fn camel(snake: &str) -> String {
 
 /// Wire name → optional?, for `pub struct name` in the psd2 sources.
 fn rust_fields(sources: &str, name: &str) -> BTreeMap<String, bool> {
-    let start = sources
-        .find(&format!("pub struct {name} {{"))
-        .unwrap_or_else(|| panic!("psd2 has no struct {name}"));
+    let start = sources.find(&format!("pub struct {name} {{")).unwrap_or_else(|| panic!("psd2 has no struct {name}"));
     let body = &sources[start..];
     let body = &body[..body.find("\n}").expect("struct end")];
     let mut fields = BTreeMap::new();
@@ -62,9 +60,7 @@ fn rust_fields(sources: &str, name: &str) -> BTreeMap<String, bool> {
 
 /// Member → optional?, for `export interface name` in the TypeScript models (top level only).
 fn ts_members(models: &str, name: &str) -> BTreeMap<String, bool> {
-    let start = models
-        .find(&format!("export interface {name} {{"))
-        .unwrap_or_else(|| panic!("models.d.ts has no interface {name}"));
+    let start = models.find(&format!("export interface {name} {{")).unwrap_or_else(|| panic!("models.d.ts has no interface {name}"));
     let body = &models[start + models[start..].find('{').expect("{") + 1..];
     let mut members = BTreeMap::new();
     let mut depth = 0;
@@ -75,13 +71,7 @@ fn ts_members(models: &str, name: &str) -> BTreeMap<String, bool> {
             '}' if depth == 0 => break,
             '}' | ')' | ']' | '>' => depth -= 1,
             ':' if depth == 0 => {
-                let key = token
-                    .trim()
-                    .rsplit([';', '\n', '/', '*'])
-                    .next()
-                    .unwrap_or("")
-                    .trim()
-                    .to_owned();
+                let key = token.trim().rsplit([';', '\n', '/', '*']).next().unwrap_or("").trim().to_owned();
                 let (key, optional) = match key.strip_suffix('?') {
                     Some(k) => (k.to_owned(), true),
                     None => (key, false),
@@ -106,17 +96,11 @@ fn ts_members(models: &str, name: &str) -> BTreeMap<String, bool> {
 
 #[test]
 fn typescript_models_mirror_valv_psd2() {
-    let sources = [
-        "account.rs",
-        "transaction.rs",
-        "payment.rs",
-        "sca.rs",
-        "error.rs",
-    ]
-    .iter()
-    .map(|f| read(&format!("../psd2/src/{f}")))
-    .collect::<Vec<_>>()
-    .join("\n");
+    let sources = ["account.rs", "transaction.rs", "payment.rs", "sca.rs", "error.rs"]
+        .iter()
+        .map(|f| read(&format!("../psd2/src/{f}")))
+        .collect::<Vec<_>>()
+        .join("\n");
     let models = read("src/models.d.ts");
     let pairs = [
         ("AccountReference", "AccountReference"),
@@ -143,9 +127,7 @@ fn typescript_models_mirror_valv_psd2() {
         for (field, optional) in &r {
             match t.get(field) {
                 None => problems.push(format!("{ts}.{field} is missing (psd2 {rust})")),
-                Some(o) if o != optional => problems.push(format!(
-                    "{ts}.{field}: optional in TypeScript = {o}, in psd2 = {optional}"
-                )),
+                Some(o) if o != optional => problems.push(format!("{ts}.{field}: optional in TypeScript = {o}, in psd2 = {optional}")),
                 Some(_) => {}
             }
         }
@@ -155,9 +137,5 @@ fn typescript_models_mirror_valv_psd2() {
             }
         }
     }
-    assert!(
-        problems.is_empty(),
-        "models.d.ts drifted from valv-psd2:\n{}",
-        problems.join("\n")
-    );
+    assert!(problems.is_empty(), "models.d.ts drifted from valv-psd2:\n{}", problems.join("\n"));
 }

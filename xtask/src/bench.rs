@@ -66,12 +66,7 @@ fn size() -> Result<()> {
     for f in &files {
         let bytes = std::fs::read(f).with_context(|| format!("reading {}", f.display()))?;
         let g = gzipped(&bytes)?;
-        note(&format!(
-            "{:<48} {:>9} raw {:>9} gzip",
-            f.strip_prefix(root()).unwrap_or(f).display(),
-            kb(bytes.len()),
-            kb(g)
-        ));
+        note(&format!("{:<48} {:>9} raw {:>9} gzip", f.strip_prefix(root()).unwrap_or(f).display(), kb(bytes.len()), kb(g)));
         raw += bytes.len();
         gz += g;
     }
@@ -117,15 +112,9 @@ fn npm_file(dir: &Path, spec: &str, file: &str) -> Result<Vec<u8>> {
     let tgz_name = spec.trim_start_matches('@').replace(['/', '@'], "-") + ".tgz";
     let tgz = dir.join(&tgz_name);
     if !tgz.exists() {
-        output(Command::new("npm").current_dir(dir).args(["pack", "--silent", spec]))
-            .with_context(|| format!("npm pack {spec} failed"))?;
+        output(Command::new("npm").current_dir(dir).args(["pack", "--silent", spec])).with_context(|| format!("npm pack {spec} failed"))?;
     }
-    let out = Command::new("tar")
-        .arg("-xzOf")
-        .arg(&tgz)
-        .arg(file)
-        .output()
-        .context("running tar")?;
+    let out = Command::new("tar").arg("-xzOf").arg(&tgz).arg(file).output().context("running tar")?;
     anyhow::ensure!(out.status.success() && !out.stdout.is_empty(), "{file} not found in {tgz_name}");
     Ok(out.stdout)
 }

@@ -34,9 +34,7 @@ pub fn run(args: Args) -> Result<()> {
         crate::wasm::build(&tools.path)?;
     }
     let state_dir = root().join(".valv");
-    let store = args
-        .store
-        .unwrap_or_else(|| format!("sqlite://{}", state_dir.join("sessions.db").display()));
+    let store = args.store.unwrap_or_else(|| format!("sqlite://{}", state_dir.join("sessions.db").display()));
     let stop = Arc::new(AtomicBool::new(false));
     {
         let stop = stop.clone();

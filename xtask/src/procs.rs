@@ -24,9 +24,7 @@ pub fn run(cmd: &mut Command) -> Result<()> {
 /// Runs a command and returns its stdout (trimmed), or `None` when it cannot run or fails.
 pub fn output(cmd: &mut Command) -> Option<String> {
     let out = cmd.stderr(Stdio::null()).output().ok()?;
-    out.status
-        .success()
-        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
 
 /// `program args…` for messages.
@@ -125,10 +123,7 @@ impl Drop for Server {
     fn drop(&mut self) {
         if let Ok(None) = self.child.try_wait() {
             // Graceful first: both servers drain and exit on SIGINT.
-            let _ = Command::new("kill")
-                .args(["-INT", &self.child.id().to_string()])
-                .stderr(Stdio::null())
-                .status();
+            let _ = Command::new("kill").args(["-INT", &self.child.id().to_string()]).stderr(Stdio::null()).status();
             self.wait(Duration::from_secs(10));
             if let Ok(None) = self.child.try_wait() {
                 eprintln!("    {} did not stop on SIGINT; killing it", self.name);

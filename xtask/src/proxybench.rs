@@ -12,12 +12,7 @@ use crate::{note, root, step};
 const PERSON: &str = "9311219639";
 
 fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .max_redirects(0)
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(30)))
-        .build()
-        .into()
+    ureq::Agent::config_builder().max_redirects(0).http_status_as_error(false).timeout_global(Some(Duration::from_secs(30))).build().into()
 }
 
 /// Cookies the broker set, sent back by hand (the `__Host-` cookie is `Secure`; this is http).
@@ -53,9 +48,7 @@ fn location(resp: &ureq::http::Response<ureq::Body>) -> Result<String> {
 
 /// Logs in through the broker's real flow (the sandbox approves `login_hint` with controls on).
 fn login(agent: &ureq::Agent, broker: &str, jar: &mut Jar) -> Result<()> {
-    let resp = agent
-        .get(format!("{broker}/auth/login?provider=seb&returnTo=%2F&login_hint={PERSON}"))
-        .call()?;
+    let resp = agent.get(format!("{broker}/auth/login?provider=seb&returnTo=%2F&login_hint={PERSON}")).call()?;
     jar.take(&resp);
     let authorize = location(&resp)?;
     let resp = agent.get(&authorize).call()?;
@@ -87,11 +80,7 @@ fn measure(n: usize, mut call: impl FnMut() -> Result<()>) -> Result<Figures> {
     }
     let total = start.elapsed();
     times.sort();
-    Ok(Figures {
-        p50: times[n / 2],
-        p99: times[(n * 99 / 100).min(n - 1)],
-        per_sec: n as f64 / total.as_secs_f64(),
-    })
+    Ok(Figures { p50: times[n / 2], p99: times[(n * 99 / 100).min(n - 1)], per_sec: n as f64 / total.as_secs_f64() })
 }
 
 /// Runs the proxy benchmark with release builds of both servers.
@@ -117,9 +106,7 @@ pub fn run(requests: usize) -> Result<()> {
 
     // The bearer token the broker holds, read from the sandbox's test controls, for the direct run.
     let sandbox = stack.sandbox.url.clone();
-    let mut resp = agent
-        .get(format!("{sandbox}/__sandbox/tokens?personalIdentityNumber={PERSON}"))
-        .call()?;
+    let mut resp = agent.get(format!("{sandbox}/__sandbox/tokens?personalIdentityNumber={PERSON}")).call()?;
     let issued: serde_json::Value = serde_json::from_str(&resp.body_mut().read_to_string()?)?;
     let token = issued
         .as_array()

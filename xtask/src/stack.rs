@@ -92,9 +92,7 @@ pub fn start(opts: &StackOptions) -> Result<Stack> {
     let sandbox_config = opts.state_dir.join("sandbox.toml");
     std::fs::write(
         &sandbox_config,
-        format!(
-            "[[clients]]\nid = \"{CLIENT_ID}\"\nsecret = \"{CLIENT_SECRET}\"\nredirect_uri = \"{broker_origin}/auth/callback\"\n"
-        ),
+        format!("[[clients]]\nid = \"{CLIENT_ID}\"\nsecret = \"{CLIENT_SECRET}\"\nredirect_uri = \"{broker_origin}/auth/callback\"\n"),
     )?;
     let broker_config = opts.state_dir.join("broker.toml");
     let cors: Vec<String> = opts.cors.iter().map(|o| format!("{o:?}")).collect();
@@ -137,19 +135,13 @@ allow_preset = "seb-psd2"
 
     step("Starting the sandbox bank and the broker");
     let mut sandbox = Command::new(bin.join("valv-sandbox"));
-    sandbox
-        .args(["--addr", &format!("127.0.0.1:{}", opts.sandbox_port), "--config"])
-        .arg(&sandbox_config);
+    sandbox.args(["--addr", &format!("127.0.0.1:{}", opts.sandbox_port), "--config"]).arg(&sandbox_config);
     if opts.controls {
         sandbox.arg("--controls");
     }
     let sandbox = Server::start("sandbox", sandbox)?;
     let mut broker = Command::new(bin.join("valv-broker"));
-    broker
-        .current_dir(root())
-        .arg("--config")
-        .arg(&broker_config)
-        .env("VALV_DEMO_CLIENT_SECRET", CLIENT_SECRET);
+    broker.current_dir(root()).arg("--config").arg(&broker_config).env("VALV_DEMO_CLIENT_SECRET", CLIENT_SECRET);
     let broker = Server::start("broker", broker)?;
     Ok(Stack { broker, sandbox, bank_url })
 }

@@ -45,11 +45,7 @@ pub struct Args {
 
 /// Runs the suite.
 pub fn run_cmd(args: Args) -> Result<()> {
-    let parts = if args.only.is_empty() {
-        vec![Part::Native, Part::Newman, Part::Package, Part::Browser]
-    } else {
-        args.only.clone()
-    };
+    let parts = if args.only.is_empty() { vec![Part::Native, Part::Newman, Part::Package, Part::Browser] } else { args.only.clone() };
     let started = Instant::now();
     let needs = Needs {
         wasm: parts.iter().any(|p| matches!(p, Part::Package | Part::Browser)),
@@ -74,7 +70,6 @@ pub fn run_cmd(args: Args) -> Result<()> {
     note(&format!("total: {:.0} s", started.elapsed().as_secs_f64()));
     Ok(())
 }
-
 
 fn native(tools: &Tools) -> Result<()> {
     step("Native tests: cargo test --workspace");
@@ -102,10 +97,7 @@ fn newman() -> Result<()> {
     let mut cmd = Command::new(bin.join("valv-sandbox"));
     cmd.args(["--addr", "127.0.0.1:0", "--controls"]);
     let sandbox = Server::start("sandbox-newman", cmd)?;
-    let result = run(Command::new("node")
-        .current_dir(root())
-        .arg("sandbox/newman/run.mjs")
-        .arg(&sandbox.url));
+    let result = run(Command::new("node").current_dir(root()).arg("sandbox/newman/run.mjs").arg(&sandbox.url));
     if result.is_err() {
         eprintln!("{}", sandbox.log_tail());
     }
@@ -115,9 +107,7 @@ fn newman() -> Result<()> {
 /// `npm ci` when there is a lock file, else `npm install`.
 fn npm_install(dir: &std::path::Path) -> Result<()> {
     let verb = if dir.join("package-lock.json").exists() { "ci" } else { "install" };
-    run(Command::new("npm")
-        .current_dir(dir)
-        .args([verb, "--no-audit", "--no-fund", "--loglevel=error"]))
+    run(Command::new("npm").current_dir(dir).args([verb, "--no-audit", "--no-fund", "--loglevel=error"]))
 }
 
 fn package(tools: &Tools) -> Result<()> {
@@ -125,9 +115,7 @@ fn package(tools: &Tools) -> Result<()> {
     step("The package in a bundler: Vite + strict TypeScript (wasm-client/scripts/vite-check)");
     let dir = root().join("wasm-client/scripts/vite-check");
     // Installs valv-client from the freshly built package (a file: dependency), like npm users.
-    run(Command::new("npm")
-        .current_dir(&dir)
-        .args(["install", "--no-audit", "--no-fund", "--loglevel=error", "--install-links"]))?;
+    run(Command::new("npm").current_dir(&dir).args(["install", "--no-audit", "--no-fund", "--loglevel=error", "--install-links"]))?;
     run(Command::new("npm").current_dir(&dir).args(["run", "check"]))
 }
 
@@ -148,8 +136,8 @@ fn browser(tools: &Tools) -> Result<()> {
         release: false,
     })?;
     note(&format!("test page origin: {test_origin}"));
-    let runner = tools::which("wasm-bindgen-test-runner", &tools.path)
-        .context("wasm-bindgen-test-runner (from wasm-bindgen-cli) not found")?;
+    let runner =
+        tools::which("wasm-bindgen-test-runner", &tools.path).context("wasm-bindgen-test-runner (from wasm-bindgen-cli) not found")?;
     let result = run(Command::new("cargo")
         .current_dir(root().join("wasm-client"))
         .args(["test", "-p", "valv-client", "--target", "wasm32-unknown-unknown", "--test", "browser"])

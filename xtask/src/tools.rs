@@ -76,10 +76,7 @@ fn cargo_home() -> PathBuf {
 
 /// Finds `name` on `path`.
 pub fn which(name: &str, path: &OsString) -> Result<PathBuf> {
-    std::env::split_paths(path)
-        .map(|d| d.join(name))
-        .find(|p| p.is_file())
-        .with_context(|| format!("`{name}` not found on PATH"))
+    std::env::split_paths(path).map(|d| d.join(name)).find(|p| p.is_file()).with_context(|| format!("`{name}` not found on PATH"))
 }
 
 fn wasm_target(install: bool) -> Result<()> {
@@ -153,18 +150,11 @@ fn wasm_opt(npm_bin: &Path, install: bool) -> Result<()> {
     note(&format!("wasm-opt: missing, installing npm {BINARYEN} into target/tools"));
     let dir = root().join("target/tools");
     std::fs::create_dir_all(&dir)?;
-    run(Command::new("npm")
-        .args(["install", "--no-audit", "--no-fund", "--prefix"])
-        .arg(&dir)
-        .arg(BINARYEN))
+    run(Command::new("npm").args(["install", "--no-audit", "--no-fund", "--prefix"]).arg(&dir).arg(BINARYEN))
 }
 
 fn apt(tools: &[(&str, &str)], path: &OsString, install: bool) -> Result<()> {
-    let missing: Vec<&str> = tools
-        .iter()
-        .filter(|(bin, _)| which(bin, path).is_err())
-        .map(|(_, pkg)| *pkg)
-        .collect();
+    let missing: Vec<&str> = tools.iter().filter(|(bin, _)| which(bin, path).is_err()).map(|(_, pkg)| *pkg).collect();
     for (bin, pkg) in tools {
         if !missing.contains(pkg) {
             note(&format!("{bin}: installed"));

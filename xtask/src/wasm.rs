@@ -23,16 +23,10 @@ pub fn run_cmd(args: Args) -> Result<()> {
     build(&tools.path)
 }
 
-
 /// `wasm-pack build wasm-client --release --target web`, then the finishing script, which
 /// completes `wasm-client/pkg/package.json` and copies the package to `www/pkg`.
 pub fn build(path: &OsString) -> Result<()> {
     step("Building the valv-client npm package (wasm-pack, release, wasm-opt)");
-    run(Command::new("wasm-pack")
-        .env("PATH", path)
-        .current_dir(root())
-        .args(["build", "wasm-client", "--release", "--target", "web"]))?;
-    run(Command::new("node")
-        .current_dir(root())
-        .args(["wasm-client/scripts/finish-package.mjs", "--www"]))
+    run(Command::new("wasm-pack").env("PATH", path).current_dir(root()).args(["build", "wasm-client", "--release", "--target", "web"]))?;
+    run(Command::new("node").current_dir(root()).args(["wasm-client/scripts/finish-package.mjs", "--www"]))
 }

@@ -62,21 +62,13 @@ impl Drop for TestSandbox {
 
 /// An HTTP client with redirects off and a cookie store.
 pub fn http_client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .cookie_store(true)
-        .build()
-        .expect("reqwest client")
+    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).cookie_store(true).build().expect("reqwest client")
 }
 
 /// Starts a sandbox on 127.0.0.1:0.
 pub async fn spawn(opts: Options) -> TestSandbox {
     let mut config = SandboxConfig { controls: opts.controls, settings: opts.settings, ..SandboxConfig::default() };
-    config.add_client(Client {
-        id: CLIENT_ID.into(),
-        secret: CLIENT_SECRET.into(),
-        redirect_uri: REDIRECT_URI.into(),
-    });
+    config.add_client(Client { id: CLIENT_ID.into(), secret: CLIENT_SECRET.into(), redirect_uri: REDIRECT_URI.into() });
     for c in opts.clients {
         config.add_client(c);
     }
@@ -137,7 +129,8 @@ impl TestSandbox {
             .expect("start");
         assert_eq!(res.status(), 201, "start decoupled authorization");
         let id = res.json::<Value>().await.expect("json")["auth_req_id"].as_str().expect("auth_req_id").to_owned();
-        let status: Value = self.http.get(self.url(&format!("/auth/v3/authorizations/{id}"))).send().await.expect("poll").json().await.expect("json");
+        let status: Value =
+            self.http.get(self.url(&format!("/auth/v3/authorizations/{id}"))).send().await.expect("poll").json().await.expect("json");
         assert_eq!(status["status"], "PENDING");
         let start_token = status["autostart_token"].as_str().expect("autostart_token").to_owned();
         let res = self
@@ -148,7 +141,8 @@ impl TestSandbox {
             .await
             .expect("mock login");
         assert_eq!(res.status(), 204, "mock login");
-        let status: Value = self.http.get(self.url(&format!("/auth/v3/authorizations/{id}"))).send().await.expect("poll").json().await.expect("json");
+        let status: Value =
+            self.http.get(self.url(&format!("/auth/v3/authorizations/{id}"))).send().await.expect("poll").json().await.expect("json");
         assert_eq!(status["status"], "COMPLETE");
         let res = self
             .http
