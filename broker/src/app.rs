@@ -17,7 +17,8 @@ use tower_sessions::{Expiry, SessionManagerLayer};
 
 use crate::config::{Config, ProviderConfig};
 use crate::metrics::Metrics;
-use crate::refresh::RefreshLocks;
+use crate::session::cache::SessionCache;
+use crate::session::refresh::Refresher;
 use crate::store::AnyStore;
 use crate::vault::Vault;
 use crate::{auth, context, proxy};
@@ -47,8 +48,12 @@ pub struct AppState {
     pub vault: Arc<Vault>,
     /// Metrics.
     pub metrics: Arc<Metrics>,
-    /// In-process refresh single-flight.
-    pub refresh_locks: Arc<RefreshLocks>,
+    /// Resolved sessions, so the proxy path makes no store round trip.
+    pub cache: Arc<SessionCache>,
+    /// Refreshes in flight.
+    pub refresher: Arc<Refresher>,
+    /// Work detached from requests (refreshes, idle-expiry extensions), awaited at shutdown.
+    pub background: tokio_util::task::TaskTracker,
 }
 
 impl std::fmt::Debug for AppState {
@@ -63,6 +68,9 @@ impl AppState {
         self.providers.get(name)
     }
 }
+
+/// How many resolved sessions each broker process keeps in memory (about 1 KB each).
+pub const SESSION_CACHE_CAPACITY: usize = 100_000;
 
 /// Content-Security-Policy of every response (the SPA: its own scripts and wasm only).
 pub const CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data:; \
@@ -104,8 +112,12 @@ pub async fn build(config: Config) -> anyhow::Result<(Router, AppState)> {
         store,
         vault: Arc::new(vault),
         metrics: Arc::new(Metrics::new()),
-        refresh_locks: Arc::new(RefreshLocks::default()),
+        cache: Arc::new(SessionCache::new(SESSION_CACHE_CAPACITY)),
+        refresher: Arc::new(Refresher::default()),
+        background: tokio_util::task::TaskTracker::new(),
     };
+    let cache = state.cache.clone();
+    state.store.set_invalidation_sink(Arc::new(move |what| cache.invalidate(what)));
     Ok((router(state.clone()), state))
 }
 
@@ -127,8 +139,9 @@ pub fn router(state: AppState) -> Router {
         .route("/auth/callback", get(auth::callback))
         .route("/auth/logout", post(auth::logout))
         .route("/auth/session", get(auth::session_info))
-        .route("/api/{provider}/{*path}", any(proxy::proxy))
         .layer(sessions)
+        // The proxy resolves its session itself, through the cache (no session layer).
+        .route("/api/{provider}/{*path}", any(proxy::proxy))
         .layer(SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, HeaderValue::from_static("no-store")));
     let session_routes = match cors_layer(&cfg.cors_allowed_origins) {
         Some(cors) => session_routes.layer(cors),
@@ -186,7 +199,7 @@ async fn readyz(State(state): State<AppState>) -> Response {
         Ok(()) => ([(header::CONTENT_TYPE, "application/json")], r#"{"status":"ready"}"#).into_response(),
         Err(err) => {
             tracing::warn!(error = %err, "not ready: store unreachable");
-            crate::error::ApiError::new(crate::error::ErrorCode::Unavailable, "The session store is not reachable.").into_response()
+            crate::error::ApiError::store_unavailable().into_response()
         }
     }
 }
@@ -208,4 +221,13 @@ pub async fn serve_router(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>()).with_graceful_shutdown(shutdown).await
+}
+
+/// Waits (at most `limit`) for the detached work of `state` — refreshes writing rotated
+/// tokens, idle-expiry extensions — after the server stopped taking requests.
+pub async fn drain(state: &AppState, limit: std::time::Duration) {
+    state.background.close();
+    if tokio::time::timeout(limit, state.background.wait()).await.is_err() {
+        tracing::warn!(tasks = state.background.len(), "background work still running at shutdown");
+    }
 }

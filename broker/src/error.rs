@@ -33,8 +33,8 @@ pub enum ErrorCode {
     UpstreamUnavailable,
     /// 504: the bank did not answer in time.
     UpstreamTimeout,
-    /// 503: the broker's store is not reachable (readiness).
-    Unavailable,
+    /// 503: the session store is not reachable (readiness, and any call that needs it).
+    StoreUnavailable,
     /// 500: anything else, never with details.
     Internal,
 }
@@ -52,7 +52,7 @@ impl ErrorCode {
             Self::RateLimited => "rate_limited",
             Self::UpstreamUnavailable => "upstream_unavailable",
             Self::UpstreamTimeout => "upstream_timeout",
-            Self::Unavailable => "unavailable",
+            Self::StoreUnavailable => "store_unavailable",
             Self::Internal => "internal",
         }
     }
@@ -69,7 +69,7 @@ impl ErrorCode {
             Self::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             Self::UpstreamUnavailable => StatusCode::BAD_GATEWAY,
             Self::UpstreamTimeout => StatusCode::GATEWAY_TIMEOUT,
-            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::StoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -120,6 +120,11 @@ impl ApiError {
         Self::new(ErrorCode::UpstreamUnavailable, message)
     }
 
+    /// `store_unavailable` (503) — the cause must have been logged by the caller.
+    pub fn store_unavailable() -> Self {
+        Self::new(ErrorCode::StoreUnavailable, "The session store is not reachable; try again shortly.")
+    }
+
     /// `upstream_timeout` (504).
     pub fn upstream_timeout() -> Self {
         Self::new(ErrorCode::UpstreamTimeout, "The bank did not answer in time.")
@@ -156,10 +161,18 @@ pub fn error_body(code: ErrorCode, message: &str, request_id: &str) -> String {
     serde_json::json!({ "error": code.as_str(), "message": message, "requestId": request_id }).to_string()
 }
 
-/// Maps a tower-sessions failure to a logged `internal` error.
+/// Maps a tower-sessions failure (a store failure) to a logged `store_unavailable`.
 pub fn session_error(err: tower_sessions::session::Error) -> ApiError {
-    tracing::error!(error = %err, "session store failure");
-    ApiError::internal()
+    match err {
+        tower_sessions::session::Error::Store(e) => {
+            tracing::error!(error = %e, "session store failure");
+            ApiError::store_unavailable()
+        }
+        other => {
+            tracing::error!(error = %other, "session data could not be read or written");
+            ApiError::internal()
+        }
+    }
 }
 
 #[cfg(test)]
@@ -178,6 +191,7 @@ mod tests {
             (ErrorCode::RateLimited, "rate_limited", 429),
             (ErrorCode::UpstreamUnavailable, "upstream_unavailable", 502),
             (ErrorCode::UpstreamTimeout, "upstream_timeout", 504),
+            (ErrorCode::StoreUnavailable, "store_unavailable", 503),
             (ErrorCode::Internal, "internal", 500),
         ];
         for (code, name, status) in table {

@@ -1,8 +1,8 @@
 //! Valv's backend-for-frontend: the only holder of client secrets and tokens.
 //!
-//! Module ownership while the broker is being built (see `broker/INTERFACES.md`):
-//! `config`, `secret`, `tls`, `vault`, `store` are the foundation; `app`, `auth`, `proxy`,
-//! `refresh`, `error`, `metrics`, `session` are the HTTP side.
+//! A browser gets only a session cookie; the broker exchanges codes, keeps the tokens sealed
+//! in its store ([`store`], [`vault`]) and proxies API calls with the token injected and
+//! refreshed ([`proxy`], [`session`]).
 
 pub mod app;
 pub mod auth;
@@ -13,7 +13,6 @@ pub mod metrics;
 pub mod mtls;
 pub mod oauth;
 pub mod proxy;
-pub mod refresh;
 pub mod secret;
 pub mod security;
 pub mod session;
@@ -34,7 +33,8 @@ pub async fn serve(
     config: config::Config,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let (router, _state) = app::build(config).await?;
+    let (router, state) = app::build(config).await?;
     app::serve_router(listener, router, shutdown).await?;
+    app::drain(&state, std::time::Duration::from_secs(30)).await;
     Ok(())
 }

@@ -55,7 +55,7 @@ fn main() -> std::process::ExitCode {
 
 async fn run(config: valv_broker::config::Config, check: bool) -> anyhow::Result<()> {
     let listen = config.listen;
-    let (router, _state) = valv_broker::app::build(config).await?;
+    let (router, state) = valv_broker::app::build(config).await?;
     if check {
         println!("configuration OK");
         return Ok(());
@@ -69,6 +69,7 @@ async fn run(config: valv_broker::config::Config, check: bool) -> anyhow::Result
     }
     tracing::info!(%addr, "broker started");
     valv_broker::app::serve_router(listener, router, shutdown_signal()).await?;
+    valv_broker::app::drain(&state, std::time::Duration::from_secs(30)).await;
     tracing::info!("broker stopped");
     Ok(())
 }

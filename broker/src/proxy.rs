@@ -2,7 +2,8 @@
 //!
 //! Order of checks, all before anything goes out: CSRF header and origin rules (403
 //! `csrf`), known provider and normalised raw path (400 `bad_request`), method + path on the
-//! allowlist (403 `route_not_allowed`), declared body size (413), session (401). The request
+//! allowlist (403 `route_not_allowed`), declared body size (413), session (401; 503
+//! `store_unavailable` when the store cannot be read on a cache miss). The request
 //! body is buffered up to `limits.max_request_body` (PSD2 bodies are small JSON), which
 //! makes every request replayable once after an upstream 401. Response bodies are streamed
 //! with `limits.max_response_body`.
@@ -17,18 +18,16 @@ use std::time::Instant;
 use axum::body::{Body, Bytes};
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use futures::StreamExt;
-use tower_sessions::Session;
 
 use crate::app::{AppState, Provider};
-use crate::auth::require_auth;
 use crate::context::{Passthrough, RequestId};
 use crate::error::{ApiError, ErrorCode};
-use crate::refresh::{self, RefreshFailure};
 use crate::security::{check_csrf, client_ip, normalize_api_path, route_allowed, validate_query, ApiPath};
-use crate::session::{end_session, AuthData};
-use crate::vault::TokenSet;
+use crate::session::now;
+use crate::session::refresh::{self, needs_refresh, Reason, RefreshFailure};
+use crate::session::resolve::{self, Resolution};
 
 /// Request headers never forwarded to the bank.
 const DROP_REQUEST: &[&str] = &[
@@ -122,8 +121,9 @@ fn split_api_path(path: &str) -> Option<(&str, &str)> {
     Some((&rest[..slash], &rest[slash..]))
 }
 
-/// The handler.
-pub async fn proxy(State(state): State<AppState>, session: Session, req: Request) -> Result<Response, ApiError> {
+/// The handler. No session layer here: the cookie is read from the headers and the session
+/// resolved through the cache (see [`crate::session::resolve`]).
+pub async fn proxy(State(state): State<AppState>, req: Request) -> Result<Response, ApiError> {
     let (parts, body) = req.into_parts();
     check_csrf(&parts.headers, &state.origin, &state.config.cors_allowed_origins).map_err(ApiError::csrf)?;
     let raw_path = parts.uri.path();
@@ -147,9 +147,21 @@ pub async fn proxy(State(state): State<AppState>, session: Session, req: Request
     if declared.is_some_and(|n| n > max as u64) {
         return Err(too_large());
     }
-    let Some(auth) = require_auth(&state, &session).await? else { return Err(ApiError::unauthenticated()) };
-    if auth.provider != provider.config.name {
+    let Some(session_id) = resolve::session_id(&parts.headers, &state.config.session.cookie_name) else {
+        return Err(ApiError::unauthenticated());
+    };
+    let session = match resolve::resolve(&state, &session_id).await? {
+        Resolution::Active(r) => r,
+        Resolution::Anonymous => return Err(ApiError::unauthenticated()),
+        Resolution::Ended { session_id, vault_id } => return Ok(ended(&state, &session_id, &vault_id).await),
+    };
+    if *session.provider != *provider.config.name {
         return Err(ApiError::new(ErrorCode::Unauthenticated, "Not logged in at this provider."));
+    }
+    let absolute = i64::try_from(state.config.session.absolute_timeout.as_secs()).unwrap_or(i64::MAX);
+    if now() >= session.login_at.saturating_add(absolute) {
+        tracing::info!(provider = %provider.config.name, "session reached its absolute lifetime");
+        return Ok(ended(&state, &session.session_id, &session.vault_id).await);
     }
     let body = match axum::body::to_bytes(body, max).await {
         Ok(b) => b,
@@ -161,54 +173,60 @@ pub async fn proxy(State(state): State<AppState>, session: Session, req: Request
     let request_id = parts.extensions.get::<RequestId>().map(|r| r.0).unwrap_or_else(uuid::Uuid::new_v4);
     let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
 
-    let mut tokens = match refresh::current_tokens(&state, provider, &auth.vault_id).await {
-        Ok(Some(t)) => t,
-        Ok(None) => return Err(ended(&state, &session, &auth).await),
-        Err(RefreshFailure::SessionEnded) => return Err(ended(&state, &session, &auth).await),
-        Err(RefreshFailure::Error(e)) => return Err(e),
+    let skew = state.config.session.refresh_skew;
+    let mut bearer = if needs_refresh(session.access_expires_at, skew) {
+        match refresh::refresh(&state, provider, session.session_id, &session.vault_id, session.access_token(), Reason::Skew).await {
+            Ok(fresh) => fresh.bearer,
+            Err(RefreshFailure::SessionEnded) => return Ok(ended(&state, &session.session_id, &session.vault_id).await),
+            Err(RefreshFailure::Error(e)) => return Err(e),
+        }
+    } else {
+        session.bearer.clone()
     };
-    let outgoing = Outgoing {
-        method: parts.method.clone(),
-        url: upstream_url(provider, &path, query)?,
-        headers: upstream_headers(&state, provider, &parts.headers, request_id, peer),
-        body,
-    };
+    let url = upstream_url(provider, &path, query)?;
     let mut retried = false;
     loop {
-        let res = send(&state, provider, &outgoing, &tokens).await?;
+        let headers = upstream_headers(&state, provider, &parts.headers, request_id, peer);
+        let res = send(&state, provider, &parts.method, url.clone(), headers, body.clone(), bearer).await?;
         if res.status() == StatusCode::UNAUTHORIZED && !retried {
             retried = true;
             tracing::info!(provider = %provider.config.name, "the bank answered 401: refreshing once and retrying");
-            match refresh::refresh(&state, provider, &auth.vault_id, &tokens.access_token, refresh::Reason::Rejected).await {
-                Ok(Some(t)) => {
-                    tokens = t;
+            let stale = res.request_bearer;
+            match refresh::refresh(&state, provider, session.session_id, &session.vault_id, stale_access(&stale), Reason::Rejected).await {
+                Ok(fresh) => {
+                    bearer = fresh.bearer;
                     continue;
                 }
-                Ok(None) | Err(RefreshFailure::SessionEnded) => return Err(ended(&state, &session, &auth).await),
+                Err(RefreshFailure::SessionEnded) => return Ok(ended(&state, &session.session_id, &session.vault_id).await),
                 Err(RefreshFailure::Error(e)) => return Err(e),
             }
         }
-        return respond(&state, res);
+        let mut out = respond(&state, res.inner)?;
+        if let Some(cookie) = resolve::touch_if_due(&state, &session) {
+            out.headers_mut().append(header::SET_COOKIE, cookie);
+        }
+        return Ok(out);
     }
+}
+
+fn stale_access(bearer: &HeaderValue) -> &str {
+    bearer.to_str().ok().and_then(|v| v.strip_prefix("Bearer ")).unwrap_or("")
 }
 
 fn too_large() -> ApiError {
     ApiError::new(ErrorCode::PayloadTooLarge, "The request body is too large.")
 }
 
-/// Ends the session after its grant died; the answer is `session_expired`.
-async fn ended(state: &AppState, session: &Session, auth: &AuthData) -> ApiError {
-    match end_session(state, session, Some(auth)).await {
-        Ok(()) => ApiError::session_expired(),
-        Err(e) => e,
+/// Ends a session whose grant died; the answer is `session_expired` and clears the cookie.
+async fn ended(state: &AppState, session_id: &tower_sessions::session::Id, vault_id: &str) -> Response {
+    let mut res = match resolve::end(state, session_id, vault_id).await {
+        Ok(()) => ApiError::session_expired().into_response(),
+        Err(e) => return e.into_response(),
+    };
+    if let Some(c) = resolve::cookie(state, None, true) {
+        res.headers_mut().append(header::SET_COOKIE, c);
     }
-}
-
-struct Outgoing {
-    method: Method,
-    url: url::Url,
-    headers: HeaderMap,
-    body: Bytes,
+    res
 }
 
 /// `api_base_url` + raw path + raw query; the result must stay on the base URL's origin
@@ -236,7 +254,8 @@ fn upstream_headers(
     peer: Option<std::net::IpAddr>,
 ) -> HeaderMap {
     let mut headers = forward_request_headers(incoming);
-    if let Ok(v) = HeaderValue::from_str(&request_id.to_string()) {
+    let mut id = uuid::Uuid::encode_buffer();
+    if let Ok(v) = HeaderValue::from_str(request_id.hyphenated().encode_lower(&mut id)) {
         headers.insert(HeaderName::from_static("x-request-id"), v);
     }
     headers.remove(header::USER_AGENT);
@@ -254,21 +273,37 @@ fn upstream_headers(
     headers
 }
 
-async fn send(state: &AppState, provider: &Provider, out: &Outgoing, tokens: &TokenSet) -> Result<reqwest::Response, ApiError> {
-    let mut bearer = HeaderValue::from_str(&format!("Bearer {}", tokens.access_token)).map_err(|_| {
-        tracing::error!(provider = %provider.config.name, "stored access token is not a valid header value");
-        ApiError::internal()
-    })?;
-    bearer.set_sensitive(true);
-    let mut req =
-        provider.http.request(out.method.clone(), out.url.clone()).headers(out.headers.clone()).header(header::AUTHORIZATION, bearer);
-    if !out.body.is_empty() || !matches!(out.method, Method::GET | Method::HEAD | Method::DELETE | Method::OPTIONS) {
-        req = req.body(out.body.clone());
+struct Sent {
+    inner: reqwest::Response,
+    /// The `Authorization` value the bank saw.
+    request_bearer: HeaderValue,
+}
+
+impl Sent {
+    fn status(&self) -> StatusCode {
+        self.inner.status()
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn send(
+    state: &AppState,
+    provider: &Provider,
+    method: &Method,
+    url: url::Url,
+    mut headers: HeaderMap,
+    body: Bytes,
+    bearer: HeaderValue,
+) -> Result<Sent, ApiError> {
+    headers.insert(header::AUTHORIZATION, bearer.clone());
+    let mut req = provider.http.request(method.clone(), url).headers(headers);
+    if !body.is_empty() || !matches!(*method, Method::GET | Method::HEAD | Method::DELETE | Method::OPTIONS) {
+        req = req.body(body);
     }
     let started = Instant::now();
     let res = req.send().await;
     state.metrics.upstream(&provider.config.name, "api", started.elapsed().as_secs_f64());
-    res.map_err(|e| {
+    let inner = res.map_err(|e| {
         let e = e.without_url();
         if e.is_timeout() {
             tracing::warn!(provider = %provider.config.name, "bank API timed out");
@@ -277,7 +312,8 @@ async fn send(state: &AppState, provider: &Provider, out: &Outgoing, tokens: &To
             tracing::warn!(provider = %provider.config.name, error = %e, "bank API unreachable or answered garbage");
             ApiError::upstream_unavailable("The bank could not be reached or gave an invalid answer.")
         }
-    })
+    })?;
+    Ok(Sent { inner, request_bearer: bearer })
 }
 
 fn respond(state: &AppState, res: reqwest::Response) -> Result<Response, ApiError> {

@@ -1,6 +1,15 @@
-//! What the broker keeps per browser: the tower-sessions record (cookie `__Host-valv`) with
-//! only non-secret data, and a second "vault record" in the same store with the sealed
-//! [`TokenSet`] (see `broker/INTERFACES.md`).
+//! What the broker keeps per browser: the session record (cookie `__Host-valv`) with only
+//! non-secret data ([`AuthData`], pending logins), and a second "token record" (vault
+//! record) in the same store with the sealed [`TokenSet`]. Token updates write the token
+//! record directly, never through a request's `Session`, so a slow request finishing late
+//! cannot overwrite fresh tokens with stale ones.
+//!
+//! [`resolve`] turns a session id into what the proxy needs, through [`cache`];
+//! [`refresh`] renews tokens in tasks detached from the browser's request.
+
+pub mod cache;
+pub mod refresh;
+pub mod resolve;
 
 use std::collections::HashMap;
 
@@ -92,12 +101,18 @@ pub async fn create_vault(state: &AppState, tokens: &TokenSet, expires_at: Offse
 /// Loads and opens the vault record. `None` when it is gone, expired, or cannot be opened
 /// (unknown key, tampered) — all mean "no usable tokens".
 pub async fn load_tokens(state: &AppState, vault_id: &str) -> Result<Option<(TokenSet, OffsetDateTime)>, ApiError> {
-    let Some(id) = vault_record_id(vault_id) else { return Ok(None) };
-    let Some(record) = state.store.load(&id).await.map_err(store_failure)? else { return Ok(None) };
+    let Some(id) = vault_record_id(vault_id) else {
+        return Ok(None);
+    };
+    let Some(record) = state.store.load(&id).await.map_err(store_failure)? else {
+        return Ok(None);
+    };
     if record.expiry_date <= OffsetDateTime::now_utc() {
         return Ok(None);
     }
-    let Some(sealed) = record.data.get(TOKENS_FIELD).and_then(|v| v.as_str()) else { return Ok(None) };
+    let Some(sealed) = record.data.get(TOKENS_FIELD).and_then(|v| v.as_str()) else {
+        return Ok(None);
+    };
     match state.vault.open_tokens(sealed, vault_id.as_bytes()) {
         Ok(tokens) => Ok(Some((tokens, record.expiry_date))),
         Err(err) => {
@@ -109,7 +124,9 @@ pub async fn load_tokens(state: &AppState, vault_id: &str) -> Result<Option<(Tok
 
 /// Overwrites the vault record's tokens (refresh), keeping its expiry.
 pub async fn store_tokens(state: &AppState, vault_id: &str, tokens: &TokenSet, expiry: OffsetDateTime) -> Result<(), ApiError> {
-    let Some(id) = vault_record_id(vault_id) else { return Err(ApiError::internal()) };
+    let Some(id) = vault_record_id(vault_id) else {
+        return Err(ApiError::internal());
+    };
     let sealed = state.vault.seal_tokens(tokens, vault_id.as_bytes());
     let mut data = HashMap::new();
     data.insert(TOKENS_FIELD.to_owned(), serde_json::Value::String(sealed));
@@ -119,12 +136,14 @@ pub async fn store_tokens(state: &AppState, vault_id: &str, tokens: &TokenSet, e
 
 /// Deletes the vault record (logout, ended session).
 pub async fn delete_vault(state: &AppState, vault_id: &str) -> Result<(), ApiError> {
-    let Some(id) = vault_record_id(vault_id) else { return Ok(()) };
+    let Some(id) = vault_record_id(vault_id) else {
+        return Ok(());
+    };
     state.store.delete(&id).await.map_err(store_failure)
 }
 
-/// Ends the session: deletes the vault record and the session record; the cookie is cleared
-/// by the session layer.
+/// Ends the session: deletes the vault record and the session record (which drops them from
+/// every replica's cache); the cookie is cleared by the session layer.
 pub async fn end_session(state: &AppState, session: &Session, auth: Option<&AuthData>) -> Result<(), ApiError> {
     if let Some(a) = auth {
         delete_vault(state, &a.vault_id).await?;
@@ -132,7 +151,8 @@ pub async fn end_session(state: &AppState, session: &Session, auth: Option<&Auth
     session.flush().await.map_err(session_error)
 }
 
-fn store_failure(err: tower_sessions::session_store::Error) -> ApiError {
+/// A failed store call: logged, answered `store_unavailable` (503).
+pub fn store_failure(err: impl std::fmt::Display) -> ApiError {
     tracing::error!(error = %err, "session store failure");
-    ApiError::internal()
+    ApiError::store_unavailable()
 }

@@ -1,0 +1,210 @@
+//! The in-process cache of resolved sessions: what the proxy needs for a call (provider,
+//! scopes, a ready `Authorization` value, expiries), keyed by session id, so a call with a
+//! live session and a valid access token makes no store round trip.
+//!
+//! Coherence: an entry carries the store epoch ([`crate::store::AnyStore::epoch`]) it was
+//! read under and is served only while the epoch is unchanged; every invalidation (a delete
+//! here, a notice from another replica) removes the entry and moves a generation counter
+//! under the same lock, and a read that started before an invalidation is not inserted
+//! ([`SessionCache::insert`] takes the generation seen before the read). Bounded: at most
+//! `capacity` entries; past it, expired entries go first, then arbitrary ones (a miss only
+//! costs a store read).
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+
+use axum::http::HeaderValue;
+use tower_sessions::session::Id;
+
+use crate::store::Invalidation;
+
+/// A logged-in session as the proxy uses it. Never serialised; `Debug` hides the token.
+pub struct Resolved {
+    /// The session (cookie) id.
+    pub session_id: Id,
+    /// The provider it is logged in at.
+    pub provider: Arc<str>,
+    /// Granted scopes.
+    pub scopes: Vec<String>,
+    /// Login time (unix seconds), for the absolute lifetime.
+    pub login_at: i64,
+    /// The token record's id.
+    pub vault_id: String,
+    /// `Bearer <access token>`, marked sensitive.
+    pub bearer: HeaderValue,
+    /// When the access token expires (unix seconds).
+    pub access_expires_at: i64,
+    /// The store epoch this was read under.
+    pub(crate) epoch: u64,
+    /// Last use through this replica (unix seconds), for the idle check.
+    pub(crate) last_used: AtomicI64,
+    /// When this replica last extended the session's idle expiry in the store (unix seconds;
+    /// 0: not yet since it was read).
+    pub(crate) touched_at: AtomicI64,
+}
+
+impl std::fmt::Debug for Resolved {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Resolved")
+            .field("provider", &self.provider)
+            .field("scopes", &self.scopes)
+            .field("access_expires_at", &self.access_expires_at)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Resolved {
+    /// The access token (for comparing with the stored one).
+    pub fn access_token(&self) -> &str {
+        self.bearer.to_str().ok().and_then(|v| v.strip_prefix("Bearer ")).unwrap_or("")
+    }
+}
+
+#[derive(Default)]
+struct Map {
+    entries: HashMap<Id, Arc<Resolved>>,
+    generation: u64,
+}
+
+/// See the module header.
+pub struct SessionCache {
+    map: RwLock<Map>,
+    /// A copy of `Map::generation` readable without the lock.
+    generation: AtomicU64,
+    capacity: usize,
+}
+
+impl std::fmt::Debug for SessionCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionCache").field("capacity", &self.capacity).field("len", &self.len()).finish()
+    }
+}
+
+impl SessionCache {
+    /// An empty cache holding at most `capacity` sessions (0: no cache).
+    pub fn new(capacity: usize) -> Self {
+        Self { map: RwLock::default(), generation: AtomicU64::new(0), capacity }
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Map> {
+        self.map.read().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Map> {
+        self.map.write().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The bound.
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// Entries held now.
+    pub fn len(&self) -> usize {
+        self.read().entries.len()
+    }
+
+    /// Whether nothing is cached.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The entry for `id` if it was read under `epoch`.
+    pub fn get(&self, id: &Id, epoch: u64) -> Option<Arc<Resolved>> {
+        self.read().entries.get(id).filter(|r| r.epoch == epoch).cloned()
+    }
+
+    /// Take this before reading the store for an entry; pass it to [`SessionCache::insert`].
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    /// Inserts `entry` unless something was invalidated since `generation` was taken.
+    pub fn insert(&self, generation: u64, entry: Arc<Resolved>) -> bool {
+        if self.capacity == 0 {
+            return false;
+        }
+        let mut map = self.write();
+        if map.generation != generation {
+            return false;
+        }
+        if map.entries.len() >= self.capacity && !map.entries.contains_key(&entry.session_id) {
+            let now = crate::store::unix_now();
+            map.entries.retain(|_, r| r.access_expires_at > now);
+            if map.entries.len() >= self.capacity {
+                let victims: Vec<Id> = map.entries.keys().take(self.capacity / 16 + 1).copied().collect();
+                for v in victims {
+                    map.entries.remove(&v);
+                }
+            }
+        }
+        map.entries.insert(entry.session_id, entry);
+        true
+    }
+
+    /// Applies an invalidation.
+    pub fn invalidate(&self, what: Invalidation) {
+        let mut map = self.write();
+        map.generation = map.generation.wrapping_add(1);
+        self.generation.store(map.generation, Ordering::Release);
+        match what {
+            Invalidation::Record(id) => {
+                map.entries.remove(&id);
+            }
+            Invalidation::All => map.entries.clear(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(id: Id, epoch: u64) -> Arc<Resolved> {
+        Arc::new(Resolved {
+            session_id: id,
+            provider: "seb".into(),
+            scopes: vec![],
+            login_at: 0,
+            vault_id: String::new(),
+            bearer: HeaderValue::from_static("Bearer t"),
+            access_expires_at: i64::MAX,
+            epoch,
+            last_used: AtomicI64::new(0),
+            touched_at: AtomicI64::new(0),
+        })
+    }
+
+    #[test]
+    fn a_read_older_than_an_invalidation_is_not_inserted() {
+        let cache = SessionCache::new(10);
+        let id = Id::default();
+        let generation = cache.generation();
+        cache.invalidate(Invalidation::Record(id));
+        assert!(!cache.insert(generation, entry(id, 0)));
+        assert!(cache.get(&id, 0).is_none());
+        assert!(cache.insert(cache.generation(), entry(id, 0)));
+        assert_eq!(cache.get(&id, 0).map(|r| r.access_token().to_owned()).as_deref(), Some("t"));
+    }
+
+    #[test]
+    fn entries_are_served_only_under_their_epoch() {
+        let cache = SessionCache::new(10);
+        let id = Id::default();
+        assert!(cache.insert(cache.generation(), entry(id, 7)));
+        assert!(cache.get(&id, 7).is_some());
+        assert!(cache.get(&id, 8).is_none());
+    }
+
+    #[test]
+    fn the_bound_holds() {
+        let cache = SessionCache::new(32);
+        for _ in 0..1000 {
+            cache.insert(cache.generation(), entry(Id::default(), 0));
+        }
+        assert!(cache.len() <= 32, "{}", cache.len());
+        cache.invalidate(Invalidation::All);
+        assert!(cache.is_empty());
+    }
+}

@@ -1,0 +1,243 @@
+//! The embedded store (the default): one SQLite file in WAL mode, owner-only, shared safely
+//! by several broker processes on one host.
+//!
+//! Tables: `valv_sessions` (id, MessagePack record, expiry in unix ms), `valv_locks`,
+//! `valv_vault_index`. Writes are single statements, so each is atomic: `create` is an
+//! `insert` that never replaces, `save` and `touch` are `update … where` the record is still
+//! live.
+//!
+//! Change signal: every commit, by any process, rewrites the WAL-index header at the start
+//! of the `-shm` file (its frame count, or its salts after a WAL reset; see SQLite's "WAL-mode
+//! file format"). [`SqliteBackend::epoch`] reads those 96 bytes (two copies of the header) —
+//! one `pread`, no query — and moves the epoch whenever they differ from the last read, so a
+//! cache built on it never serves data older than the last commit anywhere.
+
+use std::os::unix::fs::FileExt as _;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
+use time::OffsetDateTime;
+use tower_sessions::session::{Id, Record};
+
+use super::{decode, encode, unix_now, unix_now_ms, StoreError};
+
+const HEADER_LEN: usize = 96;
+
+struct Epoch {
+    shm: Option<std::fs::File>,
+    last: [u8; HEADER_LEN],
+    epoch: u64,
+}
+
+/// See the module header.
+#[derive(Clone)]
+pub(crate) struct SqliteBackend {
+    pool: SqlitePool,
+    epoch: Arc<Mutex<Epoch>>,
+    shm_path: Arc<PathBuf>,
+}
+
+fn err(what: &str) -> impl Fn(sqlx::Error) -> StoreError + '_ {
+    move |e| StoreError(format!("SQLite {what}: {e}"))
+}
+
+fn expiry_ms(t: OffsetDateTime) -> i64 {
+    i64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
+}
+
+impl SqliteBackend {
+    pub(crate) async fn open(path: &Path) -> Result<Self, StoreError> {
+        let shown = path.display();
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| StoreError(format!("cannot create the directory of {shown}: {e}")))?;
+        }
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .busy_timeout(Duration::from_secs(5));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .min_connections(1)
+            .connect_with(options)
+            .await
+            .map_err(|e| StoreError(format!("cannot open SQLite database {shown}: {e}")))?;
+        restrict_permissions(path);
+        for ddl in [
+            "create table if not exists valv_sessions (id text primary key not null, data blob not null, expires_at integer not null)",
+            "create table if not exists valv_locks (name text primary key not null, token text not null, expires_at integer not null)",
+            "create table if not exists valv_vault_index (id text primary key not null, expires_at integer not null)",
+        ] {
+            sqlx::query(ddl).execute(&pool).await.map_err(|e| StoreError(format!("cannot create Valv's tables in {shown}: {e}")))?;
+        }
+        let mut shm_path = path.as_os_str().to_owned();
+        shm_path.push("-shm");
+        let shm_path = PathBuf::from(shm_path);
+        restrict_permissions(&shm_path);
+        let epoch = Epoch { shm: std::fs::File::open(&shm_path).ok(), last: [0; HEADER_LEN], epoch: 0 };
+        Ok(Self { pool, epoch: Arc::new(Mutex::new(epoch)), shm_path: Arc::new(shm_path) })
+    }
+
+    /// See the module header. A header that cannot be read moves the epoch every time (no
+    /// cache then).
+    pub(crate) fn epoch(&self) -> u64 {
+        let mut e = self.epoch.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if e.shm.is_none() {
+            e.shm = std::fs::File::open(self.shm_path.as_path()).ok();
+        }
+        let mut now = [0u8; HEADER_LEN];
+        let read = e.shm.as_ref().is_some_and(|f| f.read_exact_at(&mut now, 0).is_ok());
+        if !read {
+            e.shm = None;
+            e.epoch = e.epoch.wrapping_add(1);
+        } else if now != e.last {
+            e.last = now;
+            e.epoch = e.epoch.wrapping_add(1);
+        }
+        e.epoch
+    }
+
+    pub(crate) async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("select 1").execute(&self.pool).await.map(|_| ()).map_err(err("ping"))
+    }
+
+    pub(crate) async fn create(&self, record: &mut Record) -> Result<(), StoreError> {
+        loop {
+            let res = sqlx::query("insert into valv_sessions (id, data, expires_at) values (?1, ?2, ?3)")
+                .bind(record.id.to_string())
+                .bind(encode(record)?)
+                .bind(expiry_ms(record.expiry_date))
+                .execute(&self.pool)
+                .await;
+            match res {
+                Ok(_) => return Ok(()),
+                Err(sqlx::Error::Database(e)) if e.is_unique_violation() => record.id = Id::default(),
+                Err(e) => return Err(err("create")(e)),
+            }
+        }
+    }
+
+    pub(crate) async fn save(&self, record: &Record) -> Result<bool, StoreError> {
+        let done = sqlx::query("update valv_sessions set data = ?1, expires_at = ?2 where id = ?3 and expires_at > ?4")
+            .bind(encode(record)?)
+            .bind(expiry_ms(record.expiry_date))
+            .bind(record.id.to_string())
+            .bind(unix_now_ms())
+            .execute(&self.pool)
+            .await
+            .map_err(err("save"))?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    pub(crate) async fn touch(&self, id: &Id, expiry: OffsetDateTime) -> Result<bool, StoreError> {
+        let done = sqlx::query("update valv_sessions set expires_at = ?1 where id = ?2 and expires_at > ?3")
+            .bind(expiry_ms(expiry))
+            .bind(id.to_string())
+            .bind(unix_now_ms())
+            .execute(&self.pool)
+            .await
+            .map_err(err("touch"))?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    pub(crate) async fn load(&self, id: &Id) -> Result<Option<Record>, StoreError> {
+        let row: Option<(Vec<u8>, i64)> = sqlx::query_as("select data, expires_at from valv_sessions where id = ?1 and expires_at > ?2")
+            .bind(id.to_string())
+            .bind(unix_now_ms())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(err("load"))?;
+        let Some((data, expires_ms)) = row else {
+            return Ok(None);
+        };
+        let mut record = decode(&data)?;
+        // `touch` moves the column only; the column is the truth.
+        if let Ok(t) = OffsetDateTime::from_unix_timestamp_nanos(i128::from(expires_ms) * 1_000_000) {
+            record.expiry_date = t;
+        }
+        Ok(Some(record))
+    }
+
+    pub(crate) async fn delete(&self, id: &Id) -> Result<(), StoreError> {
+        let id = id.to_string();
+        let mut tx = self.pool.begin().await.map_err(err("delete"))?;
+        for sql in ["delete from valv_sessions where id = ?1", "delete from valv_vault_index where id = ?1"] {
+            sqlx::query(sql).bind(&id).execute(&mut *tx).await.map_err(err("delete"))?;
+        }
+        tx.commit().await.map_err(err("delete"))
+    }
+
+    pub(crate) async fn delete_expired(&self) -> Result<(), StoreError> {
+        for (sql, at) in [
+            ("delete from valv_sessions where expires_at <= ?1", unix_now_ms()),
+            ("delete from valv_vault_index where expires_at <= ?1", unix_now()),
+            ("delete from valv_locks where expires_at <= ?1", unix_now_ms()),
+        ] {
+            sqlx::query(sql).bind(at).execute(&self.pool).await.map_err(err("cleanup"))?;
+        }
+        Ok(())
+    }
+
+    pub(crate) async fn index_vault(&self, id: &Id, expires_at: i64) -> Result<(), StoreError> {
+        // Only for a record that exists: a save racing a logout adds no ghost row.
+        sqlx::query(
+            "insert into valv_vault_index (id, expires_at) select ?1, ?2 where exists (select 1 from valv_sessions where id = ?1) \
+             on conflict(id) do update set expires_at = excluded.expires_at",
+        )
+        .bind(id.to_string())
+        .bind(expires_at)
+        .execute(&self.pool)
+        .await
+        .map_err(err("index"))?;
+        Ok(())
+    }
+
+    pub(crate) async fn count_active(&self) -> Result<u64, StoreError> {
+        let (n,): (i64,) = sqlx::query_as("select count(*) from valv_vault_index where expires_at > ?1")
+            .bind(unix_now())
+            .fetch_one(&self.pool)
+            .await
+            .map_err(err("count"))?;
+        Ok(n.max(0) as u64)
+    }
+
+    pub(crate) async fn try_lock(&self, name: &str, token: &str, ttl_ms: i64) -> Result<bool, StoreError> {
+        let now = unix_now_ms();
+        let done = sqlx::query(
+            "insert into valv_locks (name, token, expires_at) values (?1, ?2, ?3) \
+             on conflict(name) do update set token = excluded.token, expires_at = excluded.expires_at \
+             where valv_locks.expires_at <= ?4",
+        )
+        .bind(name)
+        .bind(token)
+        .bind(now.saturating_add(ttl_ms))
+        .bind(now)
+        .execute(&self.pool)
+        .await
+        .map_err(err("lock"))?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    pub(crate) async fn release(&self, name: &str, token: &str) -> Result<(), StoreError> {
+        sqlx::query("delete from valv_locks where name = ?1 and token = ?2")
+            .bind(name)
+            .bind(token)
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+            .map_err(err("unlock"))
+    }
+}
+
+fn restrict_permissions(path: &Path) {
+    use std::os::unix::fs::PermissionsExt as _;
+    if !path.exists() {
+        return;
+    }
+    // Tokens are sealed, but session ids are bearer credentials: owner-only.
+    if let Err(e) = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)) {
+        tracing::warn!(file = %path.display(), error = %e, "could not restrict the session database to its owner");
+    }
+}
