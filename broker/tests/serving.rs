@@ -105,3 +105,45 @@ async fn mtls_identity_is_loaded_per_provider_and_a_wrong_password_is_a_clear_er
     assert!(err.contains("providers.seb.mtls"), "{err}");
     assert!(!err.contains("wrong-pw-123"), "the password is not shown: {err}");
 }
+
+/// A slow API call of a session is inside the bank when the user logs out: when the call
+/// finishes, nothing of the session comes back — not the session record (the proxy writes no
+/// session), not a usable cookie.
+#[tokio::test]
+async fn logout_while_a_slow_request_is_in_flight_stays_logged_out() {
+    use tower_sessions::SessionStore as _;
+    let dir = std::env::temp_dir().join(format!("valv-slow-logout-{}", uuid::Uuid::new_v4()));
+    let db = dir.join("sessions.db");
+    let stack = start(Options { store: valv_broker::config::StoreConfig::Sqlite(db.clone()), ..Options::default() }).await;
+    let mut b = stack.browser();
+    b.login().await;
+    let cookie = b.cookie_header().unwrap();
+    let id: tower_sessions::session::Id =
+        cookie.split_once('=').map(|(_, v)| v.split(';').next().unwrap_or(v)).unwrap().parse().expect("a session id in the cookie");
+    let url = format!("{}/api/seb/test-api/gate", stack.broker_url);
+    let entered = stack.gate.entered.notified();
+    let slow_cookie = cookie.clone();
+    let call = tokio::spawn(async move {
+        let res = common::plain_client().get(url).header("cookie", slow_cookie).header("x-valv-csrf", "1").send().await.unwrap();
+        let set_cookie: Vec<String> =
+            res.headers().get_all("set-cookie").iter().filter_map(|v| v.to_str().ok().map(str::to_owned)).collect();
+        (res.status().as_u16(), set_cookie)
+    });
+    entered.await; // the request is inside the bank
+    assert_eq!(b.send("POST", "/auth/logout", &[("x-valv-csrf", "1")], None).await.status, 204);
+    stack.gate.release.notify_one();
+    let (status, _set_cookie) = call.await.unwrap();
+    assert_eq!(status, 200, "the slow call itself completes");
+
+    let store = valv_broker::store::AnyStore::open(&valv_broker::config::StoreConfig::Sqlite(db)).await.unwrap();
+    assert!(store.load(&id).await.unwrap().is_none(), "the logged-out session record is back in the store");
+    let again = common::plain_client()
+        .get(format!("{}/api/seb/test-api/echo", stack.broker_url))
+        .header("cookie", &cookie)
+        .header("x-valv-csrf", "1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status().as_u16(), 401, "the old cookie still works after logout");
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -16,7 +16,7 @@ use time::OffsetDateTime;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{ExpiredDeletion, SessionStore};
 use valv_broker::config::StoreConfig;
-use valv_broker::store::{AnyStore, VAULT_FIELD};
+use valv_broker::store::{AnyStore, Invalidation, VAULT_FIELD};
 
 /// A `redis-server` of our own, killed on drop.
 struct Redis {
@@ -259,6 +259,69 @@ async fn deleted_token_records_stay_deleted(kind: &str) {
     assert_eq!(a.count_active().await.unwrap(), 0, "{kind}: a ghost session is counted");
 }
 
+/// A request still in flight saves its session after logout (or after `cycle_id` deleted
+/// the pre-login id): the record must stay gone. `touch` never brings one back either.
+async fn deleted_sessions_stay_deleted(kind: &str) {
+    let backend = Backend::new(kind).await;
+    let a = backend.open().await;
+    let b = backend.replica(&a).await;
+    let later = OffsetDateTime::now_utc() + time::Duration::hours(1);
+    let mut s = record(&[("valv.pending", "[]".into())], later);
+    a.create(&mut s).await.unwrap();
+    assert!(b.touch(&s.id, later + time::Duration::minutes(5)).await.unwrap(), "{kind}: a live record is extended");
+    a.delete(&s.id).await.unwrap();
+    b.save(&s).await.unwrap();
+    assert!(a.load(&s.id).await.unwrap().is_none(), "{kind}: a save after the delete brought the session back");
+    assert!(!b.touch(&s.id, later).await.unwrap(), "{kind}: touch reports the record gone");
+    assert!(a.load(&s.id).await.unwrap().is_none(), "{kind}: touch brought the session back");
+    // `create` never replaces a record: a colliding id gets a new one.
+    let mut first = record(&[("n", "1".into())], later);
+    a.create(&mut first).await.unwrap();
+    let mut second = record(&[("n", "2".into())], later);
+    second.id = first.id;
+    b.create(&mut second).await.unwrap();
+    assert_ne!(second.id, first.id, "{kind}: create reused a live id");
+    assert_eq!(a.load(&first.id).await.unwrap().unwrap().data["n"], "1", "{kind}: create overwrote a record");
+}
+
+/// The change epoch that guards the session caches: it moves when another replica changes
+/// the store (SQLite: another connection commits; Redis: the change channel), and a
+/// deleted record is reported to the invalidation sink of the replica that deleted it and
+/// (Redis) of every other replica.
+async fn changes_are_seen(kind: &str) {
+    let backend = Backend::new(kind).await;
+    let a = backend.open().await;
+    let b = backend.replica(&a).await;
+    let seen: Arc<std::sync::Mutex<Vec<Invalidation>>> = Arc::default();
+    let sink = seen.clone();
+    b.set_invalidation_sink(Arc::new(move |what| sink.lock().unwrap().push(what)));
+    // Redis: the subscriber connects in the background.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while b.epoch().is_none() {
+        assert!(std::time::Instant::now() < deadline, "{kind}: the change channel never came up");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let later = OffsetDateTime::now_utc() + time::Duration::hours(1);
+    let mut s = record(&[("valv.auth", "x".into())], later);
+    a.create(&mut s).await.unwrap();
+    let before = b.epoch();
+    a.delete(&s.id).await.unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let noticed = seen.lock().unwrap().contains(&Invalidation::Record(s.id)) || b.epoch() != before;
+        if noticed {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{kind}: replica B never learnt of A's delete");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    if kind == "sqlite" {
+        assert_ne!(b.epoch(), before, "sqlite: another connection's commit moves the epoch");
+        let steady = b.epoch();
+        assert_eq!(b.epoch(), steady, "sqlite: no commit, same epoch");
+    }
+}
+
 macro_rules! backend_tests {
     ($($kind:ident),* $(,)?) => {
         $(
@@ -278,6 +341,14 @@ macro_rules! backend_tests {
                 #[tokio::test]
                 async fn deleted_token_records_stay_deleted() {
                     super::deleted_token_records_stay_deleted(stringify!($kind)).await;
+                }
+                #[tokio::test]
+                async fn deleted_sessions_stay_deleted() {
+                    super::deleted_sessions_stay_deleted(stringify!($kind)).await;
+                }
+                #[tokio::test]
+                async fn changes_are_seen() {
+                    super::changes_are_seen(stringify!($kind)).await;
                 }
                 #[tokio::test]
                 async fn count_active_and_ping() {

@@ -61,6 +61,9 @@ impl FromRequestParts<SandboxState> for Psu {
             _ => return Err(invalid("The Authorization header must be a Bearer token")),
         };
         let result = state.tokens().check_access(token);
+        if result.is_err() {
+            state.counters().token_rejected();
+        }
         match result {
             Ok(info) => Ok(Psu { person_id: info.person, scopes: info.scopes }),
             Err(AccessError::Expired) => Err(Problem::new(StatusCode::UNAUTHORIZED, "TOKEN_EXPIRED", "The access token has expired")),

@@ -29,6 +29,8 @@ pub struct Counters {
     pub api_calls: BTreeMap<String, u64>,
     /// Refresh attempts refused (invalid, revoked or reused refresh token).
     pub refresh_rejections: u64,
+    /// API calls refused for their access token (unknown, expired or revoked).
+    pub token_rejections: u64,
 }
 
 impl Counters {
@@ -41,6 +43,11 @@ impl Counters {
     /// Counts an API call.
     pub fn api_call(&mut self, method: &str, route: &str) {
         *self.api_calls.entry(format!("{method} {route}")).or_default() += 1;
+    }
+
+    /// Counts an API call refused for its access token.
+    pub fn token_rejected(&mut self) {
+        self.token_rejections += 1;
     }
 
     /// Counts a refused refresh.
@@ -70,6 +77,10 @@ pub struct FaultRule {
     /// Apply the latency only to the next N matching calls (absent: every call).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub latency_next: Option<u64>,
+    /// Delay the answer *after* the call was carried out (a slow way back): the call's
+    /// effects stand even when the caller gives up waiting.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub latency_after: bool,
     /// Probability (0..=1) that a matching call fails with `status`.
     #[serde(default)]
     pub failure_rate: f64,
@@ -146,17 +157,19 @@ pub async fn fault_middleware(State(st): State<SandboxState>, req: Request, next
         return next.run(req).await;
     }
     let method = req.method().clone();
-    let (delay, failure) = {
+    let (delay, delay_after, failure) = {
         let mut faults = st.faults();
         let mut delay = 0u64;
+        let mut delay_after = 0u64;
         let mut failure = None;
         for rule in faults.rules.iter_mut().filter(|r| r.matches(&method, &path)) {
             if rule.latency_ms > 0 {
+                let slot = if rule.latency_after { &mut delay_after } else { &mut delay };
                 match rule.latency_next.as_mut() {
-                    None => delay += rule.latency_ms,
+                    None => *slot += rule.latency_ms,
                     Some(n) if *n > 0 => {
                         *n -= 1;
-                        delay += rule.latency_ms;
+                        *slot += rule.latency_ms;
                     }
                     Some(_) => {}
                 }
@@ -171,13 +184,17 @@ pub async fn fault_middleware(State(st): State<SandboxState>, req: Request, next
             }
         }
         faults.rules.retain(|r| r.fail_next > 0 || r.failure_rate > 0.0 || (r.latency_ms > 0 && r.latency_next != Some(0)));
-        (delay, failure)
+        (delay, delay_after, failure)
     };
     if delay > 0 {
         tokio::time::sleep(Duration::from_millis(delay)).await;
     }
     let Some((status, retry_after)) = failure else {
-        return next.run(req).await;
+        let res = next.run(req).await;
+        if delay_after > 0 {
+            tokio::time::sleep(Duration::from_millis(delay_after)).await;
+        }
+        return res;
     };
     tracing::info!(%method, %path, status, "injected failure");
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
@@ -325,6 +342,8 @@ struct LatencyBody {
     path: String,
     ms: u64,
     count: u64,
+    #[serde(default)]
+    after: bool,
 }
 
 async fn add_latency(State(st): State<SandboxState>, body: Bytes) -> Response {
@@ -339,6 +358,7 @@ async fn add_latency(State(st): State<SandboxState>, body: Bytes) -> Response {
             method: b.method,
             latency_ms: b.ms,
             latency_next: Some(b.count),
+            latency_after: b.after,
             status: 503,
             ..FaultRule::default()
         },

@@ -208,6 +208,22 @@ impl Process {
         lines[lines.len().saturating_sub(40)..].join("\n")
     }
 
+    /// Sends `signal` (`"-STOP"`, `"-CONT"`, `"-KILL"`, …) to the process group.
+    pub fn signal(&self, signal: &str) {
+        signal_group(self.child.id(), signal);
+    }
+
+    /// Kills the process group with SIGKILL (a crash) and reaps it.
+    pub fn kill(&mut self) -> Result<ExitStatus> {
+        if let Some(status) = self.stopped {
+            return Ok(status);
+        }
+        signal_group(self.child.id(), "-KILL");
+        let status = self.child.wait()?;
+        self.stopped = Some(status);
+        Ok(status)
+    }
+
     /// Whether the process has exited.
     pub fn has_exited(&mut self) -> bool {
         self.stopped.is_some() || matches!(self.child.try_wait(), Ok(Some(_)))

@@ -10,31 +10,63 @@ use anyhow::{anyhow, bail, Context as _, Result};
 
 use crate::process::{free_port, tool, Process, START_TIMEOUT};
 
-/// A running `redis-server` (no persistence); stopped on drop.
+/// A running `redis-server` (no automatic persistence); stopped on drop.
 #[derive(Debug)]
 pub struct RedisServer {
     /// The process.
     pub process: Process,
     /// Its port on 127.0.0.1.
     pub port: u16,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 impl RedisServer {
     /// Starts `redis-server --port N --save '' --appendonly no` (from `VALV_REDIS_SERVER` or
     /// `PATH`) and waits until it answers `PING`.
     pub fn start() -> Result<RedisServer> {
-        let bin = tool("VALV_REDIS_SERVER", &["redis-server"], "install Redis (`apt-get install redis-server`) or set VALV_REDIS_SERVER")?;
         let dir = tempfile::tempdir()?;
         let port = free_port()?;
+        let process = Self::spawn(port, dir.path())?;
+        let server = RedisServer { process, port, dir };
+        server.wait_for_ping()?;
+        Ok(server)
+    }
+
+    fn spawn(port: u16, dir: &std::path::Path) -> Result<Process> {
+        let bin = tool("VALV_REDIS_SERVER", &["redis-server"], "install Redis (`apt-get install redis-server`) or set VALV_REDIS_SERVER")?;
         let mut cmd = Command::new(bin);
-        cmd.args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]).arg("--dir").arg(dir.path());
-        let process = Process::start("redis", cmd, "Ready to accept connections")?;
-        let server = RedisServer { process, port, _dir: dir };
+        cmd.args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]).arg("--dir").arg(dir);
+        Process::start("redis", cmd, "Ready to accept connections")
+    }
+
+    /// Stops the server the way an operator restarting it would (`SHUTDOWN SAVE`: the data
+    /// is written to its dump file); [`RedisServer::start_again`] brings it back with it.
+    pub fn shutdown_saving(&mut self) -> Result<()> {
+        let mut conn = self.connect()?;
+        // The server closes the connection instead of answering.
+        let _ = conn.command(&[b"SHUTDOWN", b"SAVE"]);
+        let deadline = Instant::now() + START_TIMEOUT;
+        while !self.process.has_exited() {
+            if Instant::now() >= deadline {
+                bail!("redis did not exit after SHUTDOWN SAVE");
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        Ok(())
+    }
+
+    /// Starts the server again on the same port and directory (loading its dump file).
+    pub fn start_again(&mut self) -> Result<()> {
+        self.process = Self::spawn(self.port, self.dir.path())?;
+        self.wait_for_ping()
+    }
+
+    fn wait_for_ping(&self) -> Result<()> {
+        let server = self;
         let deadline = Instant::now() + START_TIMEOUT;
         loop {
             match server.connect().and_then(|mut c| c.command(&[b"PING"])) {
-                Ok(Resp::Simple(s)) if s == "PONG" => return Ok(server),
+                Ok(Resp::Simple(s)) if s == "PONG" => return Ok(()),
                 Ok(other) if Instant::now() >= deadline => bail!("redis PING answered {other:?}"),
                 Err(e) if Instant::now() >= deadline => return Err(e.context("redis never answered PING")),
                 _ => std::thread::sleep(Duration::from_millis(20)),

@@ -25,6 +25,7 @@ use tower_sessions::session::{Id, Record};
 use super::{decode, encode, redact_url, unix_now, Invalidation, InvalidationSink, StoreError};
 
 const CHANNEL: &str = "valv:invalidate";
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(2);
 const VAULT_INDEX: &str = "valv:vaults";
 const RELEASE_SCRIPT: &str = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
 const COUNT_SCRIPT: &str = "redis.call('zremrangebyscore', KEYS[1], '-inf', ARGV[1]) return redis.call('zcard', KEYS[1])";
@@ -75,7 +76,19 @@ impl RedisBackend {
         let config =
             fred::types::config::Config::from_url(url).map_err(|e| StoreError(format!("bad Redis URL {shown}: {}", e.details())))?;
         let policy = fred::types::config::ReconnectPolicy::new_exponential(0, 100, 2_000, 2);
-        let pool = Pool::new(config.clone(), None, None, Some(policy.clone()), 4)
+        // A Redis that stops answering fails calls within 2 s (answered `store_unavailable`)
+        // instead of holding every request; a silent connection is closed and re-opened.
+        let perf = fred::types::config::PerformanceConfig { default_command_timeout: COMMAND_TIMEOUT, ..Default::default() };
+        let connection = fred::types::config::ConnectionConfig {
+            connection_timeout: COMMAND_TIMEOUT,
+            unresponsive: fred::types::config::UnresponsiveConfig {
+                max_timeout: Some(COMMAND_TIMEOUT),
+                interval: Duration::from_millis(500),
+            },
+            tcp: fred::types::config::TcpConfig { nodelay: Some(true), ..Default::default() },
+            ..Default::default()
+        };
+        let pool = Pool::new(config.clone(), Some(perf.clone()), Some(connection.clone()), Some(policy.clone()), 4)
             .map_err(|e| StoreError(format!("Redis {shown}: {}", e.details())))?;
         let _tasks = pool.connect();
         match tokio::time::timeout(Duration::from_secs(10), pool.wait_for_connect()).await {
@@ -83,7 +96,7 @@ impl RedisBackend {
             Ok(Err(e)) => return Err(StoreError(format!("cannot connect to Redis at {shown}: {}", e.details()))),
             Err(_) => return Err(StoreError(format!("cannot connect to Redis at {shown}: no answer within 10 s"))),
         }
-        let subscriber = Client::new(config, None, None, Some(policy));
+        let subscriber = Client::new(config, Some(perf), Some(connection), Some(policy));
         let listener = Arc::new(Listener::default());
         spawn_listener(subscriber.clone(), listener.clone());
         Ok(Self { pool, subscriber, listener })
