@@ -3,8 +3,9 @@
 //! - size: gzipped `.wasm` + JS glue of the valv-client package, beside the minified browser
 //!   bundles of oidc-client-ts 3.5.0 and @azure/msal-browser 5.30.0, fetched from npm now
 //!   and gzipped the same way (the published figures are printed when npm is unreachable);
-//! - proxy: latency and throughput of an AIS call straight to the sandbox bank versus the
-//!   same call through the broker (session lookup, token decryption, header policy, streaming).
+//! - proxy: throughput (wrk, c=64) and latency (c=1) of a 1 KB and a 64 KB call to a static
+//!   upstream straight, through Debian's nginx as a plain proxy, and through the broker with
+//!   each store (see `proxybench`); a table on stdout and `target/bench/results.json`.
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -27,21 +28,63 @@ pub struct Args {
     /// Only the size benchmark.
     #[arg(long)]
     size_only: bool,
-    /// Requests per proxy measurement.
-    #[arg(long, default_value_t = 400)]
-    requests: usize,
+    /// Only the proxy benchmark.
+    #[arg(long)]
+    proxy_only: bool,
+    /// A smoke run: 1 s per measurement instead of 5 s.
+    #[arg(long)]
+    quick: bool,
+    /// Do not install missing tools (wrk, nginx, HAProxy, Redis); fail naming them instead.
+    #[arg(long)]
+    no_install: bool,
 }
 
 /// Runs the benchmarks.
 pub fn run(args: Args) -> Result<()> {
-    if !args.no_build || !root().join("wasm-client/pkg/valv_client_bg.wasm").exists() {
-        let tools = tools::ensure(Needs { wasm: true, system: false }, true)?;
-        crate::wasm::build(&tools.path)?;
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    step(&format!("cargo xtask bench{} on {cores} cores", if args.quick { " --quick" } else { "" }));
+    if !args.proxy_only {
+        if !args.no_build || !root().join("wasm-client/pkg/valv_client_bg.wasm").exists() {
+            let tools = tools::ensure(Needs { wasm: true, system: false }, !args.no_install)?;
+            crate::wasm::build(&tools.path)?;
+        }
+        size()?;
     }
-    size()?;
-    if !args.size_only {
-        crate::proxybench::run(args.requests)?;
+    if args.size_only {
+        return Ok(());
     }
+    let tools = tools::bench_tools(!args.no_install)?;
+    let bins = crate::stack::build(true)?;
+    let dir = crate::proxybench::scratch();
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir)?;
+    let d = crate::proxybench::Durations { seconds: if args.quick { 1 } else { 5 } };
+    let rows = crate::proxybench::run(&tools, &bins, &dir, &d)?;
+    report(cores, args.quick, &rows)
+}
+
+fn report(cores: usize, quick: bool, rows: &[(String, &'static str, crate::proxybench::Figures)]) -> Result<()> {
+    step(&format!("Proxy overhead ({cores} cores, wrk on the same machine; c=64 throughput, c=1 latency)"));
+    let direct = |body: &str| rows.iter().find(|(s, b, _)| s == "direct" && *b == body).map(|r| r.2);
+    println!("| system | body | req/s (c=64) | vs direct | p50 (c=1) | added p50 | p99 (c=1) |");
+    println!("| --- | --- | ---: | ---: | ---: | ---: | ---: |");
+    let mut json = Vec::new();
+    for (system, body, f) in rows {
+        let base = direct(body).unwrap_or(*f);
+        let ratio = f.per_sec / base.per_sec;
+        let added = f.p50_us - base.p50_us;
+        println!(
+            "| {system} | {body} | {:.0} | {ratio:.2}× | {:.0} µs | {:+.0} µs | {:.0} µs |",
+            f.per_sec, f.p50_us, added, f.p99_us
+        );
+        json.push(serde_json::json!({
+            "system": system, "body": body, "requestsPerSecond": f.per_sec, "ratioToDirect": ratio,
+            "p50Micros": f.p50_us, "addedP50Micros": added, "p99Micros": f.p99_us,
+        }));
+    }
+    let out = crate::target_dir().join("bench/results.json");
+    std::fs::write(&out, serde_json::to_string_pretty(&serde_json::json!({"cores": cores, "quick": quick, "proxy": json}))?)?;
+    note(&format!("written to {}", out.display()));
     Ok(())
 }
 
@@ -71,7 +114,7 @@ fn size() -> Result<()> {
         gz += g;
     }
     note(&format!("{:<48} {:>9} raw {:>9} gzip", "valv-client total (wasm + glue)", kb(raw), kb(gz)));
-    let dir = root().join("target/bench/npm");
+    let dir = crate::target_dir().join("bench/npm");
     std::fs::create_dir_all(&dir)?;
     for (spec, file, published) in [
         ("oidc-client-ts@3.5.0", "package/dist/browser/oidc-client-ts.min.js", 18_100),

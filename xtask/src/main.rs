@@ -56,6 +56,24 @@ pub fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."))
 }
 
+/// Cargo's target directory (`CARGO_TARGET_DIR` or the workspace's `target/`), for scratch
+/// state: asked of cargo itself.
+pub fn target_dir() -> PathBuf {
+    static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        let out = std::process::Command::new("cargo")
+            .current_dir(root())
+            .args(["metadata", "--format-version", "1", "--no-deps"])
+            .stderr(std::process::Stdio::inherit())
+            .output();
+        out.ok()
+            .and_then(|o| serde_json::from_slice::<serde_json::Value>(&o.stdout).ok())
+            .and_then(|v| v["target_directory"].as_str().map(PathBuf::from))
+            .unwrap_or_else(|| root().join("target"))
+    })
+    .clone()
+}
+
 /// Prints a step heading.
 pub fn step(text: &str) {
     eprintln!("\n\x1b[1m==> {text}\x1b[0m");

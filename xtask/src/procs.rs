@@ -37,6 +37,28 @@ pub fn describe(cmd: &Command) -> String {
     s
 }
 
+/// Builds with `cargo build ARGS --message-format=json-render-diagnostics` and returns the
+/// executables cargo reports, by name — wherever `CARGO_TARGET_DIR` puts them.
+pub fn cargo_build_bins(args: &[&str]) -> Result<std::collections::BTreeMap<String, PathBuf>> {
+    let mut cmd = Command::new("cargo");
+    cmd.current_dir(crate::root()).arg("build").args(args).arg("--message-format=json-render-diagnostics");
+    crate::note(&format!("$ {}", describe(&cmd)));
+    let out = cmd.stderr(Stdio::inherit()).output().context("running cargo build")?;
+    if !out.status.success() {
+        bail!("`{}` failed ({})", describe(&cmd), out.status);
+    }
+    let mut bins = std::collections::BTreeMap::new();
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let Ok(msg) = serde_json::from_str::<serde_json::Value>(line) else { continue };
+        if msg["reason"] == "compiler-artifact" {
+            if let (Some(name), Some(exe)) = (msg["target"]["name"].as_str(), msg["executable"].as_str()) {
+                bins.insert(name.to_owned(), PathBuf::from(exe));
+            }
+        }
+    }
+    Ok(bins)
+}
+
 /// A free loopback port (bound then released; the caller binds it right after).
 pub fn free_port() -> Result<u16> {
     let l = TcpListener::bind("127.0.0.1:0").context("binding a free port on 127.0.0.1")?;
@@ -56,7 +78,7 @@ impl Server {
     /// Starts `cmd`, sends its output to `target/xtask/logs/{name}.log`, and waits (up to a
     /// minute) for a stdout line containing `listening on http://ADDR`.
     pub fn start(name: &str, mut cmd: Command) -> Result<Server> {
-        let dir = crate::root().join("target/xtask/logs");
+        let dir = crate::target_dir().join("xtask/logs");
         std::fs::create_dir_all(&dir)?;
         let log = dir.join(format!("{name}.log"));
         let file = File::create(&log).with_context(|| format!("creating {}", log.display()))?;

@@ -1,13 +1,19 @@
-//! Proxy overhead: the same AIS call straight to the sandbox bank and through the broker.
+//! Proxy overhead, measured with wrk against baselines from the same run: a static nginx
+//! "bank" serving SEB-shaped JSON (1 KB accounts, 64 KB transactions) straight, through
+//! Debian's nginx as a plain proxy adding a fixed bearer, and through the broker with each
+//! store (memory, SQLite, Redis), logged in through the sandbox and pointed at that upstream.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
 use anyhow::{bail, ensure, Context, Result};
 
-use crate::procs::free_port;
-use crate::stack::{self, StackOptions};
-use crate::{note, root, step};
+use crate::procs::{free_port, Server};
+use crate::tools::BenchTools;
+use crate::{note, step};
 
 const PERSON: &str = "9311219639";
 
@@ -60,108 +66,315 @@ fn login(agent: &ureq::Agent, broker: &str, jar: &mut Jar) -> Result<()> {
     Ok(())
 }
 
-struct Figures {
-    p50: Duration,
-    p99: Duration,
-    per_sec: f64,
+/// One measurement: throughput at c=64 and latency at c=1.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Figures {
+    /// Requests per second with 64 connections.
+    pub per_sec: f64,
+    /// Median latency with one connection, µs.
+    pub p50_us: f64,
+    /// 99th percentile latency with one connection, µs.
+    pub p99_us: f64,
 }
 
-/// `n` sequential calls; the closure makes one and returns whether it succeeded.
-fn measure(n: usize, mut call: impl FnMut() -> Result<()>) -> Result<Figures> {
-    for _ in 0..20 {
-        call()?; // warm-up: connections, caches
-    }
-    let mut times = Vec::with_capacity(n);
-    let start = Instant::now();
-    for _ in 0..n {
-        let t = Instant::now();
-        call()?;
-        times.push(t.elapsed());
-    }
-    let total = start.elapsed();
-    times.sort();
-    Ok(Figures { p50: times[n / 2], p99: times[(n * 99 / 100).min(n - 1)], per_sec: n as f64 / total.as_secs_f64() })
+/// How long each wrk run lasts.
+pub struct Durations {
+    /// Seconds per run.
+    pub seconds: u32,
 }
 
-/// Runs the proxy benchmark with release builds of both servers.
-pub fn run(requests: usize) -> Result<()> {
-    ensure!(requests >= 10, "--requests must be at least 10");
-    let state_dir = root().join("target/bench/stack");
-    let _ = std::fs::remove_dir_all(&state_dir);
-    std::fs::create_dir_all(&state_dir)?;
-    let stack = stack::start(&StackOptions {
-        broker_port: free_port()?,
-        sandbox_port: free_port()?,
-        controls: true,
-        store: format!("sqlite://{}", state_dir.join("sessions.db").display()),
-        cors: Vec::new(),
-        state_dir,
-        release: true,
-    })?;
-    step(&format!("Proxy: GET /ais/v7/identified2/accounts × {requests}, direct vs through the broker"));
-    let agent = agent();
-    let mut jar = Jar::default();
-    login(&agent, &stack.broker.url, &mut jar)?;
-    let cookie = jar.header();
-
-    // The bearer token the broker holds, read from the sandbox's test controls, for the direct run.
-    let sandbox = stack.sandbox.url.clone();
-    let mut resp = agent.get(format!("{sandbox}/__sandbox/tokens?personalIdentityNumber={PERSON}")).call()?;
-    let issued: serde_json::Value = serde_json::from_str(&resp.body_mut().read_to_string()?)?;
-    let token = issued
-        .as_array()
-        .and_then(|a| a.last())
-        .and_then(|t| t.get("access_token").or_else(|| t.get("accessToken")))
-        .and_then(|t| t.as_str())
-        .context("the sandbox listed no token for the benchmark person")?
-        .to_string();
-
-    let mut n = 0u64;
-    let direct = measure(requests, || {
-        n += 1;
-        let resp = agent
-            .get(format!("{sandbox}/ais/v7/identified2/accounts"))
-            .header("authorization", format!("Bearer {token}"))
-            .header("x-request-id", request_id(n))
-            .header("psu-ip-address", "127.0.0.1")
-            .header("accept", "application/json")
-            .call()?;
-        check(resp)
-    })?;
-    let broker = stack.broker.url.clone();
-    let proxied = measure(requests, || {
-        let resp = agent
-            .get(format!("{broker}/api/seb/ais/v7/identified2/accounts"))
-            .header("cookie", &cookie)
-            .header("x-valv-csrf", "1")
-            .header("accept", "application/json")
-            .call()?;
-        check(resp)
-    })?;
-    let ms = |d: Duration| format!("{:.2} ms", d.as_secs_f64() * 1000.0);
-    note(&format!("{:<24} {:>10} {:>10} {:>12}", "", "p50", "p99", "requests/s"));
-    for (name, f) in [("direct to the bank", &direct), ("through the broker", &proxied)] {
-        note(&format!("{name:<24} {:>10} {:>10} {:>12.0}", ms(f.p50), ms(f.p99), f.per_sec));
-    }
-    note(&format!(
-        "broker overhead: p50 +{} ({:.2}× direct), throughput {:.2}× direct",
-        ms(proxied.p50.saturating_sub(direct.p50)),
-        proxied.p50.as_secs_f64() / direct.p50.as_secs_f64(),
-        proxied.per_sec / direct.per_sec
-    ));
-    Ok(())
+/// A child process killed on drop (nginx, redis-server).
+pub struct Daemon {
+    name: &'static str,
+    child: Child,
 }
 
-fn check(mut resp: ureq::http::Response<ureq::Body>) -> Result<()> {
-    let status = resp.status();
-    let body = resp.body_mut().read_to_string()?;
-    if !status.is_success() {
-        bail!("{status}: {}", body.chars().take(300).collect::<String>());
+impl Daemon {
+    /// Starts `cmd` with output to `log` and waits until `port` accepts connections.
+    pub fn start(name: &'static str, mut cmd: Command, log: &Path, port: u16) -> Result<Daemon> {
+        let file = std::fs::File::create(log)?;
+        let child = cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::from(file.try_clone()?))
+            .stderr(Stdio::from(file))
+            .spawn()
+            .with_context(|| format!("starting {name}"))?;
+        let mut d = Daemon { name, child };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if let Some(status) = d.child.try_wait()? {
+                bail!("{name} exited ({status}); see {}", log.display());
+            }
+            ensure!(Instant::now() < deadline, "{name} did not listen on {port} within 20 s; see {}", log.display());
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Ok(d)
     }
-    Ok(())
 }
 
-/// A UUID-shaped request id (the direct call must bring its own, as the broker adds one).
-fn request_id(n: u64) -> String {
-    format!("00000000-0000-4000-8000-{n:012x}")
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        eprintln!("    {} did not stop on SIGTERM; killing it", self.name);
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The two paths of the static bank, as the broker forwards them.
+pub const SMALL: &str = "/ais/v7/identified2/accounts";
+/// 64 KB of transactions.
+pub const LARGE: &str = "/ais/v7/identified2/accounts/bench/transactions";
+
+fn json_of_size(bytes: usize) -> String {
+    let mut out = String::from(r#"{"transactions":{"booked":["#);
+    let mut i = 0;
+    while out.len() + 200 < bytes {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(&format!(
+            r#"{{"transactionId":"{i:08}","bookingDate":"2026-11-30","transactionAmount":{{"currency":"SEK","amount":"-{}.{:02}"}},"remittanceInformationUnstructured":"Bench payment {i:06}"}}"#,
+            100 + i % 900,
+            i % 100
+        ));
+        i += 1;
+    }
+    out.push_str("]}}");
+    while out.len() < bytes {
+        out.insert(out.len() - 2, ' ');
+    }
+    out
+}
+
+/// Starts the static upstream (one nginx worker) on a free port.
+pub fn static_bank(tools: &BenchTools, dir: &Path) -> Result<(Daemon, u16)> {
+    let root = dir.join("bank");
+    std::fs::create_dir_all(&root)?;
+    std::fs::write(root.join("accounts.json"), json_of_size(1024).replace("transactions", "accounts"))?;
+    std::fs::write(root.join("transactions.json"), json_of_size(64 * 1024))?;
+    let port = free_port()?;
+    let conf = format!(
+        r#"daemon off; master_process off; worker_processes 1; pid {dir}/bank.pid; error_log {dir}/bank-error.log warn;
+events {{ worker_connections 4096; }}
+http {{
+  access_log off; keepalive_requests 1000000; client_body_temp_path {dir}/tmp;
+  server {{
+    listen 127.0.0.1:{port} reuseport backlog=4096; root {root};
+    location = {SMALL} {{ default_type application/json; try_files /accounts.json =404; }}
+    location = {LARGE} {{ default_type application/json; try_files /transactions.json =404; }}
+  }}
+}}
+"#,
+        dir = dir.display(),
+        root = root.display(),
+    );
+    let path = dir.join("bank.conf");
+    std::fs::write(&path, conf)?;
+    let mut cmd = Command::new(&tools.nginx);
+    cmd.arg("-e").arg(dir.join("bank-error.log")).arg("-c").arg(&path);
+    Ok((Daemon::start("nginx (static bank)", cmd, &dir.join("bank.log"), port)?, port))
+}
+
+/// Starts nginx as a plain reverse proxy to `upstream` that sets a fixed bearer: what a team
+/// would put in front of the bank without sessions.
+pub fn nginx_proxy(tools: &BenchTools, dir: &Path, upstream: u16) -> Result<(Daemon, u16)> {
+    let port = free_port()?;
+    let conf = format!(
+        r#"daemon off; worker_processes auto; pid {dir}/proxy.pid; error_log {dir}/proxy-error.log warn;
+events {{ worker_connections 4096; }}
+http {{
+  access_log off; keepalive_requests 1000000; client_body_temp_path {dir}/tmp; proxy_temp_path {dir}/tmp;
+  upstream bank {{ server 127.0.0.1:{upstream}; keepalive 128; }}
+  server {{
+    listen 127.0.0.1:{port} reuseport backlog=4096;
+    location / {{
+      proxy_pass http://bank; proxy_http_version 1.1; proxy_set_header Connection "";
+      proxy_set_header Authorization "Bearer bench-fixed-token"; proxy_set_header Cookie "";
+    }}
+  }}
+}}
+"#,
+        dir = dir.display(),
+    );
+    let path = dir.join("proxy.conf");
+    std::fs::write(&path, conf)?;
+    let mut cmd = Command::new(&tools.nginx);
+    cmd.arg("-e").arg(dir.join("proxy-error.log")).arg("-c").arg(&path);
+    Ok((Daemon::start("nginx (plain proxy)", cmd, &dir.join("proxy.log"), port)?, port))
+}
+
+/// Parses a wrk duration (`123.45us`, `1.20ms`, `2.00s`) into µs.
+fn wrk_us(text: &str) -> Option<f64> {
+    let t = text.trim();
+    let (num, mult) = if let Some(n) = t.strip_suffix("us") {
+        (n, 1.0)
+    } else if let Some(n) = t.strip_suffix("ms") {
+        (n, 1000.0)
+    } else if let Some(n) = t.strip_suffix('s') {
+        (n, 1_000_000.0)
+    } else {
+        (t, 1.0)
+    };
+    num.trim().parse::<f64>().ok().map(|v| v * mult)
+}
+
+/// Runs wrk and returns (requests/s, p50 µs, p99 µs, non-2xx count).
+fn wrk(tools: &BenchTools, url: &str, headers: &[(&str, &str)], connections: u32, seconds: u32) -> Result<(f64, f64, f64, u64)> {
+    let mut cmd = Command::new(&tools.wrk);
+    let threads = if connections == 1 { 1 } else { 2 };
+    cmd.args(["--latency", "-t", &threads.to_string(), "-c", &connections.to_string(), "-d", &format!("{seconds}s")]);
+    for (k, v) in headers {
+        cmd.arg("-H").arg(format!("{k}: {v}"));
+    }
+    cmd.arg(url);
+    let out = cmd.output().context("running wrk")?;
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    ensure!(out.status.success(), "wrk failed: {text}{}", String::from_utf8_lossy(&out.stderr));
+    let mut per_sec = None;
+    let (mut p50, mut p99) = (None, None);
+    let mut non2xx = 0;
+    let mut errors = 0;
+    for line in text.lines() {
+        let l = line.trim();
+        if let Some(v) = l.strip_prefix("Requests/sec:") {
+            per_sec = v.trim().parse::<f64>().ok();
+        } else if let Some(v) = l.strip_prefix("50%") {
+            p50 = wrk_us(v);
+        } else if let Some(v) = l.strip_prefix("99%") {
+            p99 = wrk_us(v);
+        } else if let Some(v) = l.strip_prefix("Non-2xx or 3xx responses:") {
+            non2xx = v.trim().parse().unwrap_or(0);
+        } else if l.starts_with("Socket errors:") {
+            errors = l.split(|c: char| !c.is_ascii_digit()).filter_map(|n| n.parse::<u64>().ok()).sum();
+        }
+    }
+    match (per_sec, p50, p99) {
+        (Some(r), Some(a), Some(b)) => Ok((r, a, b, non2xx + errors)),
+        _ => bail!("could not read wrk's output:\n{text}"),
+    }
+}
+
+/// Measures `url` (c=64 throughput, c=1 latency); fails when any answer was not 2xx.
+pub fn measure(tools: &BenchTools, url: &str, headers: &[(&str, &str)], d: &Durations) -> Result<Figures> {
+    // Warm-up: connections, caches, the broker's session cache.
+    wrk(tools, url, headers, 8, 1)?;
+    let (per_sec, _, _, bad64) = wrk(tools, url, headers, 64, d.seconds)?;
+    let (_, p50_us, p99_us, bad1) = wrk(tools, url, headers, 1, d.seconds)?;
+    ensure!(bad64 + bad1 == 0, "{url}: {} answers were errors or not 2xx", bad64 + bad1);
+    Ok(Figures { per_sec, p50_us, p99_us })
+}
+
+/// A broker configuration for the benchmark: the sandbox for login and tokens, the static
+/// upstream as the API.
+fn broker_config(port: u16, store: &str, bank: &str, api: &str, key: &Path, static_dir: &Path) -> String {
+    format!(
+        r#"listen = "127.0.0.1:{port}"
+public_origin = "http://127.0.0.1:{port}"
+static_dir = {www:?}
+store = {store:?}
+[session]
+active_key = "k1"
+[session.keys]
+k1 = "file:{key}"
+[providers.seb]
+authorize_url = "{bank}/mga/sps/oauth/oauth20/authorize"
+token_url = "{bank}/mga/sps/oauth/oauth20/token"
+api_base_url = "{api}"
+client_id = "{CLIENT_ID}"
+client_secret = "env:VALV_DEMO_CLIENT_SECRET"
+client_auth = "client_secret_post"
+scopes = ["psd2_accounts", "psd2_payments"]
+pkce = true
+psd2_headers = true
+allow_preset = "seb-psd2"
+"#,
+        www = static_dir.display().to_string(),
+        key = key.display(),
+    )
+}
+
+const CLIENT_ID: &str = "valv-bench";
+const CLIENT_SECRET: &str = "valv-bench-secret";
+
+/// The whole proxy benchmark; returns rows `(system, body, figures)`.
+pub fn run(tools: &BenchTools, bins: &crate::stack::Bins, dir: &Path, d: &Durations) -> Result<Vec<(String, &'static str, Figures)>> {
+    std::fs::create_dir_all(dir.join("tmp"))?;
+    let (_bank, bank_port) = static_bank(tools, dir)?;
+    let (_proxy, proxy_port) = nginx_proxy(tools, dir, bank_port)?;
+    let api = format!("http://127.0.0.1:{bank_port}");
+    let mut rows = Vec::new();
+    let bodies = [("1 KB", SMALL), ("64 KB", LARGE)];
+
+    step("Proxy overhead: direct and through nginx (the baselines)");
+    for (body, path) in bodies {
+        let f = measure(tools, &format!("{api}{path}"), &[("authorization", "Bearer bench-fixed-token")], d)?;
+        note(&format!("direct {body}: {f:?}"));
+        rows.push(("direct".to_owned(), body, f));
+        let f = measure(tools, &format!("http://127.0.0.1:{proxy_port}{path}"), &[], d)?;
+        note(&format!("nginx proxy {body}: {f:?}"));
+        rows.push(("nginx plain proxy".to_owned(), body, f));
+    }
+
+    // The sandbox issues the tokens; one broker per store, one at a time.
+    let key = crate::stack::session_key(dir)?;
+    let www = dir.join("www");
+    std::fs::create_dir_all(&www)?;
+    std::fs::write(www.join("index.html"), "<!doctype html><title>bench</title>")?;
+    let broker_port = free_port()?;
+    let sandbox_config = dir.join("sandbox.toml");
+    std::fs::write(
+        &sandbox_config,
+        format!("[[clients]]\nid = \"{CLIENT_ID}\"\nsecret = \"{CLIENT_SECRET}\"\nredirect_uri = \"http://127.0.0.1:{broker_port}/auth/callback\"\n"),
+    )?;
+    let sandbox_port = free_port()?;
+    let mut cmd = Command::new(&bins.sandbox);
+    cmd.args(["--addr", &format!("127.0.0.1:{sandbox_port}"), "--controls", "--config"]).arg(&sandbox_config);
+    let _sandbox = Server::start("bench-sandbox", cmd)?;
+    let bank = format!("http://localhost:{sandbox_port}");
+    let redis_port = free_port()?;
+    let mut redis_cmd = Command::new(&tools.redis_server);
+    redis_cmd.args(["--port", &redis_port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]).arg("--dir").arg(dir);
+    let _redis = Daemon::start("redis-server", redis_cmd, &dir.join("redis.log"), redis_port)?;
+    let sqlite = dir.join("sessions.db");
+    for f in ["sessions.db", "sessions.db-wal", "sessions.db-shm"] {
+        let _ = std::fs::remove_file(dir.join(f));
+    }
+    let stores: [(&str, String); 3] = [
+        ("memory", "memory".to_owned()),
+        ("SQLite", format!("sqlite://{}", sqlite.display())),
+        ("Redis", format!("redis://127.0.0.1:{redis_port}")),
+    ];
+    for (name, store) in stores {
+        step(&format!("Proxy overhead: the broker, {name} store"));
+        let config = dir.join(format!("broker-{name}.toml"));
+        std::fs::write(&config, broker_config(broker_port, &store, &bank, &api, &key, &www))?;
+        let mut cmd = Command::new(&bins.broker);
+        cmd.arg("--config").arg(&config).env("VALV_DEMO_CLIENT_SECRET", CLIENT_SECRET);
+        let broker = Server::start(&format!("bench-broker-{name}"), cmd)?;
+        let agent = agent();
+        let mut jar = Jar::default();
+        login(&agent, &broker.url, &mut jar)?;
+        let cookie = jar.header();
+        for (body, path) in bodies {
+            let url = format!("{}/api/seb{path}", broker.url);
+            let f = measure(tools, &url, &[("cookie", &cookie), ("x-valv-csrf", "1")], d)?;
+            note(&format!("broker ({name}) {body}: {f:?}"));
+            rows.push((format!("Valv, {name} store"), body, f));
+        }
+        drop(broker);
+    }
+    Ok(rows)
+}
+
+/// Where the benchmark keeps its scratch files.
+pub fn scratch() -> PathBuf {
+    crate::target_dir().join("bench/proxy")
 }

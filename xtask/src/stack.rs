@@ -7,7 +7,7 @@ use anyhow::{Context, Result};
 use base64::Engine as _;
 use rand::RngCore as _;
 
-use crate::procs::{run, Server};
+use crate::procs::Server;
 use crate::{note, root, step};
 
 /// How to start the pair.
@@ -43,16 +43,25 @@ const CLIENT_ID: &str = "valv-demo";
 /// Its secret: a sandbox test value, handed to the broker through the environment only.
 const CLIENT_SECRET: &str = "valv-demo-secret";
 
-/// Builds both binaries (`cargo build -p valv-sandbox -p valv-broker`).
-pub fn build(release: bool) -> Result<PathBuf> {
+/// The two server binaries, where cargo built them.
+pub struct Bins {
+    /// `valv-sandbox`.
+    pub sandbox: PathBuf,
+    /// `valv-broker`.
+    pub broker: PathBuf,
+}
+
+/// Builds both binaries (`cargo build -p valv-sandbox -p valv-broker`) and finds them
+/// through cargo (so `CARGO_TARGET_DIR` is honoured).
+pub fn build(release: bool) -> Result<Bins> {
     step("Building valv-sandbox and valv-broker");
-    let mut cmd = Command::new("cargo");
-    cmd.current_dir(root()).args(["build", "-p", "valv-sandbox", "-p", "valv-broker"]);
+    let mut args = vec!["-p", "valv-sandbox", "-p", "valv-broker", "--bins"];
     if release {
-        cmd.arg("--release");
+        args.push("--release");
     }
-    run(&mut cmd)?;
-    Ok(root().join("target").join(if release { "release" } else { "debug" }))
+    let bins = crate::procs::cargo_build_bins(&args)?;
+    let get = |n: &str| bins.get(n).cloned().with_context(|| format!("cargo built no `{n}` executable"));
+    Ok(Bins { sandbox: get("valv-sandbox")?, broker: get("valv-broker")? })
 }
 
 /// A 32-byte session key in `dir/session-key`, created on first use.
@@ -134,13 +143,13 @@ allow_preset = "seb-psd2"
     )?;
 
     step("Starting the sandbox bank and the broker");
-    let mut sandbox = Command::new(bin.join("valv-sandbox"));
+    let mut sandbox = Command::new(&bin.sandbox);
     sandbox.args(["--addr", &format!("127.0.0.1:{}", opts.sandbox_port), "--config"]).arg(&sandbox_config);
     if opts.controls {
         sandbox.arg("--controls");
     }
     let sandbox = Server::start("sandbox", sandbox)?;
-    let mut broker = Command::new(bin.join("valv-broker"));
+    let mut broker = Command::new(&bin.broker);
     broker.current_dir(root()).arg("--config").arg(&broker_config).env("VALV_DEMO_CLIENT_SECRET", CLIENT_SECRET);
     let broker = Server::start("broker", broker)?;
     Ok(Stack { broker, sandbox, bank_url })

@@ -74,12 +74,13 @@ pub fn run_cmd(args: Args) -> Result<()> {
 fn native(tools: &Tools) -> Result<()> {
     step("Native tests: cargo test --workspace");
     // The end-to-end tests start these binaries as real processes.
-    run(Command::new("cargo").current_dir(root()).args(["build", "--workspace", "--bins"]))?;
+    let bins = crate::procs::cargo_build_bins(&["--workspace", "--bins"])?;
+    let bin_dir = bins.get("valv-broker").and_then(|p| p.parent()).context("cargo built no valv-broker")?.to_path_buf();
     run(Command::new("cargo")
         .current_dir(root())
         .args(["test", "--workspace"])
         .env("PATH", &tools.path)
-        .env("VALV_BIN_DIR", root().join("target/debug"))
+        .env("VALV_BIN_DIR", bin_dir)
         .env("VALV_CHROMEDRIVER", &tools.chromedriver)
         .env("VALV_CHROMIUM", &tools.chromium)
         .env("VALV_REDIS_SERVER", &tools.redis_server)
@@ -94,7 +95,7 @@ fn newman() -> Result<()> {
     }
     npm_install(&dir)?;
     let bin = stack::build(false)?;
-    let mut cmd = Command::new(bin.join("valv-sandbox"));
+    let mut cmd = Command::new(&bin.sandbox);
     cmd.args(["--addr", "127.0.0.1:0", "--controls"]);
     let sandbox = Server::start("sandbox-newman", cmd)?;
     let result = run(Command::new("node").current_dir(root()).arg("sandbox/newman/run.mjs").arg(&sandbox.url));
@@ -123,7 +124,7 @@ fn browser(tools: &Tools) -> Result<()> {
     step("Browser tests: valv-client in headless Chromium against a live broker + sandbox");
     let test_port = free_port()?;
     let test_origin = format!("http://127.0.0.1:{test_port}");
-    let state_dir = root().join("target/xtask/browser");
+    let state_dir = crate::target_dir().join("xtask/browser");
     let _ = std::fs::remove_dir_all(&state_dir);
     std::fs::create_dir_all(&state_dir)?;
     let stack = stack::start(&StackOptions {

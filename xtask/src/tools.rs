@@ -40,7 +40,7 @@ pub struct Needs {
 pub fn ensure(needs: Needs, install: bool) -> Result<Tools> {
     crate::step("Tools");
     let cargo_bin = cargo_home().join("bin");
-    let npm_bin = root().join("target/tools/node_modules/.bin");
+    let npm_bin = crate::target_dir().join("tools/node_modules/.bin");
     let mut paths = vec![npm_bin.clone(), cargo_bin.clone()];
     paths.extend(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()));
     let path = std::env::join_paths(paths).context("building PATH")?;
@@ -148,12 +148,13 @@ fn wasm_opt(npm_bin: &Path, install: bool) -> Result<()> {
         bail!("wasm-opt is missing: run `npm install --prefix target/tools {BINARYEN}`");
     }
     note(&format!("wasm-opt: missing, installing npm {BINARYEN} into target/tools"));
-    let dir = root().join("target/tools");
+    let dir = crate::target_dir().join("tools");
     std::fs::create_dir_all(&dir)?;
     run(Command::new("npm").args(["install", "--no-audit", "--no-fund", "--prefix"]).arg(&dir).arg(BINARYEN))
 }
 
-fn apt(tools: &[(&str, &str)], path: &OsString, install: bool) -> Result<()> {
+/// Installs the Debian packages of the `(binary, package)` pairs whose binary is not on `path`.
+pub fn apt(tools: &[(&str, &str)], path: &OsString, install: bool) -> Result<()> {
     let missing: Vec<&str> = tools.iter().filter(|(bin, _)| which(bin, path).is_err()).map(|(_, pkg)| *pkg).collect();
     for (bin, pkg) in tools {
         if !missing.contains(pkg) {
@@ -185,4 +186,32 @@ fn apt(tools: &[(&str, &str)], path: &OsString, install: bool) -> Result<()> {
     let mut args = vec!["install", "-y", "-q", "--no-install-recommends"];
     args.extend(&missing);
     run(&mut apt_get(&args))
+}
+
+/// The load generator and the reference servers of `cargo xtask bench` and `cargo xtask
+/// cluster`, from Debian's packages.
+pub struct BenchTools {
+    /// `wrk`.
+    pub wrk: PathBuf,
+    /// `nginx`.
+    pub nginx: PathBuf,
+    /// `haproxy`.
+    pub haproxy: PathBuf,
+    /// `redis-server`.
+    pub redis_server: PathBuf,
+}
+
+/// Finds (installing when missing and allowed) wrk, nginx, HAProxy and Redis.
+pub fn bench_tools(install: bool) -> Result<BenchTools> {
+    crate::step("Tools: wrk, nginx, HAProxy, Redis");
+    let mut paths: Vec<PathBuf> = std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()).collect();
+    paths.extend(["/usr/sbin", "/sbin"].map(PathBuf::from));
+    let path = std::env::join_paths(paths).context("building PATH")?;
+    apt(&[("wrk", "wrk"), ("nginx", "nginx-light"), ("haproxy", "haproxy"), ("redis-server", "redis-server")], &path, install)?;
+    Ok(BenchTools {
+        wrk: which("wrk", &path)?,
+        nginx: which("nginx", &path)?,
+        haproxy: which("haproxy", &path)?,
+        redis_server: which("redis-server", &path)?,
+    })
 }
