@@ -1,4 +1,5 @@
-//! The axum application: state, router, layers.
+//! The axum application: building the state from the configuration, the router and its
+//! layers, serving and draining.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -19,55 +20,11 @@ use crate::config::{Config, ProviderConfig};
 use crate::metrics::Metrics;
 use crate::session::cache::SessionCache;
 use crate::session::refresh::Refresher;
+pub use crate::state::{AppState, Provider};
+use crate::state::Shared;
 use crate::store::AnyStore;
 use crate::vault::Vault;
 use crate::{auth, context, proxy};
-
-/// A provider ready to use: its configuration and its HTTP client (timeouts, no redirects,
-/// mTLS identity when configured).
-#[derive(Debug, Clone)]
-pub struct Provider {
-    /// Configuration.
-    pub config: Arc<ProviderConfig>,
-    /// Client for the bank (token endpoint and API).
-    pub http: reqwest::Client,
-}
-
-/// Shared state of every handler: cheap handles.
-#[derive(Clone)]
-pub struct AppState {
-    /// The configuration.
-    pub config: Arc<Config>,
-    /// The broker's own origin (`scheme://host:port`).
-    pub origin: Arc<str>,
-    /// Providers by name.
-    pub providers: Arc<BTreeMap<String, Provider>>,
-    /// The session store (sessions and vault records).
-    pub store: AnyStore,
-    /// Token sealing.
-    pub vault: Arc<Vault>,
-    /// Metrics.
-    pub metrics: Arc<Metrics>,
-    /// Resolved sessions, so the proxy path makes no store round trip.
-    pub cache: Arc<SessionCache>,
-    /// Refreshes in flight.
-    pub refresher: Arc<Refresher>,
-    /// Work detached from requests (refreshes, idle-expiry extensions), awaited at shutdown.
-    pub background: tokio_util::task::TaskTracker,
-}
-
-impl std::fmt::Debug for AppState {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AppState").field("origin", &self.origin).field("providers", &self.providers.keys()).finish_non_exhaustive()
-    }
-}
-
-impl AppState {
-    /// A provider by name.
-    pub fn provider(&self, name: &str) -> Option<&Provider> {
-        self.providers.get(name)
-    }
-}
 
 /// How many resolved sessions each broker process keeps in memory (about 1 KB each).
 pub const SESSION_CACHE_CAPACITY: usize = 100_000;
@@ -102,10 +59,10 @@ pub async fn build(config: Config) -> anyhow::Result<(Router, AppState)> {
     let mut providers = BTreeMap::new();
     for (name, p) in &config.providers {
         let http = http_client(&config, p)?;
-        providers.insert(name.clone(), Provider { config: Arc::new(p.clone()), http });
+        providers.insert(name.clone(), Provider { config: Arc::new(p.clone()), label: Arc::new(name.clone()), http });
     }
     let origin: Arc<str> = crate::security::origin_of(&config.public_origin).into();
-    let state = AppState {
+    let state = AppState::new(Shared {
         config: Arc::new(config),
         origin,
         providers: Arc::new(providers),
@@ -115,7 +72,7 @@ pub async fn build(config: Config) -> anyhow::Result<(Router, AppState)> {
         cache: Arc::new(SessionCache::new(SESSION_CACHE_CAPACITY)),
         refresher: Arc::new(Refresher::default()),
         background: tokio_util::task::TaskTracker::new(),
-    };
+    });
     let cache = state.cache.clone();
     state.store.set_invalidation_sink(Arc::new(move |what| cache.invalidate(what)));
     Ok((router(state.clone()), state))
@@ -194,8 +151,8 @@ async fn healthz() -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "application/json")], r#"{"status":"ok"}"#)
 }
 
-async fn readyz(State(state): State<AppState>) -> Response {
-    match state.store.ping().await {
+async fn readyz(State(store): State<AnyStore>) -> Response {
+    match store.ping().await {
         Ok(()) => ([(header::CONTENT_TYPE, "application/json")], r#"{"status":"ready"}"#).into_response(),
         Err(err) => {
             tracing::warn!(error = %err, "not ready: store unreachable");
@@ -204,12 +161,12 @@ async fn readyz(State(state): State<AppState>) -> Response {
     }
 }
 
-async fn metrics(State(state): State<AppState>) -> Response {
-    match state.store.count_active().await {
-        Ok(n) => state.metrics.set_active_sessions(n),
+async fn metrics(State(metrics): State<Arc<Metrics>>, State(store): State<AnyStore>) -> Response {
+    match store.count_active().await {
+        Ok(n) => metrics.set_active_sessions(n),
         Err(err) => tracing::warn!(error = %err, "active session count failed"),
     }
-    (StatusCode::OK, [(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], state.metrics.encode())
+    (StatusCode::OK, [(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], metrics.encode())
         .into_response()
 }
 

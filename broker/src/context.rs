@@ -33,13 +33,14 @@ pub async fn middleware(State(state): State<AppState>, mut req: Request, next: N
     let started = Instant::now();
     let id = crate::security::request_id_from(req.headers());
     req.extensions_mut().insert(RequestId(id));
-    let method = req.method().clone();
-    let path = req.uri().path().to_owned();
-    let route = req.extensions().get::<MatchedPath>().map(|m| m.as_str().to_owned());
-    let span = tracing::info_span!("request", request_id = %id, method = %method);
+    let method = crate::metrics::method_label(req.method());
+    let uri = req.uri().clone();
+    let path = uri.path();
+    let broker_path = is_broker_path(path);
+    let route = crate::metrics::route_label(req.extensions().get::<MatchedPath>().map(MatchedPath::as_str), broker_path);
+    let span = tracing::info_span!("request", request_id = %id, method);
     let mut res = next.run(req).instrument(span.clone()).await;
 
-    let broker_path = is_broker_path(&path);
     if let Some(info) = res.extensions_mut().remove::<ErrorInfo>() {
         let status = res.status();
         res = render(res, status, info.code, &info.message, id);
@@ -63,10 +64,9 @@ pub async fn middleware(State(state): State<AppState>, mut req: Request, next: N
         res.headers_mut().insert("x-request-id", v);
     }
     let status = res.status().as_u16();
-    let route = route.unwrap_or_else(|| if broker_path { "unmatched".to_owned() } else { "static".to_owned() });
-    state.metrics.request(&route, method.as_str(), status);
+    state.metrics.request(route, method, status);
     // The path only: query strings (codes, state, login hints) are never logged.
-    let logged_path = if path.starts_with("/auth/") || path.starts_with("/api/") { path.as_str() } else { route.as_str() };
+    let logged_path = if path.starts_with("/auth/") || path.starts_with("/api/") { path } else { route };
     span.in_scope(|| {
         tracing::info!(path = %logged_path, route = %route, status, ms = started.elapsed().as_millis() as u64, "request");
     });

@@ -16,6 +16,7 @@ pub mod proxy;
 pub mod secret;
 pub mod security;
 pub mod session;
+pub mod state;
 pub mod store;
 pub mod tls;
 pub mod vault;

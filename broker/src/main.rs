@@ -7,6 +7,11 @@ use std::path::PathBuf;
 
 use clap::Parser;
 
+/// mimalloc: fewer and cheaper allocator calls on the proxy path than glibc's malloc
+/// (measured with `cargo xtask bench`).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Valv's token-holding backend-for-frontend.
 #[derive(Debug, Parser)]
 #[command(name = "valv-broker", version)]
@@ -21,12 +26,15 @@ struct Args {
 
 fn main() -> std::process::ExitCode {
     let args = Args::parse();
+    // Log lines are written by a thread of their own: a request never waits on stderr. The
+    // queue blocks rather than drops when it is full, so no line is lost.
+    let (writer, _log_guard) = tracing_appender::non_blocking::NonBlockingBuilder::default().lossy(false).finish(std::io::stderr());
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,tower_sessions=warn,tower_sessions_core=warn")),
         )
-        .with_writer(std::io::stderr)
+        .with_writer(writer)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let env: Vec<(String, String)> = std::env::vars().collect();

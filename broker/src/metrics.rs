@@ -1,7 +1,7 @@
 //! Prometheus metrics (`prometheus-client`): requests by route template and status,
 //! upstream latency, refreshes by outcome, active sessions.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -10,13 +10,15 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 
-/// Labels of `valv_http_requests_total`.
+/// Labels of `valv_http_requests_total`: every value from a fixed set, so no request can
+/// add a series.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RequestLabels {
-    /// Route template, e.g. `/api/{provider}/{*path}` (never the concrete path).
-    pub route: String,
-    /// HTTP method.
-    pub method: String,
+    /// Route template, e.g. `/api/{provider}/{*path}` (never the concrete path), `static` or
+    /// `unmatched`.
+    pub route: &'static str,
+    /// HTTP method, or `other` for any method the broker does not serve.
+    pub method: &'static str,
     /// Response status code.
     pub status: u16,
 }
@@ -24,19 +26,55 @@ pub struct RequestLabels {
 /// Labels of `valv_upstream_request_duration_seconds`.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct UpstreamLabels {
-    /// Provider name.
-    pub provider: String,
+    /// Provider name (configured).
+    pub provider: Arc<String>,
     /// `api`, `token` or `revoke`.
-    pub kind: String,
+    pub kind: &'static str,
 }
 
 /// Labels of `valv_refreshes_total`.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RefreshLabels {
-    /// Provider name.
-    pub provider: String,
+    /// Provider name (configured).
+    pub provider: Arc<String>,
     /// `ok`, `shared` (another request or replica had refreshed), `invalid_grant`, `error`.
-    pub outcome: String,
+    pub outcome: &'static str,
+}
+
+/// The route templates a request label can name.
+const ROUTES: &[&str] = &[
+    "/api/{provider}/{*path}",
+    "/auth/login",
+    "/auth/callback",
+    "/auth/logout",
+    "/auth/session",
+    "/healthz",
+    "/readyz",
+    "/metrics",
+];
+
+/// The label of a matched route template (`unmatched` for any other).
+pub fn route_label(template: Option<&str>, broker_path: bool) -> &'static str {
+    match template {
+        Some(t) => ROUTES.iter().find(|r| **r == t).copied().unwrap_or("unmatched"),
+        None if broker_path => "unmatched",
+        None => "static",
+    }
+}
+
+/// The label of a method (`other` for any the broker does not serve).
+pub fn method_label(method: &axum::http::Method) -> &'static str {
+    use axum::http::Method as M;
+    match *method {
+        M::GET => "GET",
+        M::HEAD => "HEAD",
+        M::POST => "POST",
+        M::PUT => "PUT",
+        M::PATCH => "PATCH",
+        M::DELETE => "DELETE",
+        M::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
 }
 
 /// All metrics of the broker.
@@ -71,18 +109,18 @@ impl Metrics {
     }
 
     /// Counts one answered request.
-    pub fn request(&self, route: &str, method: &str, status: u16) {
-        self.requests.get_or_create(&RequestLabels { route: route.to_owned(), method: method.to_owned(), status }).inc();
+    pub fn request(&self, route: &'static str, method: &'static str, status: u16) {
+        self.requests.get_or_create(&RequestLabels { route, method, status }).inc();
     }
 
     /// Records one upstream call's latency.
-    pub fn upstream(&self, provider: &str, kind: &str, seconds: f64) {
-        self.upstream.get_or_create(&UpstreamLabels { provider: provider.to_owned(), kind: kind.to_owned() }).observe(seconds);
+    pub fn upstream(&self, provider: &Arc<String>, kind: &'static str, seconds: f64) {
+        self.upstream.get_or_create(&UpstreamLabels { provider: provider.clone(), kind }).observe(seconds);
     }
 
     /// Counts one refresh outcome.
-    pub fn refresh(&self, provider: &str, outcome: &str) {
-        self.refreshes.get_or_create(&RefreshLabels { provider: provider.to_owned(), outcome: outcome.to_owned() }).inc();
+    pub fn refresh(&self, provider: &Arc<String>, outcome: &'static str) {
+        self.refreshes.get_or_create(&RefreshLabels { provider: provider.clone(), outcome }).inc();
     }
 
     /// Sets the active-session gauge.
@@ -110,11 +148,22 @@ mod tests {
     use super::*;
 
     #[test]
+    fn labels_come_from_fixed_sets() {
+        let made_up = axum::http::Method::from_bytes(b"PROBE1X").expect("a token method");
+        assert_eq!(method_label(&made_up), "other");
+        assert_eq!(method_label(&axum::http::Method::DELETE), "DELETE");
+        assert_eq!(route_label(Some("/auth/login"), true), "/auth/login");
+        assert_eq!(route_label(Some("/something/else"), true), "unmatched");
+        assert_eq!(route_label(None, false), "static");
+    }
+
+    #[test]
     fn encodes_what_was_recorded() {
         let m = Metrics::new();
+        let seb = Arc::new("seb".to_owned());
         m.request("/api/{provider}/{*path}", "GET", 200);
-        m.upstream("seb", "api", 0.02);
-        m.refresh("seb", "ok");
+        m.upstream(&seb, "api", 0.02);
+        m.refresh(&seb, "ok");
         m.set_active_sessions(3);
         let text = m.encode();
         assert!(text.contains(r#"valv_http_requests_total{route="/api/{provider}/{*path}",method="GET",status="200"} 1"#), "{text}");

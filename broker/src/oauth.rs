@@ -82,7 +82,7 @@ async fn post_form(
     state: &AppState,
     provider: &Provider,
     url: &url::Url,
-    kind: &str,
+    kind: &'static str,
     mut form: Vec<(&str, String)>,
 ) -> Result<reqwest::Response, TokenError> {
     let cfg = &provider.config;
@@ -99,7 +99,7 @@ async fn post_form(
     let body = serde_urlencoded::to_string(&form).map_err(|_| TokenError::Unavailable)?;
     let started = Instant::now();
     let res = req.header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded").body(body).send().await;
-    state.metrics.upstream(&cfg.name, kind, started.elapsed().as_secs_f64());
+    state.metrics.upstream(&provider.label, kind, started.elapsed().as_secs_f64());
     res.map_err(|e| {
         let e = e.without_url();
         if e.is_timeout() {

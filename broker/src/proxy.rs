@@ -302,7 +302,7 @@ async fn send(
     }
     let started = Instant::now();
     let res = req.send().await;
-    state.metrics.upstream(&provider.config.name, "api", started.elapsed().as_secs_f64());
+    state.metrics.upstream(&provider.label, "api", started.elapsed().as_secs_f64());
     let inner = res.map_err(|e| {
         let e = e.without_url();
         if e.is_timeout() {

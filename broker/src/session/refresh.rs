@@ -136,7 +136,7 @@ async fn run(state: &AppState, provider: &Provider, session_id: Id, vault_id: &s
         Ok(Some(g)) => g,
         Ok(None) => {
             tracing::warn!(provider = name, "refresh lock not obtained in time");
-            state.metrics.refresh(name, "error");
+            state.metrics.refresh(&provider.label, "error");
             return Err(RefreshFailure::Error(ApiError::upstream_unavailable("The token refresh is taking too long; try again.")));
         }
         Err(err) => {
@@ -178,7 +178,7 @@ async fn locked(
     // once per waiting request).
     let valid = tokens.expires_at > now();
     if valid && (tokens.access_token != stale || (reason == Reason::Skew && state.refresher.recently_refreshed(vault_id))) {
-        state.metrics.refresh(name, "shared");
+        state.metrics.refresh(&provider.label, "shared");
         return Ok((fresh(&tokens)?, tokens.access_token != stale));
     }
     match oauth::refresh(state, provider, &tokens).await {
@@ -198,33 +198,33 @@ async fn locked(
                     }
                     Err(e) => {
                         tracing::error!(provider = name, "storing refreshed tokens failed for good; the session may have to log in again");
-                        state.metrics.refresh(name, "error");
+                        state.metrics.refresh(&provider.label, "error");
                         return Err(RefreshFailure::Error(e));
                     }
                 }
             }
             let lifetime = u64::try_from(new.expires_at.saturating_sub(now())).unwrap_or(0);
             state.refresher.refreshed(vault_id, Duration::from_secs(lifetime));
-            state.metrics.refresh(name, "ok");
+            state.metrics.refresh(&provider.label, "ok");
             tracing::info!(provider = name, "access token refreshed");
             Ok((fresh(&new)?, true))
         }
         Err(TokenError::InvalidGrant) => {
-            state.metrics.refresh(name, "invalid_grant");
+            state.metrics.refresh(&provider.label, "invalid_grant");
             tracing::info!(provider = name, "refresh refused (invalid_grant): the session ends");
             Err(RefreshFailure::SessionEnded)
         }
         Err(TokenError::OAuth(code)) => {
-            state.metrics.refresh(name, "error");
+            state.metrics.refresh(&provider.label, "error");
             tracing::warn!(provider = name, error = %code, "refresh refused by the bank");
             Err(RefreshFailure::Error(ApiError::upstream_unavailable("The bank refused to refresh the session.")))
         }
         Err(TokenError::Timeout) => {
-            state.metrics.refresh(name, "error");
+            state.metrics.refresh(&provider.label, "error");
             Err(RefreshFailure::Error(ApiError::upstream_timeout()))
         }
         Err(TokenError::Unavailable) => {
-            state.metrics.refresh(name, "error");
+            state.metrics.refresh(&provider.label, "error");
             Err(RefreshFailure::Error(ApiError::upstream_unavailable("The bank could not be reached to refresh the session.")))
         }
     }

@@ -60,6 +60,7 @@ pub fn bearer(access_token: &str) -> Option<HeaderValue> {
 pub async fn resolve(state: &AppState, id: &Id) -> Result<Resolution, ApiError> {
     let t = now();
     let idle = i64::try_from(state.config.session.idle_timeout.as_secs()).unwrap_or(i64::MAX);
+    state.store.sync().await;
     let epoch = state.store.epoch();
     if let Some(e) = epoch {
         if let Some(r) = state.cache.get(id, e) {
@@ -99,8 +100,8 @@ pub async fn resolve(state: &AppState, id: &Id) -> Result<Resolution, ApiError> 
         access_expires_at: tokens.expires_at,
         epoch: epoch.unwrap_or(0),
         last_used: AtomicI64::new(t),
-        // Extended at its first use: its expiry in the store may be near.
-        touched_at: AtomicI64::new(0),
+        // When the stored idle expiry was last set (Redis: at most then; extended sooner).
+        touched_at: AtomicI64::new(record.expiry_date.unix_timestamp().saturating_sub(idle)),
     });
     if epoch.is_some() {
         state.cache.insert(generation, resolved.clone());

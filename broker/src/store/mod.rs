@@ -10,10 +10,11 @@
 //!   map in memory) so that exactly one replica refreshes a session's tokens per expiry.
 //! - **An index of token records** (records carrying [`VAULT_FIELD`]) with their expiry, so
 //!   "active sessions" is one cheap query.
-//! - **A change signal** for caches of resolved sessions ([`AnyStore::epoch`] and the
-//!   invalidation sink): Redis publishes the ids it changes on `valv:invalidate` and every
-//!   replica listens; SQLite compares the WAL-index header in its `-shm` file, which every
-//!   commit by any process changes; memory is one process.
+//! - **A change signal** for caches of resolved sessions ([`AnyStore::epoch`],
+//!   [`AnyStore::sync`] and the invalidation sink): Redis publishes the ids it changes on
+//!   `valv:invalidate` and every replica listens; SQLite logs them in `valv_changes`, read
+//!   by the other processes when the WAL-index header in the `-shm` file shows a commit;
+//!   memory is one process.
 
 mod memory;
 mod redis;
@@ -154,8 +155,21 @@ impl AnyStore {
     pub fn epoch(&self) -> Option<u64> {
         match &self.backend {
             Backend::Memory(_) => Some(0),
-            Backend::Sqlite(b) => Some(b.epoch()),
+            Backend::Sqlite(b) => b.epoch(),
             Backend::Redis(b) => b.epoch(),
+        }
+    }
+
+    /// Brings this replica's view up to date before a cache is used: SQLite reports what
+    /// other processes changed since the last call to the invalidation sink (a `pread` when
+    /// nothing did). Redis pushes its changes; memory has no other process.
+    pub async fn sync(&self) {
+        if let Backend::Sqlite(b) = &self.backend {
+            match b.changes().await {
+                sqlite::Changes::None => {}
+                sqlite::Changes::Records(ids) => ids.into_iter().for_each(|id| self.notify(Invalidation::Record(id))),
+                sqlite::Changes::All => self.notify(Invalidation::All),
+            }
         }
     }
 
@@ -175,10 +189,17 @@ impl AnyStore {
         }
     }
 
-    /// Tells other replicas that `id` changed (Redis); a no-op for one-process stores.
+    /// Tells other replicas that `id` changed (Redis: published; SQLite: logged for the other
+    /// processes on the file; memory: nothing to tell).
     pub async fn publish_invalidation(&self, id: &Id) {
-        if let Backend::Redis(b) = &self.backend {
-            b.publish(id).await;
+        match &self.backend {
+            Backend::Redis(b) => b.publish(id).await,
+            Backend::Sqlite(b) => {
+                if let Err(e) = b.log_change(id).await {
+                    tracing::warn!(error = %e, "could not tell the other processes of a session change");
+                }
+            }
+            Backend::Memory(_) => {}
         }
     }
 

@@ -6,11 +6,14 @@
 //! `insert` that never replaces, `save` and `touch` are `update … where` the record is still
 //! live.
 //!
-//! Change signal: every commit, by any process, rewrites the WAL-index header at the start
-//! of the `-shm` file (its frame count, or its salts after a WAL reset; see SQLite's "WAL-mode
-//! file format"). [`SqliteBackend::epoch`] reads those 96 bytes (two copies of the header) —
-//! one `pread`, no query — and moves the epoch whenever they differ from the last read, so a
-//! cache built on it never serves data older than the last commit anywhere.
+//! Change signal: a delete, or a change of a session's tokens, also appends the id to
+//! `valv_changes` in the same transaction. Every commit, by any process, rewrites the
+//! WAL-index header at the start of the `-shm` file (its frame count, or its salts after a
+//! WAL reset; see SQLite's "WAL-mode file format"). [`SqliteBackend::changes`] reads those 96
+//! bytes — one `pread`, no query — and only when they moved since the last look does it read
+//! the new rows of `valv_changes`, so a cache checked this way before each use never serves a
+//! record that another process changed before that check. Rows older than an hour are
+//! pruned; a process that has not looked for that long drops its whole cache.
 
 use std::os::unix::fs::FileExt as _;
 use std::path::{Path, PathBuf};
@@ -25,17 +28,36 @@ use super::{decode, encode, unix_now, unix_now_ms, StoreError};
 
 const HEADER_LEN: usize = 96;
 
-struct Epoch {
+/// How long change rows are kept.
+const CHANGES_KEPT_MS: i64 = 3_600_000;
+
+struct Watch {
     shm: Option<std::fs::File>,
-    last: [u8; HEADER_LEN],
+    /// The header as it was when `last_seq` was read.
+    header: [u8; HEADER_LEN],
+    last_seq: i64,
+    checked_at_ms: i64,
+    /// Moves when the change log could not be followed (entries read before are void).
     epoch: u64,
+}
+
+/// What changed since the last look.
+pub(crate) enum Changes {
+    /// Nothing.
+    None,
+    /// These records.
+    Records(Vec<Id>),
+    /// Unknown: drop everything.
+    All,
 }
 
 /// See the module header.
 #[derive(Clone)]
 pub(crate) struct SqliteBackend {
     pool: SqlitePool,
-    epoch: Arc<Mutex<Epoch>>,
+    watch: Arc<Mutex<Watch>>,
+    /// One reader of the change log at a time.
+    reading: Arc<tokio::sync::Mutex<()>>,
     shm_path: Arc<PathBuf>,
 }
 
@@ -69,6 +91,7 @@ impl SqliteBackend {
             "create table if not exists valv_sessions (id text primary key not null, data blob not null, expires_at integer not null)",
             "create table if not exists valv_locks (name text primary key not null, token text not null, expires_at integer not null)",
             "create table if not exists valv_vault_index (id text primary key not null, expires_at integer not null)",
+            "create table if not exists valv_changes (seq integer primary key autoincrement, id text not null, at integer not null)",
         ] {
             sqlx::query(ddl).execute(&pool).await.map_err(|e| StoreError(format!("cannot create Valv's tables in {shown}: {e}")))?;
         }
@@ -76,27 +99,100 @@ impl SqliteBackend {
         shm_path.push("-shm");
         let shm_path = PathBuf::from(shm_path);
         restrict_permissions(&shm_path);
-        let epoch = Epoch { shm: std::fs::File::open(&shm_path).ok(), last: [0; HEADER_LEN], epoch: 0 };
-        Ok(Self { pool, epoch: Arc::new(Mutex::new(epoch)), shm_path: Arc::new(shm_path) })
+        let shm = std::fs::File::open(&shm_path).ok();
+        let mut header = [0u8; HEADER_LEN];
+        if let Some(f) = &shm {
+            let _ = f.read_exact_at(&mut header, 0);
+        }
+        let (last_seq,): (i64,) = sqlx::query_as("select coalesce(max(seq), 0) from valv_changes")
+            .fetch_one(&pool)
+            .await
+            .map_err(|e| StoreError(format!("cannot read Valv's change log in {shown}: {e}")))?;
+        let watch = Watch { shm, header, last_seq, checked_at_ms: unix_now_ms(), epoch: 0 };
+        Ok(Self { pool, watch: Arc::new(Mutex::new(watch)), reading: Arc::default(), shm_path: Arc::new(shm_path) })
     }
 
-    /// See the module header. A header that cannot be read moves the epoch every time (no
-    /// cache then).
-    pub(crate) fn epoch(&self) -> u64 {
-        let mut e = self.epoch.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if e.shm.is_none() {
-            e.shm = std::fs::File::open(self.shm_path.as_path()).ok();
+    fn watch(&self) -> std::sync::MutexGuard<'_, Watch> {
+        self.watch.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The current header, or `None` when it cannot be read.
+    fn header(&self, w: &mut Watch) -> Option<[u8; HEADER_LEN]> {
+        if w.shm.is_none() {
+            w.shm = std::fs::File::open(self.shm_path.as_path()).ok();
         }
         let mut now = [0u8; HEADER_LEN];
-        let read = e.shm.as_ref().is_some_and(|f| f.read_exact_at(&mut now, 0).is_ok());
-        if !read {
-            e.shm = None;
-            e.epoch = e.epoch.wrapping_add(1);
-        } else if now != e.last {
-            e.last = now;
-            e.epoch = e.epoch.wrapping_add(1);
+        if w.shm.as_ref().is_some_and(|f| f.read_exact_at(&mut now, 0).is_ok()) {
+            Some(now)
+        } else {
+            w.shm = None;
+            None
         }
-        e.epoch
+    }
+
+    /// The epoch (see the module header); `None` while the header cannot be read.
+    pub(crate) fn epoch(&self) -> Option<u64> {
+        let mut w = self.watch();
+        self.header(&mut w).map(|_| w.epoch)
+    }
+
+    /// What other connections changed since the last call (see the module header).
+    pub(crate) async fn changes(&self) -> Changes {
+        {
+            let mut w = self.watch();
+            match self.header(&mut w) {
+                Some(h) if h == w.header => return Changes::None,
+                Some(_) => {}
+                None => return Changes::All,
+            }
+        }
+        let _reading = self.reading.lock().await;
+        let (header, last_seq, checked_at) = {
+            let mut w = self.watch();
+            match self.header(&mut w) {
+                Some(h) if h == w.header => return Changes::None,
+                Some(h) => (h, w.last_seq, w.checked_at_ms),
+                None => return Changes::All,
+            }
+        };
+        let now = unix_now_ms();
+        let rows: Result<Vec<(i64, String)>, _> = sqlx::query_as("select seq, id from valv_changes where seq > ?1 order by seq")
+            .bind(last_seq)
+            .fetch_all(&self.pool)
+            .await;
+        let mut w = self.watch();
+        match rows {
+            Ok(rows) if now - checked_at < CHANGES_KEPT_MS - 60_000 => {
+                w.header = header;
+                w.checked_at_ms = now;
+                w.last_seq = rows.last().map_or(last_seq, |(seq, _)| *seq);
+                Changes::Records(rows.iter().filter_map(|(_, id)| id.parse().ok()).collect())
+            }
+            Ok(rows) => {
+                // Not looked for so long that rows may have been pruned.
+                w.header = header;
+                w.checked_at_ms = now;
+                w.last_seq = rows.last().map_or(last_seq, |(seq, _)| *seq);
+                w.epoch = w.epoch.wrapping_add(1);
+                Changes::All
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "reading the SQLite change log failed; dropping the session cache");
+                w.epoch = w.epoch.wrapping_add(1);
+                Changes::All
+            }
+        }
+    }
+
+    /// Records that `id` changed, for the other processes on this file.
+    pub(crate) async fn log_change(&self, id: &Id) -> Result<(), StoreError> {
+        sqlx::query("insert into valv_changes (id, at) values (?1, ?2)")
+            .bind(id.to_string())
+            .bind(unix_now_ms())
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+            .map_err(err("change log"))
     }
 
     pub(crate) async fn ping(&self) -> Result<(), StoreError> {
@@ -166,6 +262,12 @@ impl SqliteBackend {
         for sql in ["delete from valv_sessions where id = ?1", "delete from valv_vault_index where id = ?1"] {
             sqlx::query(sql).bind(&id).execute(&mut *tx).await.map_err(err("delete"))?;
         }
+        sqlx::query("insert into valv_changes (id, at) values (?1, ?2)")
+            .bind(&id)
+            .bind(unix_now_ms())
+            .execute(&mut *tx)
+            .await
+            .map_err(err("delete"))?;
         tx.commit().await.map_err(err("delete"))
     }
 
@@ -174,6 +276,7 @@ impl SqliteBackend {
             ("delete from valv_sessions where expires_at <= ?1", unix_now_ms()),
             ("delete from valv_vault_index where expires_at <= ?1", unix_now()),
             ("delete from valv_locks where expires_at <= ?1", unix_now_ms()),
+            ("delete from valv_changes where at <= ?1", unix_now_ms() - CHANGES_KEPT_MS),
         ] {
             sqlx::query(sql).bind(at).execute(&self.pool).await.map_err(err("cleanup"))?;
         }

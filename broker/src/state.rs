@@ -1,0 +1,87 @@
+//! The state every handler shares: one `Arc`, so passing it through the layers of a request
+//! costs one reference count.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use crate::config::{Config, ProviderConfig};
+use crate::metrics::Metrics;
+use crate::session::cache::SessionCache;
+use crate::session::refresh::Refresher;
+use crate::store::AnyStore;
+use crate::vault::Vault;
+
+/// A provider ready to use: its configuration and its HTTP client (timeouts, no redirects,
+/// mTLS identity when configured).
+#[derive(Debug, Clone)]
+pub struct Provider {
+    /// Configuration.
+    pub config: Arc<ProviderConfig>,
+    /// Its name, as a metric label.
+    pub label: Arc<String>,
+    /// Client for the bank (token endpoint and API).
+    pub http: reqwest::Client,
+}
+
+/// What [`AppState`] holds.
+pub struct Shared {
+    /// The configuration.
+    pub config: Arc<Config>,
+    /// The broker's own origin (`scheme://host:port`).
+    pub origin: Arc<str>,
+    /// Providers by name.
+    pub providers: Arc<BTreeMap<String, Provider>>,
+    /// The session store (sessions and token records).
+    pub store: AnyStore,
+    /// Token sealing.
+    pub vault: Arc<Vault>,
+    /// Metrics.
+    pub metrics: Arc<Metrics>,
+    /// Resolved sessions, so the proxy path makes no store round trip.
+    pub cache: Arc<SessionCache>,
+    /// Refreshes in flight.
+    pub refresher: Arc<Refresher>,
+    /// Work detached from requests (refreshes, idle-expiry extensions), awaited at shutdown.
+    pub background: tokio_util::task::TaskTracker,
+}
+
+/// Shared state of every handler.
+#[derive(Clone)]
+pub struct AppState(Arc<Shared>);
+
+impl AppState {
+    /// Wraps `shared`.
+    pub fn new(shared: Shared) -> Self {
+        Self(Arc::new(shared))
+    }
+
+    /// A provider by name.
+    pub fn provider(&self, name: &str) -> Option<&Provider> {
+        self.providers.get(name)
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState").field("origin", &self.origin).field("providers", &self.providers.keys()).finish_non_exhaustive()
+    }
+}
+
+impl axum::extract::FromRef<AppState> for Arc<Metrics> {
+    fn from_ref(state: &AppState) -> Self {
+        state.metrics.clone()
+    }
+}
+
+impl axum::extract::FromRef<AppState> for AnyStore {
+    fn from_ref(state: &AppState) -> Self {
+        state.store.clone()
+    }
+}
