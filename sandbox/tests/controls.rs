@@ -134,7 +134,7 @@ async fn revoke_grants_tokens_listing_and_reset() {
     let cfg: Value = sb.http.get(sb.url("/__sandbox/config")).send().await.unwrap().json().await.unwrap();
     assert_eq!(cfg["refreshRotation"], false);
     let counters: Value = sb.http.get(sb.url("/__sandbox/counters")).send().await.unwrap().json().await.unwrap();
-    assert_eq!(counters, json!({"tokenCalls": {}, "apiCalls": {}, "refreshRejections": 0}));
+    assert_eq!(counters, json!({"tokenCalls": {}, "apiCalls": {}, "refreshRejections": 0, "tokenRejections": 0}));
     assert_eq!(sb.http.put(sb.url("/__sandbox/config")).json(&json!({"bogus": 1})).send().await.unwrap().status(), 400);
 }
 
