@@ -12,8 +12,8 @@ use axum::middleware::Next;
 use axum::response::Response;
 use tracing::Instrument;
 
-use crate::app::AppState;
 use crate::error::{error_body, ErrorCode, ErrorInfo};
+use crate::state::AppState;
 
 /// The request id of the current request (request extension).
 #[derive(Debug, Clone, Copy)]
@@ -31,7 +31,7 @@ fn is_broker_path(path: &str) -> bool {
 /// The middleware (outermost application layer).
 pub async fn middleware(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let started = Instant::now();
-    let id = crate::security::request_id_from(req.headers());
+    let id = crate::policy::headers::request_id_from(req.headers());
     req.extensions_mut().insert(RequestId(id));
     let method = crate::metrics::method_label(req.method());
     let uri = req.uri().clone();

@@ -2,20 +2,19 @@
 //!
 //! A browser gets only a session cookie; the broker exchanges codes, keeps the tokens sealed
 //! in its store ([`store`], [`vault`]) and proxies API calls with the token injected and
-//! refreshed ([`proxy`], [`session`]).
+//! refreshed ([`routes`], [`session`]); [`startup`] builds and serves it.
 
-pub mod app;
-pub mod auth;
 pub mod config;
 pub mod context;
 pub mod error;
 pub mod metrics;
 pub mod mtls;
 pub mod oauth;
-pub mod proxy;
+pub mod policy;
+pub mod routes;
 pub mod secret;
-pub mod security;
 pub mod session;
+pub mod startup;
 pub mod state;
 pub mod store;
 pub mod tls;
@@ -34,8 +33,8 @@ pub async fn serve(
     config: config::Config,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let (router, state) = app::build(config).await?;
-    app::serve_router(listener, router, shutdown).await?;
-    app::drain(&state, std::time::Duration::from_secs(30)).await;
+    let (router, state) = startup::build(config).await?;
+    startup::serve_router(listener, router, shutdown).await?;
+    startup::drain(&state, std::time::Duration::from_secs(30)).await;
     Ok(())
 }

@@ -63,7 +63,7 @@ fn main() -> std::process::ExitCode {
 
 async fn run(config: valv_broker::config::Config, check: bool) -> anyhow::Result<()> {
     let listen = config.listen;
-    let (router, state) = valv_broker::app::build(config).await?;
+    let (router, state) = valv_broker::startup::build(config).await?;
     if check {
         println!("configuration OK");
         return Ok(());
@@ -76,8 +76,8 @@ async fn run(config: valv_broker::config::Config, check: bool) -> anyhow::Result
         out.flush()?;
     }
     tracing::info!(%addr, "broker started");
-    valv_broker::app::serve_router(listener, router, shutdown_signal()).await?;
-    valv_broker::app::drain(&state, std::time::Duration::from_secs(30)).await;
+    valv_broker::startup::serve_router(listener, router, shutdown_signal()).await?;
+    valv_broker::startup::drain(&state, std::time::Duration::from_secs(30)).await;
     tracing::info!("broker stopped");
     Ok(())
 }

@@ -42,16 +42,8 @@ pub struct RefreshLabels {
 }
 
 /// The route templates a request label can name.
-const ROUTES: &[&str] = &[
-    "/api/{provider}/{*path}",
-    "/auth/login",
-    "/auth/callback",
-    "/auth/logout",
-    "/auth/session",
-    "/healthz",
-    "/readyz",
-    "/metrics",
-];
+const ROUTES: &[&str] =
+    &["/api/{provider}/{*path}", "/auth/login", "/auth/callback", "/auth/logout", "/auth/session", "/healthz", "/readyz", "/metrics"];
 
 /// The label of a matched route template (`unmatched` for any other).
 pub fn route_label(template: Option<&str>, broker_path: bool) -> &'static str {

@@ -6,9 +6,9 @@ use std::time::Instant;
 use base64::Engine;
 use serde::Deserialize;
 
-use crate::app::{AppState, Provider};
 use crate::config::ClientAuth;
 use crate::session::now;
+use crate::state::{AppState, Provider};
 use crate::vault::TokenSet;
 
 /// Used when the bank's token answer has no `expires_in` (RFC 6749 makes it optional).

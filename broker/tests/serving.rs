@@ -97,11 +97,11 @@ async fn mtls_identity_is_loaded_per_provider_and_a_wrong_password_is_a_clear_er
 
     let mut ok = stack.config.clone();
     ok.providers.get_mut("seb").unwrap().mtls = Some(TlsIdentityConfig::Pkcs12 { path: pfx.clone(), password: Secret::new("qwerty") });
-    assert!(valv_broker::app::build(ok).await.is_ok(), "SEB's sandbox certificate loads");
+    assert!(valv_broker::startup::build(ok).await.is_ok(), "SEB's sandbox certificate loads");
 
     let mut bad = stack.config.clone();
     bad.providers.get_mut("seb").unwrap().mtls = Some(TlsIdentityConfig::Pkcs12 { path: pfx, password: Secret::new("wrong-pw-123") });
-    let err = format!("{:#}", valv_broker::app::build(bad).await.expect_err("a wrong password is refused"));
+    let err = format!("{:#}", valv_broker::startup::build(bad).await.expect_err("a wrong password is refused"));
     assert!(err.contains("providers.seb.mtls"), "{err}");
     assert!(!err.contains("wrong-pw-123"), "the password is not shown: {err}");
 }

@@ -60,10 +60,32 @@ pub fn run(args: Args) -> Result<()> {
     std::fs::create_dir_all(&dir)?;
     let d = crate::proxybench::Durations { seconds: if args.quick { 1 } else { 5 } };
     let rows = crate::proxybench::run(&tools, &bins, &dir, &d)?;
-    report(cores, args.quick, &rows)
+    let cluster_dir = crate::target_dir().join("bench/cluster");
+    let _ = std::fs::remove_dir_all(&cluster_dir);
+    let cluster = crate::cluster::start(
+        &tools,
+        &bins,
+        &crate::cluster::Options {
+            replicas: 3,
+            port: crate::procs::free_port()?,
+            bank_port: crate::procs::free_port()?,
+            controls: true,
+            dir: cluster_dir,
+        },
+    )?;
+    let storm = crate::stormbench::storm(&cluster, 1000)?;
+    let logins = crate::stormbench::logins(&cluster, 4, if args.quick { 2 } else { 5 })?;
+    drop(cluster);
+    report(cores, args.quick, &rows, &storm, logins)
 }
 
-fn report(cores: usize, quick: bool, rows: &[(String, &'static str, crate::proxybench::Figures)]) -> Result<()> {
+fn report(
+    cores: usize,
+    quick: bool,
+    rows: &[(String, &'static str, crate::proxybench::Figures)],
+    storm: &crate::stormbench::Storm,
+    logins: f64,
+) -> Result<()> {
     step(&format!("Proxy overhead ({cores} cores, wrk on the same machine; c=64 throughput, c=1 latency)"));
     let direct = |body: &str| rows.iter().find(|(s, b, _)| s == "direct" && *b == body).map(|r| r.2);
     println!("| system | body | req/s (c=64) | vs direct | p50 (c=1) | added p50 | p99 (c=1) |");
@@ -73,17 +95,31 @@ fn report(cores: usize, quick: bool, rows: &[(String, &'static str, crate::proxy
         let base = direct(body).unwrap_or(*f);
         let ratio = f.per_sec / base.per_sec;
         let added = f.p50_us - base.p50_us;
-        println!(
-            "| {system} | {body} | {:.0} | {ratio:.2}× | {:.0} µs | {:+.0} µs | {:.0} µs |",
-            f.per_sec, f.p50_us, added, f.p99_us
-        );
+        println!("| {system} | {body} | {:.0} | {ratio:.2}× | {:.0} µs | {:+.0} µs | {:.0} µs |", f.per_sec, f.p50_us, added, f.p99_us);
         json.push(serde_json::json!({
             "system": system, "body": body, "requestsPerSecond": f.per_sec, "ratioToDirect": ratio,
             "p50Micros": f.p50_us, "addedP50Micros": added, "p99Micros": f.p99_us,
         }));
     }
+    step("Refresh storm and logins (3 replicas on Redis behind HAProxy)");
+    println!();
+    println!("| measurement | result | must be |");
+    println!("| --- | ---: | --- |");
+    println!("| refresh storm: concurrent calls on one expired session | {} | |", storm.calls);
+    println!("| refresh storm: token calls at the bank | {} | 1 |", storm.token_calls);
+    println!("| refresh storm: failed calls | {} | 0 |", storm.failures);
+    println!("| refresh storm: until every call was answered | {:.0} ms | |", storm.all_served.as_secs_f64() * 1000.0);
+    println!("| full authorization-code logins per second (4 browsers) | {logins:.0} | |");
     let out = crate::target_dir().join("bench/results.json");
-    std::fs::write(&out, serde_json::to_string_pretty(&serde_json::json!({"cores": cores, "quick": quick, "proxy": json}))?)?;
+    std::fs::write(
+        &out,
+        serde_json::to_string_pretty(&serde_json::json!({
+            "cores": cores, "quick": quick, "proxy": json,
+            "refreshStorm": {"calls": storm.calls, "tokenCalls": storm.token_calls, "failures": storm.failures,
+                             "allServedMillis": storm.all_served.as_secs_f64() * 1000.0},
+            "loginsPerSecond": logins,
+        }))?,
+    )?;
     note(&format!("written to {}", out.display()));
     Ok(())
 }

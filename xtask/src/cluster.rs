@@ -51,14 +51,14 @@ pub struct Options {
 
 /// A running cluster; everything stops when it is dropped (load balancer first).
 pub struct Cluster {
-    /// HAProxy.
-    pub haproxy: Daemon,
+    /// HAProxy (held: stopped on drop, first).
+    _haproxy: Daemon,
     /// The replicas, with their own URLs.
     pub brokers: Vec<Server>,
     /// The sandbox bank.
     pub sandbox: Server,
-    /// Redis.
-    pub redis: Daemon,
+    /// Redis (held: stopped on drop, last).
+    _redis: Daemon,
     /// `http://127.0.0.1:PORT`: the app, through the load balancer.
     pub url: String,
     /// The sandbox as the browser addresses it.
@@ -195,7 +195,7 @@ pub fn start(tools: &BenchTools, bins: &crate::stack::Bins, opts: &Options) -> R
             _ => std::thread::sleep(Duration::from_millis(100)),
         }
     }
-    Ok(Cluster { haproxy, brokers, sandbox, redis, url, bank_url, redis_url })
+    Ok(Cluster { _haproxy: haproxy, brokers, sandbox, _redis: redis, url, bank_url, redis_url })
 }
 
 /// Runs the cluster until Ctrl-C.
@@ -208,7 +208,8 @@ pub fn run(args: Args) -> Result<()> {
         ctrlc::set_handler(move || stop.store(true, Ordering::SeqCst)).context("installing the Ctrl-C handler")?;
     }
     let dir = crate::target_dir().join("xtask/cluster");
-    let cluster = start(&tools, &bins, &Options { replicas: args.replicas, port: args.port, bank_port: args.bank_port, controls: true, dir })?;
+    let cluster =
+        start(&tools, &bins, &Options { replicas: args.replicas, port: args.port, bank_port: args.bank_port, controls: true, dir })?;
     step("Valv cluster is running");
     note(&format!("app:      {}/  (HAProxy, round robin over {} replicas)", cluster.url, cluster.brokers.len()));
     for b in &cluster.brokers {

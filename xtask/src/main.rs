@@ -1,10 +1,12 @@
-//! `cargo xtask` — Valv's developer commands: `demo`, `test`, `bench`, `wasm`.
+//! `cargo xtask` — Valv's developer commands: `demo`, `test`, `bench`, `cluster`, `wasm`.
 
 mod bench;
+mod cluster;
 mod demo;
 mod procs;
 mod proxybench;
 mod stack;
+mod stormbench;
 mod test;
 mod tools;
 mod wasm;
@@ -30,6 +32,8 @@ enum Command {
     Test(test::Args),
     /// Sizes and speeds against baselines measured in the same run.
     Bench(bench::Args),
+    /// Redis, the sandbox bank and N broker replicas behind HAProxy, on loopback.
+    Cluster(cluster::Args),
     /// Build the npm package of valv-client into wasm-client/pkg (and www/pkg).
     Wasm(wasm::Args),
 }
@@ -40,6 +44,7 @@ fn main() -> ExitCode {
         Command::Demo(args) => demo::run(args),
         Command::Test(args) => test::run_cmd(args),
         Command::Bench(args) => bench::run(args),
+        Command::Cluster(args) => cluster::run(args),
         Command::Wasm(args) => wasm::run_cmd(args),
     };
     match result {

@@ -66,6 +66,14 @@ fn login(agent: &ureq::Agent, broker: &str, jar: &mut Jar) -> Result<()> {
     Ok(())
 }
 
+/// Logs in at `broker` (the sandbox approves `login_hint` with its controls on) and returns
+/// the `Cookie` header value of the new session.
+pub fn login_cookie(agent: &ureq::Agent, broker: &str) -> Result<String> {
+    let mut jar = Jar::default();
+    login(agent, broker, &mut jar)?;
+    Ok(jar.header())
+}
+
 /// One measurement: throughput at c=64 and latency at c=1.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Figures {
@@ -359,10 +367,7 @@ pub fn run(tools: &BenchTools, bins: &crate::stack::Bins, dir: &Path, d: &Durati
         let mut cmd = Command::new(&bins.broker);
         cmd.arg("--config").arg(&config).env("VALV_DEMO_CLIENT_SECRET", CLIENT_SECRET);
         let broker = Server::start(&format!("bench-broker-{name}"), cmd)?;
-        let agent = agent();
-        let mut jar = Jar::default();
-        login(&agent, &broker.url, &mut jar)?;
-        let cookie = jar.header();
+        let cookie = login_cookie(&agent(), &broker.url)?;
         for (body, path) in bodies {
             let url = format!("{}/api/seb{path}", broker.url);
             let f = measure(tools, &url, &[("cookie", &cookie), ("x-valv-csrf", "1")], d)?;

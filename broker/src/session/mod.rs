@@ -18,8 +18,8 @@ use time::OffsetDateTime;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::{Session, SessionStore};
 
-use crate::app::AppState;
 use crate::error::{session_error, ApiError};
+use crate::state::AppState;
 use crate::vault::TokenSet;
 
 /// Session key of [`AuthData`].

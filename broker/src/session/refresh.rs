@@ -21,11 +21,11 @@ use axum::http::HeaderValue;
 use futures::future::{BoxFuture, FutureExt, Shared};
 use tower_sessions::session::Id;
 
-use crate::app::{AppState, Provider};
 use crate::error::ApiError;
 use crate::oauth::{self, TokenError};
 use crate::session::resolve::bearer;
 use crate::session::{load_tokens, now, store_tokens};
+use crate::state::{AppState, Provider};
 use crate::store::Invalidation;
 
 /// Why a refresh is wanted.

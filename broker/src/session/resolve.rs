@@ -14,8 +14,8 @@ use tower_sessions::SessionStore;
 
 use super::cache::Resolved;
 use super::{load_tokens, now, store_failure, AuthData, AUTH_KEY};
-use crate::app::AppState;
 use crate::error::ApiError;
+use crate::state::AppState;
 
 /// What a session id stands for.
 #[derive(Debug)]

@@ -156,10 +156,8 @@ impl SqliteBackend {
             }
         };
         let now = unix_now_ms();
-        let rows: Result<Vec<(i64, String)>, _> = sqlx::query_as("select seq, id from valv_changes where seq > ?1 order by seq")
-            .bind(last_seq)
-            .fetch_all(&self.pool)
-            .await;
+        let rows: Result<Vec<(i64, String)>, _> =
+            sqlx::query_as("select seq, id from valv_changes where seq > ?1 order by seq").bind(last_seq).fetch_all(&self.pool).await;
         let mut w = self.watch();
         match rows {
             Ok(rows) if now - checked_at < CHANGES_KEPT_MS - 60_000 => {

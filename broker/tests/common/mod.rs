@@ -262,10 +262,10 @@ pub async fn start(opts: Options) -> Stack {
             connect_timeout: Duration::from_secs(2),
         },
     };
-    let (router, _state) = valv_broker::app::build(config.clone()).await.expect("broker builds");
+    let (router, _state) = valv_broker::startup::build(config.clone()).await.expect("broker builds");
     let (broker_tx, broker_rx) = tokio::sync::oneshot::channel::<()>();
     let broker_task = tokio::spawn(async move {
-        valv_broker::app::serve_router(broker_listener, router, async {
+        valv_broker::startup::serve_router(broker_listener, router, async {
             let _ = broker_rx.await;
         })
         .await
@@ -297,10 +297,10 @@ impl Stack {
         self.stop_broker().await;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         self.broker_url = format!("http://{}", listener.local_addr().unwrap());
-        let (router, _state) = valv_broker::app::build(self.config.clone()).await.expect("broker builds again");
+        let (router, _state) = valv_broker::startup::build(self.config.clone()).await.expect("broker builds again");
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         self.broker_task = Some(tokio::spawn(async move {
-            valv_broker::app::serve_router(listener, router, async {
+            valv_broker::startup::serve_router(listener, router, async {
                 let _ = rx.await;
             })
             .await
@@ -314,10 +314,10 @@ impl Stack {
     pub async fn replica(&mut self) -> String {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
-        let (router, _state) = valv_broker::app::build(self.config.clone()).await.expect("replica builds");
+        let (router, _state) = valv_broker::startup::build(self.config.clone()).await.expect("replica builds");
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(async move {
-            let _ = valv_broker::app::serve_router(listener, router, async {
+            let _ = valv_broker::startup::serve_router(listener, router, async {
                 let _ = rx.await;
             })
             .await;

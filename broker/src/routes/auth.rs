@@ -24,14 +24,15 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 use tower_sessions::Session;
 
-use crate::app::AppState;
 use crate::error::{session_error, ApiError};
 use crate::oauth::{self, TokenError};
-use crate::security::{add_query_param, check_csrf, validate_return_to};
+use crate::policy::csrf::check_csrf;
+use crate::policy::return_to::{add_query_param, validate_return_to};
 use crate::session::{
     auth_data, create_vault, end_session, load_tokens, now, AuthData, PendingLogin, AUTH_KEY, MAX_PENDING, PENDING_KEY,
     PENDING_LIFETIME_SECS,
 };
+use crate::state::AppState;
 
 /// The query parameter added to `returnTo` when a login failed.
 pub const ERROR_PARAM: &str = "valvError";

@@ -21,98 +21,16 @@ use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode}
 use axum::response::{IntoResponse, Response};
 use futures::StreamExt;
 
-use crate::app::{AppState, Provider};
 use crate::context::{Passthrough, RequestId};
 use crate::error::{ApiError, ErrorCode};
-use crate::security::{check_csrf, client_ip, normalize_api_path, route_allowed, validate_query, ApiPath};
+use crate::policy::allowlist::route_allowed;
+use crate::policy::csrf::check_csrf;
+use crate::policy::headers::{client_ip, forward_request_headers, forward_response_headers};
+use crate::policy::path::{normalize_api_path, validate_query, ApiPath};
 use crate::session::now;
 use crate::session::refresh::{self, needs_refresh, Reason, RefreshFailure};
 use crate::session::resolve::{self, Resolution};
-
-/// Request headers never forwarded to the bank.
-const DROP_REQUEST: &[&str] = &[
-    "cookie",
-    "authorization",
-    "proxy-authorization",
-    "host",
-    "origin",
-    "referer",
-    "x-valv-csrf",
-    "x-request-id",
-    "connection",
-    "keep-alive",
-    "proxy-connection",
-    "te",
-    "trailer",
-    "transfer-encoding",
-    "upgrade",
-    "expect",
-    "content-length",
-    "forwarded",
-    "x-forwarded-for",
-    "x-forwarded-host",
-    "x-forwarded-proto",
-    "x-real-ip",
-    "psu-ip-address",
-    "psu-user-agent",
-];
-
-/// Response headers never passed to the browser.
-const DROP_RESPONSE: &[&str] = &[
-    "set-cookie",
-    "set-cookie2",
-    "connection",
-    "keep-alive",
-    "proxy-connection",
-    "proxy-authenticate",
-    "te",
-    "trailer",
-    "transfer-encoding",
-    "upgrade",
-    "location",
-    "www-authenticate",
-    "strict-transport-security",
-    "alt-svc",
-    "x-request-id",
-];
-
-/// Headers named in `Connection` are hop-by-hop too (RFC 9110 §7.6.1).
-fn connection_listed(headers: &HeaderMap) -> Vec<String> {
-    headers
-        .get_all(header::CONNECTION)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .map(|s| s.trim().to_ascii_lowercase())
-        .filter(|s| !s.is_empty())
-        .collect()
-}
-
-fn forward_request_headers(incoming: &HeaderMap) -> HeaderMap {
-    let listed = connection_listed(incoming);
-    let mut out = HeaderMap::new();
-    for (name, value) in incoming {
-        let n = name.as_str();
-        if DROP_REQUEST.contains(&n) || n.starts_with("sec-") || n.starts_with("access-control-") || listed.iter().any(|l| l == n) {
-            continue;
-        }
-        out.append(name.clone(), value.clone());
-    }
-    out
-}
-
-fn forward_response_headers(incoming: &HeaderMap) -> HeaderMap {
-    let listed = connection_listed(incoming);
-    let mut out = HeaderMap::new();
-    for (name, value) in incoming {
-        let n = name.as_str();
-        if DROP_RESPONSE.contains(&n) || n.starts_with("access-control-") || listed.iter().any(|l| l == n) {
-            continue;
-        }
-        out.append(name.clone(), value.clone());
-    }
-    out
-}
+use crate::state::{AppState, Provider};
 
 /// Splits `/api/{provider}{rest}` (raw).
 fn split_api_path(path: &str) -> Option<(&str, &str)> {
@@ -354,45 +272,6 @@ fn respond(state: &AppState, res: reqwest::Response) -> Result<Response, ApiErro
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn request_headers_are_filtered() {
-        let mut h = HeaderMap::new();
-        for (k, v) in [
-            ("cookie", "__Host-valv=x"),
-            ("authorization", "Bearer browser"),
-            ("origin", "http://a"),
-            ("x-valv-csrf", "1"),
-            ("connection", "x-secret-hop"),
-            ("x-secret-hop", "1"),
-            ("sec-fetch-site", "same-origin"),
-            ("accept", "application/json"),
-            ("content-type", "application/json"),
-            ("x-forwarded-for", "1.2.3.4"),
-        ] {
-            h.append(HeaderName::from_static(k), HeaderValue::from_static(v));
-        }
-        let out = forward_request_headers(&h);
-        let names: Vec<&str> = out.keys().map(HeaderName::as_str).collect();
-        assert_eq!(names, ["accept", "content-type"]);
-    }
-
-    #[test]
-    fn response_headers_are_filtered() {
-        let mut h = HeaderMap::new();
-        for (k, v) in [
-            ("set-cookie", "bank=1"),
-            ("location", "https://bank/x"),
-            ("content-type", "application/json"),
-            ("retry-after", "3"),
-            ("transfer-encoding", "chunked"),
-        ] {
-            h.append(HeaderName::from_static(k), HeaderValue::from_static(v));
-        }
-        let out = forward_response_headers(&h);
-        let names: Vec<&str> = out.keys().map(HeaderName::as_str).collect();
-        assert_eq!(names, ["content-type", "retry-after"]);
-    }
 
     #[test]
     fn api_path_split() {

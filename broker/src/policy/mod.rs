@@ -1,0 +1,9 @@
+//! The rules the broker applies to what the browser sends before anything goes to a bank:
+//! CSRF and origins, `returnTo`, API path normalisation, the route allowlist, and which
+//! headers cross the broker each way. Pure functions, tested here.
+
+pub mod allowlist;
+pub mod csrf;
+pub mod headers;
+pub mod path;
+pub mod return_to;

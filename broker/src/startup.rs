@@ -1,0 +1,82 @@
+//! Building the broker from its configuration (keys, store, providers' HTTP clients, the
+//! shared state) and serving it: listening, graceful shutdown, draining detached work.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::Router;
+
+use crate::config::{Config, ProviderConfig};
+use crate::metrics::Metrics;
+use crate::session::cache::SessionCache;
+use crate::session::refresh::Refresher;
+use crate::state::{AppState, Provider, Shared};
+use crate::store::AnyStore;
+use crate::vault::Vault;
+
+/// How many resolved sessions each broker process keeps in memory (about 1 KB each).
+pub const SESSION_CACHE_CAPACITY: usize = 100_000;
+
+fn http_client(config: &Config, provider: &ProviderConfig) -> anyhow::Result<reqwest::Client> {
+    let mut builder = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(config.limits.upstream_timeout)
+        .connect_timeout(config.limits.connect_timeout)
+        .no_gzip()
+        .user_agent(concat!("valv-broker/", env!("CARGO_PKG_VERSION")));
+    if let Some(mtls) = &provider.mtls {
+        let loaded = crate::tls::load_identity(mtls).map_err(|e| anyhow::anyhow!("providers.{}.mtls: {e}", provider.name))?;
+        tracing::info!(provider = %provider.name, subject = %loaded.subject, not_after = loaded.not_after, "mTLS client identity loaded");
+        // reqwest's `identity` would refuse SEB's X.509 v1 sandbox certificate (see `mtls`).
+        let _ = loaded.identity;
+        let tls = crate::mtls::client_config(mtls).map_err(|e| anyhow::anyhow!("providers.{}.mtls: {e}", provider.name))?;
+        builder = builder.use_preconfigured_tls(tls);
+    }
+    builder.build().map_err(|e| anyhow::anyhow!("providers.{}: HTTP client: {}", provider.name, e.without_url()))
+}
+
+/// Builds the application from a validated configuration: opens the store, loads keys and
+/// mTLS identities. Errors name what is wrong and never contain a secret.
+pub async fn build(config: Config) -> anyhow::Result<(Router, AppState)> {
+    let vault = Vault::new(&config.session.keys, &config.session.active_key).map_err(|e| anyhow::anyhow!("session.keys: {e}"))?;
+    let store = AnyStore::open(&config.store).await.map_err(|e| anyhow::anyhow!("store: {e}"))?;
+    let mut providers = BTreeMap::new();
+    for (name, p) in &config.providers {
+        let http = http_client(&config, p)?;
+        providers.insert(name.clone(), Provider { config: Arc::new(p.clone()), label: Arc::new(name.clone()), http });
+    }
+    let origin: Arc<str> = crate::policy::csrf::origin_of(&config.public_origin).into();
+    let state = AppState::new(Shared {
+        config: Arc::new(config),
+        origin,
+        providers: Arc::new(providers),
+        store,
+        vault: Arc::new(vault),
+        metrics: Arc::new(Metrics::new()),
+        cache: Arc::new(SessionCache::new(SESSION_CACHE_CAPACITY)),
+        refresher: Arc::new(Refresher::default()),
+        background: tokio_util::task::TaskTracker::new(),
+    });
+    let cache = state.cache.clone();
+    state.store.set_invalidation_sink(Arc::new(move |what| cache.invalidate(what)));
+    Ok((crate::routes::router(state.clone()), state))
+}
+
+/// Serves `router` on `listener` until `shutdown` resolves, then drains in-flight requests.
+/// The peer address is available to handlers (for `PSU-IP-Address`).
+pub async fn serve_router(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>()).with_graceful_shutdown(shutdown).await
+}
+
+/// Waits (at most `limit`) for the detached work of `state` — refreshes writing rotated
+/// tokens, idle-expiry extensions — after the server stopped taking requests.
+pub async fn drain(state: &AppState, limit: std::time::Duration) {
+    state.background.close();
+    if tokio::time::timeout(limit, state.background.wait()).await.is_err() {
+        tracing::warn!(tasks = state.background.len(), "background work still running at shutdown");
+    }
+}
