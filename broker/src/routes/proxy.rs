@@ -119,7 +119,7 @@ pub async fn proxy(State(state): State<AppState>, req: Request) -> Result<Respon
                 Err(RefreshFailure::Error(e)) => return Err(e),
             }
         }
-        let mut out = respond(&state, res.inner)?;
+        let mut out = respond(&state, res.inner).await?;
         if let Some(cookie) = resolve::touch_if_due(&state, &session) {
             out.headers_mut().append(header::SET_COOKIE, cookie);
         }
@@ -234,7 +234,10 @@ async fn send(
     Ok(Sent { inner, request_bearer: bearer })
 }
 
-fn respond(state: &AppState, res: reqwest::Response) -> Result<Response, ApiError> {
+/// Answers up to this size, with a declared length, are read whole and sent in one write.
+const BUFFERED_ANSWER: u64 = 256 * 1024;
+
+async fn respond(state: &AppState, res: reqwest::Response) -> Result<Response, ApiError> {
     let status = res.status();
     if status.is_redirection() && status != StatusCode::NOT_MODIFIED {
         tracing::warn!(status = status.as_u16(), "the bank answered with a redirect; not followed");
@@ -246,6 +249,18 @@ fn respond(state: &AppState, res: reqwest::Response) -> Result<Response, ApiErro
         return Err(ApiError::upstream_unavailable("The bank's answer is too large."));
     }
     let headers = forward_response_headers(res.headers());
+    if res.content_length().is_some_and(|n| n <= BUFFERED_ANSWER) {
+        // PSD2 answers are small: one write instead of one per chunk read from the bank.
+        let body = res.bytes().await.map_err(|e| {
+            tracing::warn!(error = %e.without_url(), "the bank's answer broke off");
+            ApiError::upstream_unavailable("The bank's answer broke off.")
+        })?;
+        let mut out = Response::new(Body::from(body));
+        *out.status_mut() = status;
+        *out.headers_mut() = headers;
+        out.extensions_mut().insert(Passthrough);
+        return Ok(out);
+    }
     let mut seen = 0usize;
     let stream = res.bytes_stream().map(move |chunk| match chunk {
         Ok(bytes) => {
