@@ -34,6 +34,9 @@ pub struct Args {
     /// A smoke run: 1 s per measurement instead of 5 s.
     #[arg(long)]
     quick: bool,
+    /// Sessions to create for the memory measurement (default 100,000; 2,000 with --quick).
+    #[arg(long)]
+    sessions: Option<usize>,
     /// Do not install missing tools (wrk, nginx, HAProxy, Redis); fail naming them instead.
     #[arg(long)]
     no_install: bool,
@@ -73,10 +76,22 @@ pub fn run(args: Args) -> Result<()> {
             dir: cluster_dir,
         },
     )?;
+    let idle_rss = crate::stormbench::rss(&cluster);
     let storm = crate::stormbench::storm(&cluster, 1000)?;
     let logins = crate::stormbench::logins(&cluster, 4, if args.quick { 2 } else { 5 })?;
+    let sessions = args.sessions.unwrap_or(if args.quick { 2_000 } else { 100_000 });
+    crate::stormbench::make_sessions(&cluster, sessions, 4)?;
+    let memory = Memory { replicas: cluster.brokers.len(), idle: idle_rss, sessions, loaded: crate::stormbench::rss(&cluster) };
     drop(cluster);
-    report(cores, args.quick, &rows, &storm, logins)
+    report(cores, args.quick, &rows, &storm, logins, &memory)
+}
+
+/// Resident memory of the replicas, summed.
+struct Memory {
+    replicas: usize,
+    idle: u64,
+    sessions: usize,
+    loaded: u64,
 }
 
 fn report(
@@ -85,6 +100,7 @@ fn report(
     rows: &[(String, &'static str, crate::proxybench::Figures)],
     storm: &crate::stormbench::Storm,
     logins: f64,
+    memory: &Memory,
 ) -> Result<()> {
     step(&format!("Proxy overhead ({cores} cores, wrk on the same machine; c=64 throughput, c=1 latency)"));
     let direct = |body: &str| rows.iter().find(|(s, b, _)| s == "direct" && *b == body).map(|r| r.2);
@@ -110,6 +126,15 @@ fn report(
     println!("| refresh storm: failed calls | {} | 0 |", storm.failures);
     println!("| refresh storm: until every call was answered | {:.0} ms | |", storm.all_served.as_secs_f64() * 1000.0);
     println!("| full authorization-code logins per second (4 browsers) | {logins:.0} | |");
+    let mb = |b: u64| b as f64 / 1_048_576.0;
+    println!(
+        "| broker RSS, {} replicas together: idle / after {} sessions were made and used | {:.1} MB / {:.1} MB | bounded: each replica caches at most {} sessions |",
+        memory.replicas,
+        memory.sessions,
+        mb(memory.idle),
+        mb(memory.loaded),
+        100_000
+    );
     let out = crate::target_dir().join("bench/results.json");
     std::fs::write(
         &out,
@@ -118,6 +143,7 @@ fn report(
             "refreshStorm": {"calls": storm.calls, "tokenCalls": storm.token_calls, "failures": storm.failures,
                              "allServedMillis": storm.all_served.as_secs_f64() * 1000.0},
             "loginsPerSecond": logins,
+            "memory": {"replicas": memory.replicas, "idleBytes": memory.idle, "sessions": memory.sessions, "loadedBytes": memory.loaded},
         }))?,
     )?;
     note(&format!("written to {}", out.display()));

@@ -124,6 +124,13 @@ impl Server {
         }
     }
 
+    /// Its resident memory now (`VmRSS` of `/proc/PID/status`), in bytes.
+    pub fn rss(&self) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
+        let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+        line.split_whitespace().nth(1)?.parse::<u64>().ok().map(|kb| kb * 1024)
+    }
+
     /// The last lines of its log, for failure messages.
     pub fn log_tail(&self) -> String {
         tail(&self.log)

@@ -1,6 +1,7 @@
 //! The cluster benchmarks: a refresh storm (1000 concurrent calls on an expired session over
 //! the replicas behind HAProxy, rotation and reuse detection on) and login throughput (full
-//! authorization-code logins per second through the sandbox).
+//! authorization-code logins per second through the sandbox), and the replicas' memory
+//! before and after many sessions exist.
 
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
@@ -123,4 +124,40 @@ pub fn logins(cluster: &Cluster, threads: usize, seconds: u64) -> Result<f64> {
         total += w.join().map_err(|_| anyhow::anyhow!("a login thread panicked"))??;
     }
     Ok(total as f64 / started.elapsed().as_secs_f64())
+}
+
+/// Resident memory of every replica (bytes), summed.
+pub fn rss(cluster: &Cluster) -> u64 {
+    cluster.brokers.iter().filter_map(|b| b.rss()).sum()
+}
+
+/// Makes `n` sessions (full logins through the load balancer) and uses each once, so every
+/// replica's cache sees its share of them.
+pub fn make_sessions(cluster: &Cluster, n: usize, threads: usize) -> Result<()> {
+    step(&format!("{n} sessions: a login and one call each, {threads} browsers at a time"));
+    let per = n.div_ceil(threads);
+    let started = Instant::now();
+    let workers: Vec<_> = (0..threads)
+        .map(|_| {
+            let url = cluster.url.clone();
+            std::thread::spawn(move || -> Result<()> {
+                let agent = agent();
+                for _ in 0..per {
+                    let cookie = crate::proxybench::login_cookie(&agent, &url)?;
+                    let r = agent
+                        .get(format!("{url}/api/seb/ais/v7/identified2/accounts"))
+                        .header("cookie", &cookie)
+                        .header("x-valv-csrf", "1")
+                        .call()?;
+                    ensure!(r.status() == 200, "a call of a new session answered {}", r.status());
+                }
+                Ok(())
+            })
+        })
+        .collect();
+    for w in workers {
+        w.join().map_err(|_| anyhow::anyhow!("a session thread panicked"))??;
+    }
+    note(&format!("{} sessions in {:.0} s", per * threads, started.elapsed().as_secs_f64()));
+    Ok(())
 }
