@@ -18,6 +18,7 @@ pub mod startup;
 pub mod state;
 pub mod store;
 pub mod tls;
+pub mod upstream;
 pub mod vault;
 
 /// Builds the broker from `config` and serves it on `listener` until `shutdown` resolves,

@@ -43,7 +43,8 @@ pub async fn build(config: Config) -> anyhow::Result<(Router, AppState)> {
     let mut providers = BTreeMap::new();
     for (name, p) in &config.providers {
         let http = http_client(&config, p)?;
-        providers.insert(name.clone(), Provider { config: Arc::new(p.clone()), label: Arc::new(name.clone()), http });
+        let api = crate::upstream::api_client(&config, p)?;
+        providers.insert(name.clone(), Provider { config: Arc::new(p.clone()), label: Arc::new(name.clone()), http, api });
     }
     let origin: Arc<str> = crate::policy::csrf::origin_of(&config.public_origin).into();
     let state = AppState::new(Shared {

@@ -19,8 +19,10 @@ pub struct Provider {
     pub config: Arc<ProviderConfig>,
     /// Its name, as a metric label.
     pub label: Arc<String>,
-    /// Client for the bank (token endpoint and API).
+    /// Client for the bank's OAuth endpoints (token, revocation).
     pub http: reqwest::Client,
+    /// Client for the bank's API (the proxy path).
+    pub api: crate::upstream::ApiClient,
 }
 
 /// What [`AppState`] holds.

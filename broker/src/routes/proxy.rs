@@ -17,7 +17,7 @@ use std::time::Instant;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use futures::StreamExt;
 
@@ -101,15 +101,15 @@ pub async fn proxy(State(state): State<AppState>, req: Request) -> Result<Respon
     } else {
         session.bearer.clone()
     };
-    let url = upstream_url(provider, &path, query)?;
+    let uri = upstream_uri(provider, &path, query)?;
     let mut retried = false;
     loop {
         let headers = upstream_headers(&state, provider, &parts.headers, request_id, peer);
-        let res = send(&state, provider, &parts.method, url.clone(), headers, body.clone(), bearer).await?;
+        let res = send(&state, provider, &parts.method, uri.clone(), headers, body.clone(), bearer).await?;
         if res.status() == StatusCode::UNAUTHORIZED && !retried {
             retried = true;
             tracing::info!(provider = %provider.config.name, "the bank answered 401: refreshing once and retrying");
-            let stale = res.request_bearer;
+            let stale = res.request_bearer.clone();
             match refresh::refresh(&state, provider, session.session_id, &session.vault_id, stale_access(&stale), Reason::Rejected).await {
                 Ok(fresh) => {
                     bearer = fresh.bearer;
@@ -119,7 +119,7 @@ pub async fn proxy(State(state): State<AppState>, req: Request) -> Result<Respon
                 Err(RefreshFailure::Error(e)) => return Err(e),
             }
         }
-        let mut out = respond(&state, res.inner).await?;
+        let mut out = respond(&state, res).await?;
         if let Some(cookie) = resolve::touch_if_due(&state, &session) {
             out.headers_mut().append(header::SET_COOKIE, cookie);
         }
@@ -147,21 +147,33 @@ async fn ended(state: &AppState, session_id: &tower_sessions::session::Id, vault
     res
 }
 
-/// `api_base_url` + raw path + raw query; the result must stay on the base URL's origin
+/// `api_base_url` + raw path + raw query; the result must stay on the base URL's authority
 /// and under its path.
-fn upstream_url(provider: &Provider, path: &ApiPath, query: Option<&str>) -> Result<url::Url, ApiError> {
+fn upstream_uri(provider: &Provider, path: &ApiPath, query: Option<&str>) -> Result<Uri, ApiError> {
     let base = &provider.config.api_base_url;
-    let mut s = base.as_str().trim_end_matches('/').to_owned();
+    let prefix = base.as_str().trim_end_matches('/');
+    let mut s = String::with_capacity(prefix.len() + path.raw.len() + query.map_or(0, |q| q.len() + 1));
+    s.push_str(prefix);
     s.push_str(&path.raw);
     if let Some(q) = query {
         s.push('?');
         s.push_str(q);
     }
-    let url = url::Url::parse(&s).map_err(|_| ApiError::bad_request("The path cannot be forwarded."))?;
-    if url.origin() != base.origin() || !url.path().starts_with(base.path().trim_end_matches('/')) {
+    let uri = Uri::try_from(s).map_err(|_| ApiError::bad_request("The path cannot be forwarded."))?;
+    let same_authority = uri.authority().map(|a| a.as_str()) == base_authority(base).as_deref();
+    if !same_authority || !uri.path().starts_with(base.path().trim_end_matches('/')) {
         return Err(ApiError::bad_request("The path cannot be forwarded."));
     }
-    Ok(url)
+    Ok(uri)
+}
+
+/// `host[:port]` of a base URL as it appears in a URI built from it.
+fn base_authority(base: &url::Url) -> Option<String> {
+    let host = base.host_str()?;
+    Some(match base.port() {
+        Some(p) => format!("{host}:{p}"),
+        None => host.to_owned(),
+    })
 }
 
 fn upstream_headers(
@@ -192,9 +204,11 @@ fn upstream_headers(
 }
 
 struct Sent {
-    inner: reqwest::Response,
+    inner: http::Response<hyper::body::Incoming>,
     /// The `Authorization` value the bank saw.
     request_bearer: HeaderValue,
+    /// When the whole exchange (the answer's body included) must be over.
+    deadline: tokio::time::Instant,
 }
 
 impl Sent {
@@ -203,85 +217,117 @@ impl Sent {
     }
 }
 
+const USER_AGENT: &str = concat!("valv-broker/", env!("CARGO_PKG_VERSION"));
+
 #[allow(clippy::too_many_arguments)]
 async fn send(
     state: &AppState,
     provider: &Provider,
     method: &Method,
-    url: url::Url,
+    uri: Uri,
     mut headers: HeaderMap,
     body: Bytes,
     bearer: HeaderValue,
 ) -> Result<Sent, ApiError> {
     headers.insert(header::AUTHORIZATION, bearer.clone());
-    let mut req = provider.http.request(method.clone(), url).headers(headers);
-    if !body.is_empty() || !matches!(*method, Method::GET | Method::HEAD | Method::DELETE | Method::OPTIONS) {
-        req = req.body(body);
-    }
+    headers.insert(header::USER_AGENT, HeaderValue::from_static(USER_AGENT));
+    let mut req = http::Request::new(http_body_util::Full::new(body));
+    *req.method_mut() = method.clone();
+    *req.uri_mut() = uri;
+    *req.headers_mut() = headers;
     let started = Instant::now();
-    let res = req.send().await;
+    let deadline = tokio::time::Instant::now() + state.config.limits.upstream_timeout;
+    let res = tokio::time::timeout_at(deadline, provider.api.request(req)).await;
     state.metrics.upstream(&provider.label, "api", started.elapsed().as_secs_f64());
-    let inner = res.map_err(|e| {
-        let e = e.without_url();
-        if e.is_timeout() {
-            tracing::warn!(provider = %provider.config.name, "bank API timed out");
-            ApiError::upstream_timeout()
-        } else {
+    let inner = match res {
+        Ok(Ok(r)) => r,
+        Ok(Err(e)) => {
             tracing::warn!(provider = %provider.config.name, error = %e, "bank API unreachable or answered garbage");
-            ApiError::upstream_unavailable("The bank could not be reached or gave an invalid answer.")
+            return Err(ApiError::upstream_unavailable("The bank could not be reached or gave an invalid answer."));
         }
-    })?;
-    Ok(Sent { inner, request_bearer: bearer })
+        Err(_) => {
+            tracing::warn!(provider = %provider.config.name, "bank API timed out");
+            return Err(ApiError::upstream_timeout());
+        }
+    };
+    Ok(Sent { inner, request_bearer: bearer, deadline })
 }
 
 /// Answers up to this size, with a declared length, are read whole and sent in one write.
 const BUFFERED_ANSWER: u64 = 256 * 1024;
 
-async fn respond(state: &AppState, res: reqwest::Response) -> Result<Response, ApiError> {
-    let status = res.status();
+async fn respond(state: &AppState, res: Sent) -> Result<Response, ApiError> {
+    let deadline = res.deadline;
+    let (parts, body) = res.inner.into_parts();
+    let status = parts.status;
     if status.is_redirection() && status != StatusCode::NOT_MODIFIED {
         tracing::warn!(status = status.as_u16(), "the bank answered with a redirect; not followed");
         return Err(ApiError::upstream_unavailable("The bank answered with a redirect, which the broker does not follow."));
     }
     let limit = state.config.limits.max_response_body;
-    if res.content_length().is_some_and(|n| n > limit as u64) {
+    let declared = parts.headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
         tracing::warn!("the bank's answer is over the response size limit");
         return Err(ApiError::upstream_unavailable("The bank's answer is too large."));
     }
-    let headers = forward_response_headers(res.headers());
-    if res.content_length().is_some_and(|n| n <= BUFFERED_ANSWER) {
+    let headers = forward_response_headers(&parts.headers);
+    let body = if declared.is_some_and(|n| n <= BUFFERED_ANSWER) {
         // PSD2 answers are small: one write instead of one per chunk read from the bank.
-        let body = res.bytes().await.map_err(|e| {
-            tracing::warn!(error = %e.without_url(), "the bank's answer broke off");
-            ApiError::upstream_unavailable("The bank's answer broke off.")
-        })?;
-        let mut out = Response::new(Body::from(body));
-        *out.status_mut() = status;
-        *out.headers_mut() = headers;
-        out.extensions_mut().insert(Passthrough);
-        return Ok(out);
-    }
-    let mut seen = 0usize;
-    let stream = res.bytes_stream().map(move |chunk| match chunk {
-        Ok(bytes) => {
-            seen = seen.saturating_add(bytes.len());
-            if seen > limit {
-                tracing::warn!("the bank's answer went over the response size limit; aborted");
-                Err(std::io::Error::other("upstream response over the size limit"))
-            } else {
-                Ok(bytes)
+        let collected = tokio::time::timeout_at(deadline, http_body_util::BodyExt::collect(body)).await;
+        match collected {
+            Ok(Ok(c)) => Body::from(c.to_bytes()),
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "the bank's answer broke off");
+                return Err(ApiError::upstream_unavailable("The bank's answer broke off."));
+            }
+            Err(_) => {
+                tracing::warn!("the bank's answer did not arrive in time");
+                return Err(ApiError::upstream_timeout());
             }
         }
-        Err(e) => {
-            tracing::warn!(error = %e.without_url(), "the bank's answer broke off");
-            Err(std::io::Error::other("upstream body error"))
-        }
-    });
-    let mut out = Response::new(Body::from_stream(stream));
+    } else {
+        Body::from_stream(limited_stream(body, limit, deadline))
+    };
+    let mut out = Response::new(body);
     *out.status_mut() = status;
     *out.headers_mut() = headers;
     out.extensions_mut().insert(Passthrough);
     Ok(out)
+}
+
+/// The bank's answer as a stream that fails (cutting the answer off) when it grows past
+/// `limit` bytes or is still running at `deadline`.
+fn limited_stream(
+    body: hyper::body::Incoming,
+    limit: usize,
+    deadline: tokio::time::Instant,
+) -> impl futures::Stream<Item = Result<Bytes, std::io::Error>> + Send {
+    let data = http_body_util::BodyExt::into_data_stream(body);
+    futures::stream::unfold((data, 0usize, false), move |(mut data, seen, done)| async move {
+        if done {
+            return None;
+        }
+        match tokio::time::timeout_at(deadline, data.next()).await {
+            Ok(None) => None,
+            Ok(Some(Ok(bytes))) => {
+                let seen = seen.saturating_add(bytes.len());
+                if seen > limit {
+                    tracing::warn!("the bank's answer went over the response size limit; aborted");
+                    Some((Err(std::io::Error::other("upstream response over the size limit")), (data, seen, true)))
+                } else {
+                    Some((Ok(bytes), (data, seen, false)))
+                }
+            }
+            Ok(Some(Err(e))) => {
+                tracing::warn!(error = %e, "the bank's answer broke off");
+                Some((Err(std::io::Error::other("upstream body error")), (data, seen, true)))
+            }
+            Err(_) => {
+                tracing::warn!("the bank's answer did not finish in time; aborted");
+                Some((Err(std::io::Error::other("upstream body timed out")), (data, seen, true)))
+            }
+        }
+    })
 }
 
 #[cfg(test)]
