@@ -23,6 +23,9 @@ pub enum ErrorCode {
     UpstreamTimeout,
     /// 500 from the broker.
     Internal,
+    /// 503 from the broker: its session store is not reachable (the session is kept; try
+    /// again shortly).
+    StoreUnavailable,
     /// The request never got an HTTP answer (offline, DNS, CORS, connection reset).
     Network,
     /// The client's own timeout fired.
@@ -35,9 +38,12 @@ pub enum ErrorCode {
     InvalidArgument,
 }
 
+/// How many of [`ErrorCode::ALL`] (the first ones) are the broker's.
+const BROKER_CODES: usize = 11;
+
 impl ErrorCode {
     /// Every code, in declaration order.
-    pub const ALL: [ErrorCode; 15] = [
+    pub const ALL: [ErrorCode; 16] = [
         ErrorCode::Unauthenticated,
         ErrorCode::SessionExpired,
         ErrorCode::Csrf,
@@ -48,6 +54,7 @@ impl ErrorCode {
         ErrorCode::UpstreamUnavailable,
         ErrorCode::UpstreamTimeout,
         ErrorCode::Internal,
+        ErrorCode::StoreUnavailable,
         ErrorCode::Network,
         ErrorCode::Timeout,
         ErrorCode::Aborted,
@@ -68,6 +75,7 @@ impl ErrorCode {
             ErrorCode::UpstreamUnavailable => "upstream_unavailable",
             ErrorCode::UpstreamTimeout => "upstream_timeout",
             ErrorCode::Internal => "internal",
+            ErrorCode::StoreUnavailable => "store_unavailable",
             ErrorCode::Network => "network",
             ErrorCode::Timeout => "timeout",
             ErrorCode::Aborted => "aborted",
@@ -78,7 +86,7 @@ impl ErrorCode {
 
     /// The broker error code with this wire form (client-only codes are not broker codes).
     pub fn from_broker(code: &str) -> Option<ErrorCode> {
-        Self::ALL[..10].iter().copied().find(|c| c.as_str() == code)
+        Self::ALL[..BROKER_CODES].iter().copied().find(|c| c.as_str() == code)
     }
 
     /// `true` when this error means the broker session is over: the app should show
@@ -152,10 +160,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn codes_round_trip_and_broker_codes_are_the_first_ten() {
+    fn codes_round_trip_and_broker_codes_come_first() {
         for (i, code) in ErrorCode::ALL.iter().enumerate() {
             let from = ErrorCode::from_broker(code.as_str());
-            if i < 10 {
+            if i < BROKER_CODES {
                 assert_eq!(from, Some(*code));
             } else {
                 assert_eq!(from, None, "{} is client-only", code.as_str());

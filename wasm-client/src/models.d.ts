@@ -2,7 +2,7 @@
 export type ValvErrorCode =
   | "unauthenticated" | "session_expired" | "csrf" | "route_not_allowed" | "bad_request"
   | "payload_too_large" | "rate_limited" | "upstream_unavailable" | "upstream_timeout"
-  | "internal" | "network" | "timeout" | "aborted" | "bank_error" | "invalid_argument";
+  | "internal" | "store_unavailable" | "network" | "timeout" | "aborted" | "bank_error" | "invalid_argument";
 
 /**
  * Every rejection of valv-client. `instanceof ValvError` works; `stack` is the usual one.
