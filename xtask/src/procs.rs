@@ -8,7 +8,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, ensure, Context, Result};
 
 /// Runs a command to completion, inheriting stdio; fails with the command line when it fails.
 pub fn run(cmd: &mut Command) -> Result<()> {
@@ -169,4 +169,49 @@ pub fn tail(path: &Path) -> String {
     let lines: Vec<&str> = text.lines().collect();
     let from = lines.len().saturating_sub(40);
     format!("--- last lines of {} ---\n{}", path.display(), lines[from..].join("\n"))
+}
+
+/// A child process killed on drop (nginx, redis-server).
+pub struct Daemon {
+    name: &'static str,
+    child: Child,
+}
+
+impl Daemon {
+    /// Starts `cmd` with output to `log` and waits until `port` accepts connections.
+    pub fn start(name: &'static str, mut cmd: Command, log: &Path, port: u16) -> Result<Daemon> {
+        let file = std::fs::File::create(log)?;
+        let child = cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::from(file.try_clone()?))
+            .stderr(Stdio::from(file))
+            .spawn()
+            .with_context(|| format!("starting {name}"))?;
+        let mut d = Daemon { name, child };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if let Some(status) = d.child.try_wait()? {
+                bail!("{name} exited ({status}); see {}", log.display());
+            }
+            ensure!(Instant::now() < deadline, "{name} did not listen on {port} within 20 s; see {}", log.display());
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Ok(d)
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        eprintln!("    {} did not stop on SIGTERM; killing it", self.name);
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }

@@ -4,14 +4,14 @@
 //! store (memory, SQLite, Redis), logged in through the sandbox and pointed at that upstream.
 
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 
 use anyhow::{bail, ensure, Context, Result};
 
-use crate::procs::{free_port, Server};
+use crate::procs::{free_port, Daemon, Server};
 use crate::tools::BenchTools;
 use crate::{note, step};
 
@@ -89,51 +89,6 @@ pub struct Figures {
 pub struct Durations {
     /// Seconds per run.
     pub seconds: u32,
-}
-
-/// A child process killed on drop (nginx, redis-server).
-pub struct Daemon {
-    name: &'static str,
-    child: Child,
-}
-
-impl Daemon {
-    /// Starts `cmd` with output to `log` and waits until `port` accepts connections.
-    pub fn start(name: &'static str, mut cmd: Command, log: &Path, port: u16) -> Result<Daemon> {
-        let file = std::fs::File::create(log)?;
-        let child = cmd
-            .stdin(Stdio::null())
-            .stdout(Stdio::from(file.try_clone()?))
-            .stderr(Stdio::from(file))
-            .spawn()
-            .with_context(|| format!("starting {name}"))?;
-        let mut d = Daemon { name, child };
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            if let Some(status) = d.child.try_wait()? {
-                bail!("{name} exited ({status}); see {}", log.display());
-            }
-            ensure!(Instant::now() < deadline, "{name} did not listen on {port} within 20 s; see {}", log.display());
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Ok(d)
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        eprintln!("    {} did not stop on SIGTERM; killing it", self.name);
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// The two paths of the static bank, as the broker forwards them.
@@ -280,35 +235,6 @@ pub fn measure(tools: &BenchTools, url: &str, headers: &[(&str, &str)], d: &Dura
     Ok(Figures { per_sec, p50_us, p99_us })
 }
 
-/// A broker configuration for the benchmark: the sandbox for login and tokens, the static
-/// upstream as the API.
-fn broker_config(port: u16, store: &str, bank: &str, api: &str, key: &Path, static_dir: &Path) -> String {
-    format!(
-        r#"listen = "127.0.0.1:{port}"
-public_origin = "http://127.0.0.1:{port}"
-static_dir = {www:?}
-store = {store:?}
-[session]
-active_key = "k1"
-[session.keys]
-k1 = "file:{key}"
-[providers.seb]
-authorize_url = "{bank}/mga/sps/oauth/oauth20/authorize"
-token_url = "{bank}/mga/sps/oauth/oauth20/token"
-api_base_url = "{api}"
-client_id = "{CLIENT_ID}"
-client_secret = "env:VALV_DEMO_CLIENT_SECRET"
-client_auth = "client_secret_post"
-scopes = ["psd2_accounts", "psd2_payments"]
-pkce = true
-psd2_headers = true
-allow_preset = "seb-psd2"
-"#,
-        www = static_dir.display().to_string(),
-        key = key.display(),
-    )
-}
-
 const CLIENT_ID: &str = "valv-bench";
 const CLIENT_SECRET: &str = "valv-bench-secret";
 
@@ -363,7 +289,19 @@ pub fn run(tools: &BenchTools, bins: &crate::stack::Bins, dir: &Path, d: &Durati
     for (name, store) in stores {
         step(&format!("Proxy overhead: the broker, {name} store"));
         let config = dir.join(format!("broker-{name}.toml"));
-        std::fs::write(&config, broker_config(broker_port, &store, &bank, &api, &key, &www))?;
+        let toml = crate::stack::broker_toml(&crate::stack::BrokerToml {
+            listen: broker_port,
+            origin: &format!("http://127.0.0.1:{broker_port}"),
+            store: &store,
+            bank: &bank,
+            api: &api,
+            client_id: CLIENT_ID,
+            key: &key,
+            www: &www,
+            cors: &[],
+            trusted_proxies: &[],
+        });
+        std::fs::write(&config, toml)?;
         let mut cmd = Command::new(&bins.broker);
         cmd.arg("--config").arg(&config).env("VALV_DEMO_CLIENT_SECRET", CLIENT_SECRET);
         let broker = Server::start(&format!("bench-broker-{name}"), cmd)?;

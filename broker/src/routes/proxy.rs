@@ -27,6 +27,7 @@ use crate::policy::allowlist::route_allowed;
 use crate::policy::csrf::check_csrf;
 use crate::policy::headers::{client_ip, forward_request_headers, forward_response_headers};
 use crate::policy::path::{normalize_api_path, validate_query, ApiPath};
+use crate::session::cache::access_token_of;
 use crate::session::now;
 use crate::session::refresh::{self, needs_refresh, Reason, RefreshFailure};
 use crate::session::resolve::{self, Resolution};
@@ -110,7 +111,8 @@ pub async fn proxy(State(state): State<AppState>, req: Request) -> Result<Respon
             retried = true;
             tracing::info!(provider = %provider.config.name, "the bank answered 401: refreshing once and retrying");
             let stale = res.request_bearer.clone();
-            match refresh::refresh(&state, provider, session.session_id, &session.vault_id, stale_access(&stale), Reason::Rejected).await {
+            match refresh::refresh(&state, provider, session.session_id, &session.vault_id, access_token_of(&stale), Reason::Rejected).await
+            {
                 Ok(fresh) => {
                     bearer = fresh.bearer;
                     continue;
@@ -125,10 +127,6 @@ pub async fn proxy(State(state): State<AppState>, req: Request) -> Result<Respon
         }
         return Ok(out);
     }
-}
-
-fn stale_access(bearer: &HeaderValue) -> &str {
-    bearer.to_str().ok().and_then(|v| v.strip_prefix("Bearer ")).unwrap_or("")
 }
 
 fn too_large() -> ApiError {

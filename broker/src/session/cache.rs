@@ -57,8 +57,13 @@ impl std::fmt::Debug for Resolved {
 impl Resolved {
     /// The access token (for comparing with the stored one).
     pub fn access_token(&self) -> &str {
-        self.bearer.to_str().ok().and_then(|v| v.strip_prefix("Bearer ")).unwrap_or("")
+        access_token_of(&self.bearer)
     }
+}
+
+/// The token in a `Bearer …` header value (empty when it is not one).
+pub fn access_token_of(bearer: &HeaderValue) -> &str {
+    bearer.to_str().ok().and_then(|v| v.strip_prefix("Bearer ")).unwrap_or("")
 }
 
 #[derive(Default)]

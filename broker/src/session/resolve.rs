@@ -13,7 +13,7 @@ use tower_sessions::session::Id;
 use tower_sessions::SessionStore;
 
 use super::cache::Resolved;
-use super::{load_tokens, now, store_failure, AuthData, AUTH_KEY};
+use super::{delete_vault, load_tokens, now, store_failure, AuthData, AUTH_KEY};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -112,9 +112,7 @@ pub async fn resolve(state: &AppState, id: &Id) -> Result<Resolution, ApiError> 
 /// Ends a session found dead on the proxy path: deletes its token record and its session
 /// record (both leave every cache).
 pub async fn end(state: &AppState, session_id: &Id, vault_id: &str) -> Result<(), ApiError> {
-    if let Ok(v) = vault_id.parse::<Id>() {
-        state.store.delete(&v).await.map_err(store_failure)?;
-    }
+    delete_vault(state, vault_id).await?;
     state.store.delete(session_id).await.map_err(store_failure)
 }
 

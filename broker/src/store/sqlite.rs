@@ -130,10 +130,11 @@ impl SqliteBackend {
         }
     }
 
-    /// The epoch (see the module header); `None` while the header cannot be read.
+    /// The epoch (see the module header); `None` while the header cannot be read (as
+    /// [`SqliteBackend::changes`] last found it: no second `pread` per request).
     pub(crate) fn epoch(&self) -> Option<u64> {
-        let mut w = self.watch();
-        self.header(&mut w).map(|_| w.epoch)
+        let w = self.watch();
+        w.shm.is_some().then_some(w.epoch)
     }
 
     /// What other connections changed since the last call (see the module header).
