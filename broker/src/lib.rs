@@ -7,6 +7,7 @@
 pub mod config;
 pub mod context;
 pub mod error;
+pub mod logging;
 pub mod metrics;
 pub mod mtls;
 pub mod oauth;

@@ -26,16 +26,16 @@ struct Args {
 
 fn main() -> std::process::ExitCode {
     let args = Args::parse();
-    // Log lines are written by a thread of their own: a request never waits on stderr. The
-    // queue blocks rather than drops when it is full, so no line is lost.
-    let (writer, _log_guard) = tracing_appender::non_blocking::NonBlockingBuilder::default().lossy(false).finish(std::io::stderr());
+    // Access-log lines are written in batches, warnings and errors at once (see `logging`).
+    let (writer, log_guard) = valv_broker::logging::batched_stderr();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,tower_sessions=warn,tower_sessions_core=warn")),
         )
+        .event_format(valv_broker::logging::LineFormat)
+        .fmt_fields(valv_broker::logging::LineFields)
         .with_writer(writer)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let env: Vec<(String, String)> = std::env::vars().collect();
     let config = match valv_broker::config::Config::load(args.config.as_deref(), &env) {
@@ -52,7 +52,10 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(config, args.check)) {
+    let outcome = runtime.block_on(run(config, args.check));
+    drop(runtime);
+    drop(log_guard);
+    match outcome {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("valv-broker: {e:#}");

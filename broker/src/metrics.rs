@@ -45,12 +45,19 @@ pub struct RefreshLabels {
 const ROUTES: &[&str] =
     &["/api/{provider}/{*path}", "/auth/login", "/auth/callback", "/auth/logout", "/auth/session", "/healthz", "/readyz", "/metrics"];
 
-/// The label of a matched route template (`unmatched` for any other).
-pub fn route_label(template: Option<&str>, broker_path: bool) -> &'static str {
-    match template {
-        Some(t) => ROUTES.iter().find(|r| **r == t).copied().unwrap_or("unmatched"),
-        None if broker_path => "unmatched",
-        None => "static",
+/// The route label of a request path: its route template, `unmatched` for another path of
+/// the broker's, `static` for the app's files.
+pub fn route_of(path: &str) -> &'static str {
+    if path.starts_with("/api/") {
+        return ROUTES[0];
+    }
+    if let Some(r) = ROUTES.iter().find(|r| **r == path) {
+        return r;
+    }
+    if path.starts_with("/auth/") || path == "/readyz" {
+        "unmatched"
+    } else {
+        "static"
     }
 }
 
@@ -144,9 +151,10 @@ mod tests {
         let made_up = axum::http::Method::from_bytes(b"PROBE1X").expect("a token method");
         assert_eq!(method_label(&made_up), "other");
         assert_eq!(method_label(&axum::http::Method::DELETE), "DELETE");
-        assert_eq!(route_label(Some("/auth/login"), true), "/auth/login");
-        assert_eq!(route_label(Some("/something/else"), true), "unmatched");
-        assert_eq!(route_label(None, false), "static");
+        assert_eq!(route_of("/auth/login"), "/auth/login");
+        assert_eq!(route_of("/api/seb/ais/v7/anything"), "/api/{provider}/{*path}");
+        assert_eq!(route_of("/auth/made-up-1"), "unmatched");
+        assert_eq!(route_of("/made-up/page.html"), "static");
     }
 
     #[test]

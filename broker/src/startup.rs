@@ -4,10 +4,12 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use axum::Router;
+use axum::serve::{IncomingStream, ListenerExt};
+use tokio::net::TcpListener;
 
 use crate::config::{Config, ProviderConfig};
 use crate::metrics::Metrics;
+use crate::routes::{App, Connection};
 use crate::session::cache::SessionCache;
 use crate::session::refresh::Refresher;
 use crate::state::{AppState, Provider, Shared};
@@ -37,14 +39,14 @@ fn http_client(config: &Config, provider: &ProviderConfig) -> anyhow::Result<req
 
 /// Builds the application from a validated configuration: opens the store, loads keys and
 /// mTLS identities. Errors name what is wrong and never contain a secret.
-pub async fn build(config: Config) -> anyhow::Result<(Router, AppState)> {
+pub async fn build(config: Config) -> anyhow::Result<(App, AppState)> {
     let vault = Vault::new(&config.session.keys, &config.session.active_key).map_err(|e| anyhow::anyhow!("session.keys: {e}"))?;
     let store = AnyStore::open(&config.store).await.map_err(|e| anyhow::anyhow!("store: {e}"))?;
     let mut providers = BTreeMap::new();
     for (name, p) in &config.providers {
         let http = http_client(&config, p)?;
         let api = crate::upstream::api_client(&config, p)?;
-        providers.insert(name.clone(), Provider { config: Arc::new(p.clone()), label: Arc::new(name.clone()), http, api });
+        providers.insert(name.clone(), Provider::new(p.clone(), http, api));
     }
     let origin: Arc<str> = crate::policy::csrf::origin_of(&config.public_origin).into();
     let state = AppState::new(Shared {
@@ -60,17 +62,24 @@ pub async fn build(config: Config) -> anyhow::Result<(Router, AppState)> {
     });
     let cache = state.cache.clone();
     state.store.set_invalidation_sink(Arc::new(move |what| cache.invalidate(what)));
-    Ok((crate::routes::router(state.clone()), state))
+    Ok((App::new(state.clone()), state))
 }
 
-/// Serves `router` on `listener` until `shutdown` resolves, then drains in-flight requests.
-/// The peer address is available to handlers (for `PSU-IP-Address`).
+/// Serves `app` on `listener` until `shutdown` resolves, then drains in-flight requests.
+/// Accepted connections get `TCP_NODELAY`; each knows its peer (for `PSU-IP-Address`).
 pub async fn serve_router(
-    listener: tokio::net::TcpListener,
-    router: Router,
+    listener: TcpListener,
+    app: App,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>()).with_graceful_shutdown(shutdown).await
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
+    let make = tower::service_fn(move |incoming: IncomingStream<'_, _>| {
+        let conn: Connection = app.connection(Some(*incoming.remote_addr()));
+        std::future::ready(Ok::<_, std::convert::Infallible>(conn))
+    });
+    axum::serve(listener, make).with_graceful_shutdown(shutdown).await
 }
 
 /// Waits (at most `limit`) for the detached work of `state` — refreshes writing rotated

@@ -96,3 +96,53 @@ fn check_validates_and_config_errors_name_the_key() {
     assert!(bad.stdout.is_empty(), "nothing on stdout when it does not start");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// Access-log lines are batched: each one reaches standard error within a fraction of a
+/// second, and every one is written by the time the broker exits on SIGTERM.
+#[tokio::test]
+async fn access_log_lines_arrive_soon_and_all_by_shutdown() {
+    let dir = temp_dir();
+    let config = write_config(&dir, "http://127.0.0.1:9");
+    let mut child = Command::new(BIN)
+        .arg("--config")
+        .arg(&config)
+        .env("VALV_TEST_CLIENT_SECRET", "s3cret-from-env")
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let url = line.trim().strip_prefix("listening on ").unwrap().to_owned();
+    let (tx, rx) = std::sync::mpsc::channel::<(std::time::Instant, String)>();
+    let stderr = child.stderr.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        for l in BufReader::new(stderr).lines() {
+            let Ok(l) = l else { break };
+            let _ = tx.send((std::time::Instant::now(), l));
+        }
+    });
+    let client = reqwest::Client::new();
+    let sent = std::time::Instant::now();
+    assert_eq!(client.get(format!("{url}/healthz")).send().await.unwrap().status(), 200);
+    let first = loop {
+        let (at, l) = rx.recv_timeout(std::time::Duration::from_secs(5)).expect("the access-log line arrives");
+        if l.contains("route=/healthz") {
+            break at;
+        }
+    };
+    assert!(first.duration_since(sent) < std::time::Duration::from_secs(1), "the line waited {:?}", first.duration_since(sent));
+    for _ in 0..200 {
+        assert_eq!(client.get(format!("{url}/healthz")).send().await.unwrap().status(), 200);
+    }
+    let killed = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(killed.success());
+    assert!(child.wait().unwrap().success(), "the broker exits cleanly on SIGTERM");
+    reader.join().unwrap();
+    let lines: Vec<String> = rx.try_iter().map(|(_, l)| l).collect();
+    let access = lines.iter().filter(|l| l.contains("route=/healthz") && l.contains("status=200")).count();
+    assert_eq!(access, 200, "every request's line was written before exit");
+    assert!(lines.last().is_some_and(|l| l.contains("broker stopped")), "{:?}", lines.last());
+    let _ = std::fs::remove_dir_all(dir);
+}

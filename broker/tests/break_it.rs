@@ -124,6 +124,91 @@ async fn path_traversal_and_encoded_separators_are_refused() {
     }
 }
 
+/// Servlet-style gateways read `..;` as `..` and drop `;params`: a script on the app's origin
+/// must not reach other paths of the bank host through them. Every path here is on the
+/// test allowlist (`/test-api/echo/**`, `/ais/v7/identified2/**`) as the allowlist reads it.
+#[tokio::test]
+async fn path_parameters_and_dot_only_segments_are_refused() {
+    let stack = start(Options::default()).await;
+    let mut b = stack.browser();
+    b.login().await;
+    let cookie = b.cookie_header().unwrap();
+    let h = [("x-valv-csrf", "1"), ("cookie", cookie.as_str())];
+    for path in [
+        "/api/seb/test-api/echo/a/..;/..;/x",
+        "/api/seb/test-api/echo/.;/x",
+        "/api/seb/test-api/echo/a;x=1/..;/b",
+        "/api/seb/test-api/echo/x;jsessionid=1",
+        "/api/seb/test-api/echo/%3B/x",
+        "/api/seb/test-api/echo/...",
+        "/api/seb/test-api/echo/..../x",
+        "/api/seb/ais/v7/identified2/accounts/..;/..;/..;/test-api/echo",
+    ] {
+        let (status, body) = raw_request(&stack.broker_url, "GET", path, &h).await;
+        assert_eq!(status, 400, "{path} was forwarded: {body}");
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap_or_else(|_| panic!("{path}: {body}"));
+        assert_eq!(v["error"], "bad_request", "{path}");
+    }
+    // What stays legal still works.
+    let (status, body) = raw_request(&stack.broker_url, "GET", "/api/seb/test-api/echo/a.b/c..d", &h).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(serde_json::from_str::<serde_json::Value>(&body).unwrap()["path"], "/test-api/echo/a.b/c..d");
+}
+
+/// Headers a browser script can set that a gateway in front of the bank would act on
+/// (method overrides, rewritten URLs, forwarded addresses, client certificates) never reach
+/// the bank; `TPP-…-URI` values must point at the app.
+#[tokio::test]
+async fn browser_chosen_routing_headers_never_reach_the_bank() {
+    let stack = start(Options::default()).await;
+    let mut b = stack.browser();
+    b.login().await;
+    let dangerous = [
+        ("x-http-method-override", "DELETE"),
+        ("x-http-method", "DELETE"),
+        ("x-method-override", "DELETE"),
+        ("x-original-url", "/admin"),
+        ("x-rewrite-url", "/admin"),
+        ("x-forwarded-prefix", "/admin"),
+        ("x-forwarded-port", "8443"),
+        ("x-forwarded-host", "evil.example"),
+        ("x-forwarded-for", "203.0.113.66"),
+        ("x-forwarded-proto", "http"),
+        ("forwarded", "for=203.0.113.66"),
+        ("true-client-ip", "203.0.113.66"),
+        ("x-client-ip", "203.0.113.66"),
+        ("x-real-ip", "203.0.113.66"),
+        ("client-cert", ":MIIB:"),
+        ("x-custom-from-script", "1"),
+        ("psu-ip-address", "203.0.113.66"),
+    ];
+    let mut headers: Vec<(&str, &str)> = vec![("x-valv-csrf", "1"), ("accept", "application/json"), ("psu-geo-location", "GEO:59.3;18.0")];
+    headers.extend(dangerous);
+    let r = b.send("GET", "/api/seb/test-api/echo", &headers, None).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let v = r.json();
+    let names: Vec<&str> = v["headerNames"].as_array().unwrap().iter().map(|n| n.as_str().unwrap()).collect();
+    for (name, _) in dangerous {
+        if name == "psu-ip-address" {
+            continue;
+        }
+        assert!(!names.contains(&name), "{name} reached the bank: {names:?}");
+    }
+    assert_eq!(v["psuIpAddress"], "127.0.0.1", "the broker's PSU-IP-Address, not the script's");
+    assert!(names.contains(&"accept") && names.contains(&"psu-geo-location"), "{names:?}");
+
+    for evil in ["https://evil.example/done", "https://evil.example/http://127.0.0.1", "//evil.example"] {
+        for name in ["tpp-redirect-uri", "tpp-nok-redirect-uri"] {
+            let r = b.send("GET", "/api/seb/test-api/echo", &[("x-valv-csrf", "1"), (name, evil)], None).await;
+            r.assert_error(400, "bad_request");
+        }
+    }
+    let own = format!("{}/after-sca", stack.broker_url);
+    let r = b.send("GET", "/api/seb/test-api/echo", &[("x-valv-csrf", "1"), ("tpp-redirect-uri", &own)], None).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.json()["headerNames"].as_array().unwrap().iter().any(|n| n == "tpp-redirect-uri"));
+}
+
 #[tokio::test]
 async fn method_or_path_off_the_allowlist_is_refused() {
     let stack = start(Options::default()).await;

@@ -70,6 +70,7 @@ struct RawProvider {
     default_scopes: Option<Vec<String>>,
     pkce: Option<bool>,
     psd2_headers: Option<bool>,
+    forward_headers: Option<Vec<String>>,
     #[serde(default)]
     allow: Vec<RawRule>,
     allow_preset: Option<String>,
@@ -96,7 +97,7 @@ struct RawMtls {
 /// referenced by `env:`, tool settings) are not configuration and are left alone.
 const SECTIONS: &[&str] =
     &["listen", "public_origin", "static_dir", "store", "cors_allowed_origins", "trusted_proxies", "session", "limits", "providers"];
-const LIST_KEYS: &[&str] = &["cors_allowed_origins", "trusted_proxies", "scopes", "default_scopes", "methods"];
+const LIST_KEYS: &[&str] = &["cors_allowed_origins", "trusted_proxies", "scopes", "default_scopes", "methods", "forward_headers"];
 const BOOL_KEYS: &[&str] = &["pkce", "psd2_headers"];
 
 /// `VALV_SESSION__IDLE_TIMEOUT=10m` → `session.idle_timeout = "10m"`; names nest with `__`
@@ -264,8 +265,8 @@ fn rule(key: &str, r: RawRule) -> Result<RouteRule, ConfigError> {
     if !p.starts_with('/') {
         return Err(err(path_key, format!("{p:?} must start with /")));
     }
-    if p.contains("//") || p.contains('%') || p.contains('\\') || p.contains('?') || p.contains('#') {
-        return Err(err(path_key, format!("{p:?} must not contain //, %, \\, ? or #")));
+    if p.contains("//") || p.contains('%') || p.contains('\\') || p.contains('?') || p.contains('#') || p.contains(';') {
+        return Err(err(path_key, format!("{p:?} must not contain //, %, \\, ?, # or ;")));
     }
     let segments: Vec<&str> = p[1..].split('/').collect();
     for (i, s) in segments.iter().enumerate() {
@@ -344,6 +345,7 @@ fn provider(name: &str, p: RawProvider, public_origin: &url::Url, env: &[(String
     if allow.is_empty() {
         return Err(err(k("allow"), "no route is allowed: add [[providers.NAME.allow]] rules or allow_preset = \"seb-psd2\""));
     }
+    let forward_headers = forward_headers(&k("forward_headers"), p.forward_headers)?;
     let mtls = match p.mtls {
         None => None,
         Some(m) => Some(match (m.pkcs12, m.password, m.cert, m.key) {
@@ -373,8 +375,28 @@ fn provider(name: &str, p: RawProvider, public_origin: &url::Url, env: &[(String
         pkce: p.pkce.unwrap_or(true),
         allow,
         psd2_headers: p.psd2_headers.unwrap_or(true),
+        forward_headers,
         mtls,
     })
+}
+
+/// The request headers a provider receives: the configured list, or the PSD2 default.
+fn forward_headers(key: &str, names: Option<Vec<String>>) -> Result<Vec<http::HeaderName>, ConfigError> {
+    let Some(names) = names else {
+        return Ok(crate::policy::headers::DEFAULT_FORWARD.iter().map(|n| http::HeaderName::from_static(n)).collect());
+    };
+    let mut out = Vec::with_capacity(names.len());
+    for n in names {
+        let n = n.trim();
+        if let Some(why) = crate::policy::headers::unforwardable(n) {
+            return Err(err(key, format!("{n:?} cannot be forwarded: {why}")));
+        }
+        let name = http::HeaderName::from_bytes(n.as_bytes()).map_err(|_| err(key, format!("{n:?} is not a header name")))?;
+        if !out.contains(&name) {
+            out.push(name);
+        }
+    }
+    Ok(out)
 }
 
 pub(super) fn build(raw: RawConfig, env: &[(String, String)]) -> Result<Config, ConfigError> {

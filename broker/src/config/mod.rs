@@ -182,6 +182,9 @@ pub struct ProviderConfig {
     pub allow: Vec<RouteRule>,
     /// Set `PSU-IP-Address` / `PSU-User-Agent` (PSD2 header policy, default true).
     pub psd2_headers: bool,
+    /// Request headers forwarded from the browser (lower-case; default
+    /// [`crate::policy::headers::DEFAULT_FORWARD`]). Every other header is dropped.
+    pub forward_headers: Vec<http::HeaderName>,
     /// Optional mTLS client identity.
     pub mtls: Option<TlsIdentityConfig>,
 }

@@ -2,10 +2,44 @@
 
 use std::net::IpAddr;
 
-use axum::http::{header, HeaderMap};
+use axum::http::{header, HeaderMap, HeaderName};
 
-/// Request headers never forwarded to the bank.
-const DROP_REQUEST: &[&str] = &[
+/// The browser's request headers a provider receives unless its configuration names others
+/// (`forward_headers`): content negotiation, conditional requests and the Berlin Group
+/// (NextGenPSD2) headers the broker does not set itself. `TPP-…-URI` values must point at the
+/// broker's own origin ([`pinned_to_origin`]).
+pub const DEFAULT_FORWARD: &[&str] = &[
+    "accept",
+    "accept-language",
+    "content-type",
+    "if-none-match",
+    "consent-id",
+    "psu-id",
+    "psu-id-type",
+    "psu-corporate-id",
+    "psu-corporate-id-type",
+    "psu-accept",
+    "psu-accept-charset",
+    "psu-accept-encoding",
+    "psu-accept-language",
+    "psu-http-method",
+    "psu-device-id",
+    "psu-geo-location",
+    "tpp-redirect-preferred",
+    "tpp-redirect-uri",
+    "tpp-nok-redirect-uri",
+    "tpp-explicit-authorisation-preferred",
+    "tpp-decoupled-preferred",
+    "tpp-rejection-nofunds-preferred",
+    "tpp-notification-uri",
+    "tpp-notification-content-preferred",
+    "tpp-brand-logging-information",
+];
+
+/// Request headers no configuration may forward: credentials, the broker's own headers,
+/// hop-by-hop and framing headers, and anything that tells a gateway where a request came
+/// from or where it should go.
+const NEVER_FORWARD: &[&str] = &[
     "cookie",
     "authorization",
     "proxy-authorization",
@@ -16,7 +50,6 @@ const DROP_REQUEST: &[&str] = &[
     "x-request-id",
     "connection",
     "keep-alive",
-    "proxy-connection",
     "te",
     "trailer",
     "transfer-encoding",
@@ -24,13 +57,52 @@ const DROP_REQUEST: &[&str] = &[
     "expect",
     "content-length",
     "forwarded",
-    "x-forwarded-for",
-    "x-forwarded-host",
-    "x-forwarded-proto",
-    "x-real-ip",
+    "via",
+    "user-agent",
     "psu-ip-address",
+    "psu-ip-port",
     "psu-user-agent",
+    "x-http-method",
+    "x-http-method-override",
+    "x-method-override",
+    "x-original-url",
+    "x-rewrite-url",
+    "x-original-uri",
+    "x-real-ip",
+    "x-client-ip",
+    "true-client-ip",
+    "client-ip",
+    "client-cert",
+    "client-cert-chain",
+    "ssl-client-cert",
+    "x-client-cert",
+    "x-ssl-cert",
+    "digest",
+    "signature",
+    "tpp-signature-certificate",
 ];
+
+/// Why a header name cannot be on a `forward_headers` list, if it cannot.
+pub fn unforwardable(name: &str) -> Option<&'static str> {
+    let n = name.to_ascii_lowercase();
+    if NEVER_FORWARD.contains(&n.as_str()) {
+        return Some("the broker never forwards it (a credential, its own header, hop-by-hop, or routing information)");
+    }
+    for prefix in ["sec-", "proxy-", "x-forwarded-", "access-control-"] {
+        if n.starts_with(prefix) {
+            return Some("headers starting with sec-, proxy-, x-forwarded- or access-control- are never forwarded");
+        }
+    }
+    None
+}
+
+/// Is this forwarded header a URI that must point at the broker's origin (`TPP-Redirect-URI`,
+/// `TPP-Nok-Redirect-URI`, `TPP-Notification-URI`, …): the bank would send the person, or
+/// its notifications, there.
+pub fn pinned_to_origin(name: &HeaderName) -> bool {
+    let n = name.as_str();
+    n.starts_with("tpp-") && n.ends_with("-uri")
+}
 
 /// Response headers never passed to the browser.
 const DROP_RESPONSE: &[&str] = &[
@@ -51,39 +123,52 @@ const DROP_RESPONSE: &[&str] = &[
     "x-request-id",
 ];
 
-/// Headers named in `Connection` are hop-by-hop too (RFC 9110 §7.6.1).
-fn connection_listed(headers: &HeaderMap) -> Vec<String> {
-    headers
-        .get_all(header::CONNECTION)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .map(|s| s.trim().to_ascii_lowercase())
-        .filter(|s| !s.is_empty())
-        .collect()
+/// Does a `Connection` header name `name` (those are hop-by-hop too, RFC 9110 §7.6.1).
+fn connection_lists(headers: &HeaderMap, name: &str) -> bool {
+    connection_tokens(headers).any(|token| token.eq_ignore_ascii_case(name.as_bytes()))
 }
 
-/// The browser's request headers that may go to the bank (before the broker adds its own).
-pub fn forward_request_headers(incoming: &HeaderMap) -> HeaderMap {
-    let listed = connection_listed(incoming);
-    let mut out = HeaderMap::new();
+/// The options of `Connection` headers, trimmed.
+fn connection_tokens(headers: &HeaderMap) -> impl Iterator<Item = &[u8]> {
+    headers.get_all(header::CONNECTION).iter().flat_map(|v| v.as_bytes().split(|b| *b == b',')).map(<[u8]>::trim_ascii)
+}
+
+/// Does `Connection` name a header (anything but `keep-alive` and `close`, whose headers
+/// are never forwarded anyway).
+fn connection_names_headers(headers: &HeaderMap) -> bool {
+    connection_tokens(headers).any(|t| !t.is_empty() && !t.eq_ignore_ascii_case(b"keep-alive") && !t.eq_ignore_ascii_case(b"close"))
+}
+
+/// The browser's request headers that go to the bank: those on `allow` (never one named in
+/// `Connection`), with `spare` room for the headers the broker adds. A `TPP-…-URI` that does
+/// not point at `origin` is refused.
+pub fn forward_request_headers(incoming: &HeaderMap, allow: &[HeaderName], origin: &str, spare: usize) -> Result<HeaderMap, String> {
+    let hop = connection_names_headers(incoming);
+    let mut out = HeaderMap::with_capacity(incoming.len().min(allow.len()) + spare);
     for (name, value) in incoming {
-        let n = name.as_str();
-        if DROP_REQUEST.contains(&n) || n.starts_with("sec-") || n.starts_with("access-control-") || listed.iter().any(|l| l == n) {
+        if !allow.contains(name) || (hop && connection_lists(incoming, name.as_str())) {
             continue;
+        }
+        if pinned_to_origin(name) && !on_origin(value.as_bytes(), origin) {
+            return Err(format!("{name} must point at this app's origin ({origin})."));
         }
         out.append(name.clone(), value.clone());
     }
-    out
+    Ok(out)
+}
+
+/// Is `uri` the origin itself or a path under it.
+fn on_origin(uri: &[u8], origin: &str) -> bool {
+    uri.strip_prefix(origin.as_bytes()).is_some_and(|rest| rest.is_empty() || rest.starts_with(b"/"))
 }
 
 /// The bank's response headers that may go to the browser.
 pub fn forward_response_headers(incoming: &HeaderMap) -> HeaderMap {
-    let listed = connection_listed(incoming);
-    let mut out = HeaderMap::new();
+    let hop = connection_names_headers(incoming);
+    let mut out = HeaderMap::with_capacity(incoming.len() + 2);
     for (name, value) in incoming {
         let n = name.as_str();
-        if DROP_RESPONSE.contains(&n) || n.starts_with("access-control-") || listed.iter().any(|l| l == n) {
+        if DROP_RESPONSE.contains(&n) || n.starts_with("access-control-") || (hop && connection_lists(incoming, n)) {
             continue;
         }
         out.append(name.clone(), value.clone());
@@ -133,27 +218,64 @@ mod tests {
     use super::*;
     use axum::http::{HeaderName, HeaderValue};
 
+    fn defaults() -> Vec<HeaderName> {
+        DEFAULT_FORWARD.iter().map(|n| HeaderName::from_static(n)).collect()
+    }
+
     #[test]
-    fn request_headers_are_filtered() {
+    fn only_allowlisted_request_headers_are_forwarded() {
         let mut h = HeaderMap::new();
         for (k, v) in [
             ("cookie", "__Host-valv=x"),
             ("authorization", "Bearer browser"),
             ("origin", "http://a"),
             ("x-valv-csrf", "1"),
-            ("connection", "x-secret-hop"),
-            ("x-secret-hop", "1"),
+            ("connection", "x-secret-hop, Accept-Language"),
+            ("accept-language", "sv"),
             ("sec-fetch-site", "same-origin"),
             ("accept", "application/json"),
             ("content-type", "application/json"),
             ("x-forwarded-for", "1.2.3.4"),
+            ("x-forwarded-prefix", "/admin"),
+            ("x-http-method-override", "DELETE"),
+            ("x-original-url", "/admin"),
+            ("psu-geo-location", "GEO:59.3;18.0"),
+            ("tpp-redirect-uri", "https://app.example/done"),
         ] {
             h.append(HeaderName::from_static(k), HeaderValue::from_static(v));
         }
-        let out = forward_request_headers(&h);
+        let out = forward_request_headers(&h, &defaults(), "https://app.example", 0).unwrap();
         let names: Vec<&str> = out.keys().map(HeaderName::as_str).collect();
-        assert_eq!(names, ["accept", "content-type"]);
+        assert_eq!(names, ["accept", "content-type", "psu-geo-location", "tpp-redirect-uri"]);
     }
+
+    #[test]
+    fn tpp_uris_must_point_at_the_origin() {
+        for (value, ok) in [
+            ("https://app.example", true),
+            ("https://app.example/after-sca?x=1", true),
+            ("https://app.example.evil/x", false),
+            ("https://app.exampl", false),
+            ("https://evil.example/https://app.example/", false),
+            ("//evil.example", false),
+        ] {
+            let mut h = HeaderMap::new();
+            h.insert("tpp-nok-redirect-uri", HeaderValue::from_static(value));
+            assert_eq!(forward_request_headers(&h, &defaults(), "https://app.example", 0).is_ok(), ok, "{value}");
+        }
+    }
+
+    #[test]
+    fn forward_lists_cannot_name_dangerous_headers() {
+        for n in ["Cookie", "authorization", "x-forwarded-port", "X-Forwarded-Prefix", "sec-fetch-mode", "psu-ip-address", "true-client-ip"]
+        {
+            assert!(unforwardable(n).is_some(), "{n}");
+        }
+        for n in DEFAULT_FORWARD {
+            assert!(unforwardable(n).is_none(), "{n}");
+        }
+    }
+
     #[test]
     fn response_headers_are_filtered() {
         let mut h = HeaderMap::new();

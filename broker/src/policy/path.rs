@@ -1,20 +1,24 @@
 //! API paths as the broker forwards them: normalised, and refused when ambiguous.
 
+use std::borrow::Cow;
+
 /// A normalised API path: the raw (still percent-encoded) path to send upstream and its
-/// decoded segments for the allowlist.
+/// decoded segments for the allowlist. Borrows from the request's path: a segment without
+/// escapes is not copied.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ApiPath {
+pub struct ApiPath<'a> {
     /// Raw path starting with `/`, exactly as it goes to the bank.
-    pub raw: String,
+    pub raw: &'a str,
     /// Decoded segments.
-    pub segments: Vec<String>,
+    pub segments: Vec<Cow<'a, str>>,
 }
 
 /// Normalises the raw path after `/api/{provider}`. Refuses (rather than resolves) anything
-/// ambiguous: empty segments (`//`), `.`/`..` (also `%2e`-encoded), encoded `/` or `\`
-/// (`%2F`, `%5C`), a literal `\`, double encoding (`%25`), malformed escapes, control
-/// characters and non-ASCII bytes.
-pub fn normalize_api_path(raw: &str) -> Result<ApiPath, &'static str> {
+/// ambiguous: empty segments (`//`), segments made only of dots (`.`, `..`, `...`, also
+/// `%2e`-encoded), `;` anywhere (servlet-style gateways read `..;` as `..` and `a;x=1` as
+/// `a`; PSD2 paths never need it), encoded `/` or `\` (`%2F`, `%5C`), a literal `\`, double
+/// encoding (`%25`), malformed escapes, control characters and non-ASCII bytes.
+pub fn normalize_api_path(raw: &str) -> Result<ApiPath<'_>, &'static str> {
     let Some(rest) = raw.strip_prefix('/') else {
         return Err("the API path must start with /");
     };
@@ -24,49 +28,60 @@ pub fn normalize_api_path(raw: &str) -> Result<ApiPath, &'static str> {
     if raw.len() > 2048 {
         return Err("the API path is too long");
     }
-    let mut segments = Vec::new();
+    let mut segments = Vec::with_capacity(rest.bytes().filter(|b| *b == b'/').count() + 1);
     for seg in rest.split('/') {
-        if seg.is_empty() {
-            return Err("empty path segments (//) are not allowed");
+        segments.push(segment(seg)?);
+    }
+    Ok(ApiPath { raw, segments })
+}
+
+/// One raw segment, checked and decoded.
+fn segment(seg: &str) -> Result<Cow<'_, str>, &'static str> {
+    if seg.is_empty() {
+        return Err("empty path segments (//) are not allowed");
+    }
+    let bytes = seg.as_bytes();
+    for &b in bytes {
+        match b {
+            b'\\' => return Err("backslashes are not allowed in the path"),
+            b';' => return Err("semicolons (path parameters) are not allowed in the path"),
+            b'%' => {}
+            _ if !(0x21..0x7f).contains(&b) => {
+                return Err("control characters, spaces and raw non-ASCII bytes are not allowed in the path")
+            }
+            _ => {}
         }
-        let bytes = seg.as_bytes();
-        let mut decoded = Vec::with_capacity(bytes.len());
-        let mut i = 0;
-        while i < bytes.len() {
-            let b = bytes[i];
-            if b == b'%' {
-                let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
-                let Some(v) = hex.and_then(|h| u8::from_str_radix(h, 16).ok()) else {
-                    return Err("malformed percent-encoding in the path");
-                };
-                match v {
-                    b'.' => return Err("encoded dots (%2e) are not allowed in the path"),
-                    b'/' | b'\\' => return Err("encoded slashes (%2F, %5C) are not allowed in the path"),
-                    b'%' => return Err("double encoding (%25) is not allowed in the path"),
-                    0..=0x1f | 0x7f => return Err("control characters are not allowed in the path"),
-                    _ => decoded.push(v),
-                }
-                i += 3;
-                continue;
-            }
-            if b == b'\\' {
-                return Err("backslashes are not allowed in the path");
-            }
-            if !(0x21..0x7f).contains(&b) {
-                return Err("control characters, spaces and raw non-ASCII bytes are not allowed in the path");
-            }
+    }
+    if bytes.iter().all(|b| *b == b'.') {
+        return Err("dot segments (., .. and the like) are not allowed in the path");
+    }
+    if !bytes.contains(&b'%') {
+        return Ok(Cow::Borrowed(seg));
+    }
+    let mut decoded = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b != b'%' {
             decoded.push(b);
             i += 1;
+            continue;
         }
-        if decoded == b"." || decoded == b".." {
-            return Err("dot segments (. and ..) are not allowed in the path");
-        }
-        let Ok(text) = String::from_utf8(decoded) else {
-            return Err("the path is not valid UTF-8");
+        let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
+        let Some(v) = hex.and_then(|h| u8::from_str_radix(h, 16).ok()) else {
+            return Err("malformed percent-encoding in the path");
         };
-        segments.push(text);
+        match v {
+            b'.' => return Err("encoded dots (%2e) are not allowed in the path"),
+            b'/' | b'\\' => return Err("encoded slashes (%2F, %5C) are not allowed in the path"),
+            b'%' => return Err("double encoding (%25) is not allowed in the path"),
+            b';' => return Err("semicolons (path parameters) are not allowed in the path"),
+            0..=0x1f | 0x7f => return Err("control characters are not allowed in the path"),
+            _ => decoded.push(v),
+        }
+        i += 3;
     }
-    Ok(ApiPath { raw: raw.to_owned(), segments })
+    String::from_utf8(decoded).map(Cow::Owned).map_err(|_| "the path is not valid UTF-8")
 }
 
 /// Checks a raw query string: printable ASCII only (hyper already refuses most else).
@@ -108,6 +123,13 @@ mod tests {
             "/ais/%4",
             "/ais/%00",
             "/ais/a\u{1}",
+            "/a/..;/..;/x",
+            "/ais/.;/x",
+            "/a;x=1/..;/b",
+            "/ais/v7;jsessionid=1",
+            "/ais/%3b/x",
+            "/ais/.../x",
+            "/ais/.",
             "",
             "/",
             "ais",

@@ -1,21 +1,35 @@
-//! The route table in one place, and the layers around it: the session layer on `/auth/*`
-//! only, `Cache-Control: no-store`, CORS for allowlisted origins, panics caught, the
-//! request context, and the security headers of every answer.
+//! The route table in one place, and the service that serves it.
+//!
+//! `/api/{provider}/{path…}` goes straight to the proxy: no router, no request extensions, no
+//! boxed layers, since every API call takes that path. Everything else goes through the axum
+//! router (`/auth/*` with the session layer, health, metrics, the static files). The request
+//! context, panic catching and the security headers wrap both; `Cache-Control: no-store` and
+//! CORS for allowlisted origins apply to `/auth/*` and `/api/*`.
 
 pub(crate) mod auth;
 pub(crate) mod health;
 pub(crate) mod proxy;
 
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use axum::extract::Request;
 use axum::http::{header, HeaderValue};
-use axum::response::IntoResponse;
-use axum::routing::{any, get, post};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
 use axum::Router;
-use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::cors::{AllowOrigin, CorsLayer};
+use futures::future::{BoxFuture, Either};
+use futures::FutureExt;
+use tower::{Layer, Service};
+use tower_http::cors::{AllowOrigin, Cors, CorsLayer};
 use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
+use tracing::Instrument;
 
 use crate::context;
 use crate::state::AppState;
@@ -24,8 +38,17 @@ use crate::state::AppState;
 pub const CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data:; \
 connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
-/// The router over `state`.
-pub fn router(state: AppState) -> Router {
+/// The headers every answer carries.
+fn secure(res: &mut Response) {
+    let h = res.headers_mut();
+    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+}
+
+/// The axum router of everything but the proxy.
+fn router(state: &AppState, cors: Option<CorsLayer>) -> Router {
     let cfg = &state.config;
     let idle = time::Duration::try_from(cfg.session.idle_timeout).unwrap_or(time::Duration::minutes(30));
     let sessions = SessionManagerLayer::new(state.store.clone())
@@ -36,39 +59,108 @@ pub fn router(state: AppState) -> Router {
         .with_same_site(SameSite::Lax)
         .with_expiry(Expiry::OnInactivity(idle))
         .with_always_save(true);
-
-    let session_routes = Router::new()
+    let auth = Router::new()
         .route("/auth/login", get(auth::login))
         .route("/auth/callback", get(auth::callback))
         .route("/auth/logout", post(auth::logout))
         .route("/auth/session", get(auth::session_info))
         .layer(sessions)
-        // The proxy resolves its session itself, through the cache (no session layer).
-        .route("/api/{provider}/{*path}", any(proxy::proxy))
         .layer(SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, HeaderValue::from_static("no-store")));
-    let session_routes = match cors_layer(&cfg.cors_allowed_origins) {
-        Some(cors) => session_routes.layer(cors),
-        None => session_routes,
+    let auth = match cors {
+        Some(cors) => auth.layer(cors),
+        None => auth,
     };
-
     let mut app = Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
-        .merge(session_routes)
+        .merge(auth)
         .with_state(state.clone());
     if let Some(dir) = &cfg.static_dir {
         app = app.fallback_service(ServeDir::new(dir).append_index_html_on_directories(true));
     }
-    app.layer(CatchPanicLayer::custom(|_| {
-        tracing::error!("a handler panicked");
-        crate::error::ApiError::internal().into_response()
-    }))
-    .layer(axum::middleware::from_fn_with_state(state, context::middleware))
-    .layer(SetResponseHeaderLayer::overriding(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP)))
-    .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
-    .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
-    .layer(SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
+    app
+}
+
+/// The broker as one service (see the module header); [`App::connection`] makes the
+/// service of each accepted connection.
+#[derive(Clone)]
+pub struct App(Arc<Inner>);
+
+struct Inner {
+    state: AppState,
+    router: Router,
+    cors: Option<CorsLayer>,
+}
+
+impl std::fmt::Debug for App {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("App").field("state", &self.0.state).field("cors", &self.0.cors.is_some()).finish_non_exhaustive()
+    }
+}
+
+impl App {
+    /// The application over `state`.
+    pub fn new(state: AppState) -> Self {
+        let cors = cors_layer(&state.config.cors_allowed_origins);
+        let router = router(&state, cors.clone());
+        Self(Arc::new(Inner { state, router, cors }))
+    }
+
+    /// The service of one connection from `peer` (the address `PSU-IP-Address` is made from).
+    pub fn connection(&self, peer: Option<SocketAddr>) -> Connection {
+        let proxy = proxy::ProxyService::new(self.0.state.clone(), peer);
+        let api = match &self.0.cors {
+            Some(cors) => Either::Left(cors.layer(proxy)),
+            None => Either::Right(proxy),
+        };
+        Connection { state: self.0.state.clone(), router: self.0.router.clone(), api }
+    }
+}
+
+/// The service of one connection.
+#[derive(Clone)]
+pub struct Connection {
+    state: AppState,
+    router: Router,
+    api: Either<Cors<proxy::ProxyService>, proxy::ProxyService>,
+}
+
+impl Service<Request> for Connection {
+    type Response = Response;
+    type Error = Infallible;
+    type Future = BoxFuture<'static, Result<Response, Infallible>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        // The router and the proxy are always ready.
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, mut req: Request) -> Self::Future {
+        let ctx = context::RequestContext::begin(&mut req);
+        let inner = if req.uri().path().starts_with("/api/") {
+            Either::Left(match &mut self.api {
+                Either::Left(cors) => Either::Left(cors.call(req)),
+                Either::Right(proxy) => Either::Right(proxy.call(req)),
+            })
+        } else {
+            Either::Right(self.router.call(req))
+        };
+        let state = self.state.clone();
+        Box::pin(async move {
+            let res = match AssertUnwindSafe(inner.instrument(ctx.span().clone())).catch_unwind().await {
+                Ok(Ok(res)) => res,
+                Ok(Err(never)) => match never {},
+                Err(_) => {
+                    tracing::error!(parent: ctx.span(), "a handler panicked");
+                    crate::error::ApiError::internal().into_response()
+                }
+            };
+            let mut res = ctx.finish(&state, res);
+            secure(&mut res);
+            Ok(res)
+        })
+    }
 }
 
 fn cors_layer(origins: &[String]) -> Option<CorsLayer> {

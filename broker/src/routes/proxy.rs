@@ -12,18 +12,19 @@
 //! upstream_unavailable` (a browser `fetch` would otherwise follow the bank's `Location`).
 //! `Location` is also dropped from other answers.
 
-use std::net::SocketAddr;
+use std::convert::Infallible;
+use std::net::{IpAddr, SocketAddr};
+use std::task::{Context, Poll};
 use std::time::Instant;
 
 use axum::body::{Body, Bytes};
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::Request;
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
+use futures::future::BoxFuture;
 use futures::StreamExt;
 
-use crate::context::{Passthrough, RequestId};
 use crate::error::{ApiError, ErrorCode};
-use crate::policy::allowlist::route_allowed;
 use crate::policy::csrf::check_csrf;
 use crate::policy::headers::{client_ip, forward_request_headers, forward_response_headers};
 use crate::policy::path::{normalize_api_path, validate_query, ApiPath};
@@ -40,15 +41,62 @@ fn split_api_path(path: &str) -> Option<(&str, &str)> {
     Some((&rest[..slash], &rest[slash..]))
 }
 
-/// The handler. No session layer here: the cookie is read from the headers and the session
-/// resolved through the cache (see [`crate::session::resolve`]).
-pub async fn proxy(State(state): State<AppState>, req: Request) -> Result<Response, ApiError> {
+/// The proxy as the service of one connection: it knows the connection's peer, and the
+/// `PSU-IP-Address` value made from it when no trusted proxy is in between.
+#[derive(Clone)]
+pub(crate) struct ProxyService {
+    state: AppState,
+    peer: Option<IpAddr>,
+    peer_header: Option<HeaderValue>,
+}
+
+impl ProxyService {
+    pub(crate) fn new(state: AppState, peer: Option<SocketAddr>) -> Self {
+        let peer = peer.map(|p| p.ip());
+        let direct = peer.filter(|ip| !state.config.trusted_proxies.iter().any(|net| net.contains(ip)));
+        let peer_header = direct.and_then(|ip| HeaderValue::from_str(&ip.to_string()).ok());
+        Self { state, peer, peer_header }
+    }
+
+    /// `PSU-IP-Address` for a request with `headers`.
+    fn psu_ip(&self, headers: &HeaderMap) -> Option<HeaderValue> {
+        if let Some(v) = &self.peer_header {
+            return Some(v.clone());
+        }
+        let ip = client_ip(self.peer?, headers, &self.state.config.trusted_proxies);
+        HeaderValue::from_str(&ip.to_string()).ok()
+    }
+}
+
+impl tower::Service<Request> for ProxyService {
+    type Response = Response;
+    type Error = Infallible;
+    type Future = BoxFuture<'static, Result<Response, Infallible>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: Request) -> Self::Future {
+        let this = self.clone();
+        Box::pin(async move {
+            let mut res = proxy(&this, req).await.unwrap_or_else(IntoResponse::into_response);
+            res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            Ok(res)
+        })
+    }
+}
+
+/// One API call. No session layer here: the cookie is read from the headers and the
+/// session resolved through the cache (see [`crate::session::resolve`]).
+async fn proxy(conn: &ProxyService, req: Request) -> Result<Response, ApiError> {
+    let state = &conn.state;
     let (parts, body) = req.into_parts();
-    check_csrf(&parts.headers, &state.origin, &state.config.cors_allowed_origins).map_err(ApiError::csrf)?;
     let raw_path = parts.uri.path();
     let Some((provider_name, rest)) = split_api_path(raw_path) else {
         return Err(ApiError::bad_request("The path must be /api/{provider}/{path}."));
     };
+    check_csrf(&parts.headers, &state.origin, &state.config.cors_allowed_origins).map_err(ApiError::csrf)?;
     let Some(provider) = state.provider(provider_name) else {
         return Err(ApiError::new(ErrorCode::RouteNotAllowed, "Unknown provider."));
     };
@@ -57,7 +105,7 @@ pub async fn proxy(State(state): State<AppState>, req: Request) -> Result<Respon
     if let Some(q) = query {
         validate_query(q).map_err(ApiError::bad_request)?;
     }
-    if !route_allowed(&provider.config.allow, &parts.method, &path) {
+    if !provider.allow.allows(&parts.method, &path) {
         tracing::info!(provider = %provider.config.name, method = %parts.method, "route not on the allowlist");
         return Err(ApiError::new(ErrorCode::RouteNotAllowed, "This method and path are not allowed for this provider."));
     }
@@ -66,13 +114,15 @@ pub async fn proxy(State(state): State<AppState>, req: Request) -> Result<Respon
     if declared.is_some_and(|n| n > max as u64) {
         return Err(too_large());
     }
+    // Checked before the session: a bad header is refused whoever sends it.
+    let mut headers = Some(upstream_headers(conn, provider, &parts.headers)?);
     let Some(session_id) = resolve::session_id(&parts.headers, &state.config.session.cookie_name) else {
         return Err(ApiError::unauthenticated());
     };
-    let session = match resolve::resolve(&state, &session_id).await? {
+    let session = match resolve::resolve(state, &session_id).await? {
         Resolution::Active(r) => r,
         Resolution::Anonymous => return Err(ApiError::unauthenticated()),
-        Resolution::Ended { session_id, vault_id } => return Ok(ended(&state, &session_id, &vault_id).await),
+        Resolution::Ended { session_id, vault_id } => return Ok(ended(state, &session_id, &vault_id).await),
     };
     if *session.provider != *provider.config.name {
         return Err(ApiError::new(ErrorCode::Unauthenticated, "Not logged in at this provider."));
@@ -80,7 +130,7 @@ pub async fn proxy(State(state): State<AppState>, req: Request) -> Result<Respon
     let absolute = i64::try_from(state.config.session.absolute_timeout.as_secs()).unwrap_or(i64::MAX);
     if now() >= session.login_at.saturating_add(absolute) {
         tracing::info!(provider = %provider.config.name, "session reached its absolute lifetime");
-        return Ok(ended(&state, &session.session_id, &session.vault_id).await);
+        return Ok(ended(state, &session.session_id, &session.vault_id).await);
     }
     let body = match axum::body::to_bytes(body, max).await {
         Ok(b) => b,
@@ -89,14 +139,12 @@ pub async fn proxy(State(state): State<AppState>, req: Request) -> Result<Respon
             return Err(if too_big { too_large() } else { ApiError::bad_request("The request body could not be read.") });
         }
     };
-    let request_id = parts.extensions.get::<RequestId>().map(|r| r.0).unwrap_or_else(uuid::Uuid::new_v4);
-    let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
 
     let skew = state.config.session.refresh_skew;
     let mut bearer = if needs_refresh(session.access_expires_at, skew) {
-        match refresh::refresh(&state, provider, session.session_id, &session.vault_id, session.access_token(), Reason::Skew).await {
+        match refresh::refresh(state, provider, session.session_id, &session.vault_id, session.access_token(), Reason::Skew).await {
             Ok(fresh) => fresh.bearer,
-            Err(RefreshFailure::SessionEnded) => return Ok(ended(&state, &session.session_id, &session.vault_id).await),
+            Err(RefreshFailure::SessionEnded) => return Ok(ended(state, &session.session_id, &session.vault_id).await),
             Err(RefreshFailure::Error(e)) => return Err(e),
         }
     } else {
@@ -105,24 +153,27 @@ pub async fn proxy(State(state): State<AppState>, req: Request) -> Result<Respon
     let uri = upstream_uri(provider, &path, query)?;
     let mut retried = false;
     loop {
-        let headers = upstream_headers(&state, provider, &parts.headers, request_id, peer);
-        let res = send(&state, provider, &parts.method, uri.clone(), headers, body.clone(), bearer).await?;
+        let sent_headers = match headers.take() {
+            Some(h) => h,
+            None => upstream_headers(conn, provider, &parts.headers)?,
+        };
+        let res = send(state, provider, &parts.method, uri.clone(), sent_headers, body.clone(), bearer).await?;
         if res.status() == StatusCode::UNAUTHORIZED && !retried {
             retried = true;
             tracing::info!(provider = %provider.config.name, "the bank answered 401: refreshing once and retrying");
             let stale = res.request_bearer.clone();
-            match refresh::refresh(&state, provider, session.session_id, &session.vault_id, access_token_of(&stale), Reason::Rejected).await
+            match refresh::refresh(state, provider, session.session_id, &session.vault_id, access_token_of(&stale), Reason::Rejected).await
             {
                 Ok(fresh) => {
                     bearer = fresh.bearer;
                     continue;
                 }
-                Err(RefreshFailure::SessionEnded) => return Ok(ended(&state, &session.session_id, &session.vault_id).await),
+                Err(RefreshFailure::SessionEnded) => return Ok(ended(state, &session.session_id, &session.vault_id).await),
                 Err(RefreshFailure::Error(e)) => return Err(e),
             }
         }
-        let mut out = respond(&state, res).await?;
-        if let Some(cookie) = resolve::touch_if_due(&state, &session) {
+        let mut out = respond(state, res).await?;
+        if let Some(cookie) = resolve::touch_if_due(state, &session) {
             out.headers_mut().append(header::SET_COOKIE, cookie);
         }
         return Ok(out);
@@ -147,58 +198,40 @@ async fn ended(state: &AppState, session_id: &tower_sessions::session::Id, vault
 
 /// `api_base_url` + raw path + raw query; the result must stay on the base URL's authority
 /// and under its path.
-fn upstream_uri(provider: &Provider, path: &ApiPath, query: Option<&str>) -> Result<Uri, ApiError> {
-    let base = &provider.config.api_base_url;
-    let prefix = base.as_str().trim_end_matches('/');
+fn upstream_uri(provider: &Provider, path: &ApiPath<'_>, query: Option<&str>) -> Result<Uri, ApiError> {
+    let prefix = &provider.api_prefix;
     let mut s = String::with_capacity(prefix.len() + path.raw.len() + query.map_or(0, |q| q.len() + 1));
     s.push_str(prefix);
-    s.push_str(&path.raw);
+    s.push_str(path.raw);
     if let Some(q) = query {
         s.push('?');
         s.push_str(q);
     }
     let uri = Uri::try_from(s).map_err(|_| ApiError::bad_request("The path cannot be forwarded."))?;
-    let same_authority = uri.authority().map(|a| a.as_str()) == base_authority(base).as_deref();
-    if !same_authority || !uri.path().starts_with(base.path().trim_end_matches('/')) {
+    let same_authority = uri.authority().map(|a| a.as_str()) == Some(&*provider.api_authority);
+    if !same_authority || !uri.path().starts_with(provider.config.api_base_url.path().trim_end_matches('/')) {
         return Err(ApiError::bad_request("The path cannot be forwarded."));
     }
     Ok(uri)
 }
 
-/// `host[:port]` of a base URL as it appears in a URI built from it.
-fn base_authority(base: &url::Url) -> Option<String> {
-    let host = base.host_str()?;
-    Some(match base.port() {
-        Some(p) => format!("{host}:{p}"),
-        None => host.to_owned(),
-    })
-}
-
-fn upstream_headers(
-    state: &AppState,
-    provider: &Provider,
-    incoming: &HeaderMap,
-    request_id: uuid::Uuid,
-    peer: Option<std::net::IpAddr>,
-) -> HeaderMap {
-    let mut headers = forward_request_headers(incoming);
-    let mut id = uuid::Uuid::encode_buffer();
-    if let Ok(v) = HeaderValue::from_str(request_id.hyphenated().encode_lower(&mut id)) {
-        headers.insert(HeaderName::from_static("x-request-id"), v);
+/// The headers that go to the bank with this call, but for `Authorization` and
+/// `User-Agent` (see [`send`]).
+fn upstream_headers(conn: &ProxyService, provider: &Provider, incoming: &HeaderMap) -> Result<HeaderMap, ApiError> {
+    let mut headers =
+        forward_request_headers(incoming, &provider.config.forward_headers, &conn.state.origin, 5).map_err(ApiError::bad_request)?;
+    if let Some(id) = incoming.get(HeaderName::from_static("x-request-id")) {
+        headers.insert(HeaderName::from_static("x-request-id"), id.clone());
     }
-    headers.remove(header::USER_AGENT);
     if provider.config.psd2_headers {
-        if let Some(peer) = peer {
-            let ip = client_ip(peer, incoming, &state.config.trusted_proxies);
-            if let Ok(v) = HeaderValue::from_str(&ip.to_string()) {
-                headers.insert(HeaderName::from_static("psu-ip-address"), v);
-            }
+        if let Some(ip) = conn.psu_ip(incoming) {
+            headers.insert(HeaderName::from_static("psu-ip-address"), ip);
         }
         if let Some(ua) = incoming.get(header::USER_AGENT) {
             headers.insert(HeaderName::from_static("psu-user-agent"), ua.clone());
         }
     }
-    headers
+    Ok(headers)
 }
 
 struct Sent {
@@ -289,7 +322,6 @@ async fn respond(state: &AppState, res: Sent) -> Result<Response, ApiError> {
     let mut out = Response::new(body);
     *out.status_mut() = status;
     *out.headers_mut() = headers;
-    out.extensions_mut().insert(Passthrough);
     Ok(out)
 }
 

@@ -86,6 +86,7 @@ fn test_routes(state: SandboxState, gate: Arc<Gate>) -> Router {
             axum::Json(json!({
                 "person": psu.person_id,
                 "method": method,
+                "path": parts.uri.path(),
                 "query": query,
                 "headerNames": names,
                 "psuIpAddress": get("psu-ip-address"),
@@ -166,6 +167,7 @@ pub fn provider(name: &str, bank: &str, api_base: &str, redirect: &str, client_a
             allow(&["GET"], "/test-api/gate"),
         ],
         psd2_headers: true,
+        forward_headers: valv_broker::policy::headers::DEFAULT_FORWARD.iter().map(|n| http::HeaderName::from_static(n)).collect(),
         mtls: None,
     }
 }
