@@ -37,7 +37,7 @@ pub struct Args {
     /// Sessions to create for the memory measurement (default 100,000; 2,000 with --quick).
     #[arg(long)]
     sessions: Option<usize>,
-    /// Do not install missing tools (wrk, nginx, HAProxy, Redis); fail naming them instead.
+    /// Do not install missing tools (wrk, nginx, HAProxy, Redis, valgrind); fail naming them instead.
     #[arg(long)]
     no_install: bool,
 }
@@ -61,8 +61,8 @@ pub fn run(args: Args) -> Result<()> {
     let dir = crate::proxybench::scratch();
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir)?;
-    let d = crate::proxybench::Durations { seconds: if args.quick { 1 } else { 5 } };
-    let rows = crate::proxybench::run(&tools, &bins, &dir, &d)?;
+    let d = crate::proxybench::Durations { seconds: if args.quick { 1 } else { 5 }, counted_calls: if args.quick { 200 } else { 2000 } };
+    let proxy = crate::proxybench::run(&tools, &bins, &dir, &d)?;
     let cluster_dir = crate::target_dir().join("bench/cluster");
     let _ = std::fs::remove_dir_all(&cluster_dir);
     let cluster = crate::cluster::start(
@@ -83,7 +83,7 @@ pub fn run(args: Args) -> Result<()> {
     crate::stormbench::make_sessions(&cluster, sessions, 4)?;
     let memory = Memory { replicas: cluster.brokers.len(), idle: idle_rss, sessions, loaded: crate::stormbench::rss(&cluster) };
     drop(cluster);
-    report(cores, args.quick, &rows, &storm, logins, &memory)
+    report(cores, args.quick, &proxy, &storm, logins, &memory)
 }
 
 /// Resident memory of the replicas, summed.
@@ -97,11 +97,12 @@ struct Memory {
 fn report(
     cores: usize,
     quick: bool,
-    rows: &[(String, &'static str, crate::proxybench::Figures)],
+    proxy: &crate::proxybench::Proxy,
     storm: &crate::stormbench::Storm,
     logins: f64,
     memory: &Memory,
 ) -> Result<()> {
+    let rows = &proxy.rows;
     step(&format!("Proxy overhead ({cores} cores, wrk on the same machine; c=64 throughput, c=1 latency)"));
     let direct = |body: &str| rows.iter().find(|(s, b, _)| s == "direct" && *b == body).map(|r| r.2);
     println!("| system | body | req/s (c=64) | vs direct | p50 (c=1) | added p50 | p99 (c=1) |");
@@ -116,6 +117,16 @@ fn report(
             "system": system, "body": body, "requestsPerSecond": f.per_sec, "ratioToDirect": ratio,
             "p50Micros": f.p50_us, "addedP50Micros": added, "p99Micros": f.p99_us,
         }));
+    }
+    step("CPU work per 1 KB proxied call (callgrind: instructions in user space, all threads)");
+    println!();
+    println!("| system | instructions per call | vs nginx |");
+    println!("| --- | ---: | ---: |");
+    let nginx = proxy.work.first().map_or(1.0, |w| w.per_call);
+    let mut work_json = Vec::new();
+    for w in &proxy.work {
+        println!("| {} | {:.0} | {:.2}× |", w.system, w.per_call, w.per_call / nginx);
+        work_json.push(serde_json::json!({"system": w.system, "instructionsPerCall": w.per_call}));
     }
     step("Refresh storm and logins (3 replicas on Redis behind HAProxy)");
     println!();
@@ -139,7 +150,7 @@ fn report(
     std::fs::write(
         &out,
         serde_json::to_string_pretty(&serde_json::json!({
-            "cores": cores, "quick": quick, "proxy": json,
+            "cores": cores, "quick": quick, "proxy": json, "instructions": work_json,
             "refreshStorm": {"calls": storm.calls, "tokenCalls": storm.token_calls, "failures": storm.failures,
                              "allServedMillis": storm.all_served.as_secs_f64() * 1000.0},
             "loginsPerSecond": logins,

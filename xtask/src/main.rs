@@ -2,6 +2,7 @@
 
 mod bench;
 mod cluster;
+mod cpuwork;
 mod demo;
 mod procs;
 mod proxybench;

@@ -124,6 +124,11 @@ impl Server {
         }
     }
 
+    /// Its process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Its resident memory now (`VmRSS` of `/proc/PID/status`), in bytes.
     pub fn rss(&self) -> Option<u64> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
@@ -197,6 +202,11 @@ impl Daemon {
             std::thread::sleep(Duration::from_millis(20));
         }
         Ok(d)
+    }
+
+    /// Its process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 }
 

@@ -17,7 +17,8 @@ use crate::{note, step};
 
 const PERSON: &str = "9311219639";
 
-fn agent() -> ureq::Agent {
+/// An HTTP client that follows no redirect and reports every status.
+pub fn agent() -> ureq::Agent {
     ureq::Agent::config_builder().max_redirects(0).http_status_as_error(false).timeout_global(Some(Duration::from_secs(30))).build().into()
 }
 
@@ -89,6 +90,8 @@ pub struct Figures {
 pub struct Durations {
     /// Seconds per run.
     pub seconds: u32,
+    /// Calls counted under callgrind per system.
+    pub counted_calls: u32,
 }
 
 /// The two paths of the static bank, as the broker forwards them.
@@ -238,8 +241,16 @@ pub fn measure(tools: &BenchTools, url: &str, headers: &[(&str, &str)], d: &Dura
 const CLIENT_ID: &str = "valv-bench";
 const CLIENT_SECRET: &str = "valv-bench-secret";
 
-/// The whole proxy benchmark; returns rows `(system, body, figures)`.
-pub fn run(tools: &BenchTools, bins: &crate::stack::Bins, dir: &Path, d: &Durations) -> Result<Vec<(String, &'static str, Figures)>> {
+/// What the proxy benchmark measured.
+pub struct Proxy {
+    /// `(system, body, figures)`.
+    pub rows: Vec<(String, &'static str, Figures)>,
+    /// Instructions per 1 KB call, nginx's first.
+    pub work: Vec<crate::cpuwork::Work>,
+}
+
+/// The whole proxy benchmark.
+pub fn run(tools: &BenchTools, bins: &crate::stack::Bins, dir: &Path, d: &Durations) -> Result<Proxy> {
     std::fs::create_dir_all(dir.join("tmp"))?;
     let (_bank, bank_port) = static_bank(tools, dir)?;
     let (_proxy, proxy_port) = nginx_proxy(tools, dir, bank_port)?;
@@ -314,7 +325,15 @@ pub fn run(tools: &BenchTools, bins: &crate::stack::Bins, dir: &Path, d: &Durati
         }
         drop(broker);
     }
-    Ok(rows)
+
+    step("CPU work per proxied call (callgrind): nginx, then the broker");
+    let mut work = vec![crate::cpuwork::nginx(tools, dir, bank_port, SMALL, d.counted_calls)?];
+    note(&format!("{}: {:.0} instructions per call", work[0].system, work[0].per_call));
+    let config = dir.join("broker-memory.toml");
+    let w = crate::cpuwork::broker(tools, &bins.broker, &config, ("VALV_DEMO_CLIENT_SECRET", CLIENT_SECRET), SMALL, d.counted_calls)?;
+    note(&format!("{}: {:.0} instructions per call", w.system, w.per_call));
+    work.push(w);
+    Ok(Proxy { rows, work })
 }
 
 /// Where the benchmark keeps its scratch files.

@@ -199,19 +199,29 @@ pub struct BenchTools {
     pub haproxy: PathBuf,
     /// `redis-server`.
     pub redis_server: PathBuf,
+    /// `valgrind` (callgrind counts the proxies' instructions).
+    pub valgrind: PathBuf,
+    /// `callgrind_control`.
+    pub callgrind_control: PathBuf,
 }
 
-/// Finds (installing when missing and allowed) wrk, nginx, HAProxy and Redis.
+/// Finds (installing when missing and allowed) wrk, nginx, HAProxy, Redis and valgrind.
 pub fn bench_tools(install: bool) -> Result<BenchTools> {
-    crate::step("Tools: wrk, nginx, HAProxy, Redis");
+    crate::step("Tools: wrk, nginx, HAProxy, Redis, valgrind");
     let mut paths: Vec<PathBuf> = std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()).collect();
     paths.extend(["/usr/sbin", "/sbin"].map(PathBuf::from));
     let path = std::env::join_paths(paths).context("building PATH")?;
-    apt(&[("wrk", "wrk"), ("nginx", "nginx-light"), ("haproxy", "haproxy"), ("redis-server", "redis-server")], &path, install)?;
+    apt(
+        &[("wrk", "wrk"), ("nginx", "nginx-light"), ("haproxy", "haproxy"), ("redis-server", "redis-server"), ("valgrind", "valgrind")],
+        &path,
+        install,
+    )?;
     Ok(BenchTools {
         wrk: which("wrk", &path)?,
         nginx: which("nginx", &path)?,
         haproxy: which("haproxy", &path)?,
         redis_server: which("redis-server", &path)?,
+        valgrind: which("valgrind", &path)?,
+        callgrind_control: which("callgrind_control", &path)?,
     })
 }
