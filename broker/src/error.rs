@@ -161,19 +161,6 @@ pub fn error_body(code: ErrorCode, message: &str, request_id: &str) -> String {
     serde_json::json!({ "error": code.as_str(), "message": message, "requestId": request_id }).to_string()
 }
 
-/// Maps a tower-sessions failure (a store failure) to a logged `store_unavailable`.
-pub fn session_error(err: tower_sessions::session::Error) -> ApiError {
-    match err {
-        tower_sessions::session::Error::Store(e) => {
-            tracing::error!(error = %e, "session store failure");
-            ApiError::store_unavailable()
-        }
-        other => {
-            tracing::error!(error = %other, "session data could not be read or written");
-            ApiError::internal()
-        }
-    }
-}
 
 #[cfg(test)]
 mod tests {

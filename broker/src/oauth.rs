@@ -189,19 +189,32 @@ pub async fn refresh(state: &AppState, provider: &Provider, current: &TokenSet) 
     read_tokens(provider, res, &current.scopes, Some(current)).await
 }
 
-/// Best-effort RFC 7009 revocation (the refresh token revokes the grant; else the access
-/// token). Failures are logged and ignored.
-pub async fn revoke(state: &AppState, provider: &Provider, tokens: &TokenSet) {
-    let Some(url) = provider.config.revocation_url.as_ref() else { return };
+/// RFC 7009 revocation (the refresh token revokes the grant; else the access token).
+/// Failures are logged; `false` when asking again later could succeed (the bank was
+/// unreachable or failed), `true` when it is done or cannot be (no endpoint, a 4xx).
+pub async fn revoke(state: &AppState, provider: &Provider, tokens: &TokenSet) -> bool {
+    let Some(url) = provider.config.revocation_url.as_ref() else { return true };
     let (token, hint) = match &tokens.refresh_token {
         Some(rt) => (rt.clone(), "refresh_token"),
         None => (tokens.access_token.clone(), "access_token"),
     };
     let form = vec![("token", token), ("token_type_hint", hint.to_owned())];
     match post_form(state, provider, url, "revoke", form).await {
-        Ok(res) if res.status().is_success() => {}
-        Ok(res) => tracing::warn!(provider = %provider.config.name, status = res.status().as_u16(), "bank refused the revocation"),
-        Err(_) => tracing::warn!(provider = %provider.config.name, "revocation at the bank failed"),
+        Ok(res) if res.status().is_success() => true,
+        Ok(res) if res.status().is_client_error() => {
+            // RFC 7009: the bank does not take this token back (already invalid, or not
+            // revocable); asking again would not change that.
+            tracing::warn!(provider = %provider.config.name, status = res.status().as_u16(), "bank refused the revocation");
+            true
+        }
+        Ok(res) => {
+            tracing::warn!(provider = %provider.config.name, status = res.status().as_u16(), "revocation at the bank failed");
+            false
+        }
+        Err(_) => {
+            tracing::warn!(provider = %provider.config.name, "revocation at the bank failed");
+            false
+        }
     }
 }
 

@@ -44,6 +44,12 @@ pub async fn build(config: Config) -> anyhow::Result<(App, AppState)> {
     let store = AnyStore::open(&config.store).await.map_err(|e| anyhow::anyhow!("store: {e}"))?;
     let mut providers = BTreeMap::new();
     for (name, p) in &config.providers {
+        if !p.pkce {
+            tracing::warn!(
+                provider = %name,
+                "pkce = false: logins to this provider run without PKCE, so a stolen authorization code can be redeemed; turn it on unless the bank refuses it"
+            );
+        }
         let http = http_client(&config, p)?;
         let api = crate::upstream::api_client(&config, p)?;
         providers.insert(name.clone(), Provider::new(p.clone(), http, api));

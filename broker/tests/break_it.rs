@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{fake_tcp_bank, raw_request, start, Options, CORS_ORIGIN};
+use common::{fake_tcp_bank, raw_request, start, Options, TestRedis, CORS_ORIGIN, PERSON};
 
 #[tokio::test]
 async fn csrf_header_and_cross_site_origins_are_refused() {
@@ -327,4 +327,108 @@ async fn unknown_endpoints_and_bad_methods_keep_the_error_shape() {
     assert_eq!(r.json()["error"], "bad_request");
     let r = b.get("/auth/login?provider=seb&returnTo=%ZZ").await;
     assert_ne!(r.status, 500);
+}
+
+/// An `<img src="/auth/login?…">` on any page makes every visitor's browser start a login:
+/// that must cost the broker nothing. Logins in progress live in the browser's sealed cookie,
+/// so no store record exists before the bank answers; an oversized `returnTo` is refused.
+#[tokio::test]
+async fn logins_that_are_never_finished_leave_nothing_in_the_store() {
+    let stack = start(Options::default()).await;
+    let before = stack.broker.store.record_count().await.expect("memory store");
+    let long = format!("%2F{}", "a".repeat(1500));
+    let r = stack.plain.get(format!("{}/auth/login?provider=seb&returnTo={long}", stack.broker_url)).send().await.unwrap();
+    assert_eq!(r.status(), 400, "a 1.5 KB returnTo is refused");
+    let return_to = format!("%2F{}", "b".repeat(400));
+    for batch in 0..30 {
+        let calls = (0..50).map(|i| {
+            let url = format!("{}/auth/login?provider=seb&returnTo={return_to}{batch}x{i}", stack.broker_url);
+            let client = stack.plain.clone();
+            async move { client.get(url).send().await.unwrap() }
+        });
+        for r in futures::future::join_all(calls).await {
+            assert_eq!(r.status(), 302);
+            let set = r.headers().get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_owned()).collect::<Vec<_>>();
+            assert!(set.iter().all(|c| c.starts_with("__Host-valv-login=")), "only the login cookie: {set:?}");
+        }
+    }
+    let after = stack.broker.store.record_count().await.expect("memory store");
+    assert_eq!(after, before, "1500 cookie-less logins made {} store records", after - before);
+}
+
+/// A callback submitted twice at once (a double click, two tabs restoring) goes to the bank
+/// once: a second code exchange would be a code replay, and a bank that detects replays
+/// revokes the grant the first exchange made.
+#[tokio::test]
+async fn a_double_submitted_callback_makes_one_working_session() {
+    let stack = start(Options::default()).await;
+    let mut first = stack.browser();
+    let authorize = first.start_login("provider=seb&returnTo=%2Fdone").await;
+    let callback = first.bank_login(&authorize, PERSON).await;
+    let mut second = stack.browser();
+    second.cookies = first.cookies.clone();
+    let (a, b) = tokio::join!(first.send("GET", &callback, &[], None), second.send("GET", &callback, &[], None));
+    let codes = [a.status, b.status];
+    assert!(codes.contains(&303) && codes.contains(&400), "one login, one refusal: {codes:?} {} {}", a.body, b.body);
+    let counters = stack.control_get("/__sandbox/counters").await;
+    assert_eq!(counters["tokenCalls"]["authorization_code"], 1, "the code went to the bank once: {counters}");
+    let winner = if a.status == 303 { &mut first } else { &mut second };
+    assert_eq!(winner.get("/auth/session").await.json()["authenticated"], true);
+    assert_eq!(winner.api("GET", "/test-api/echo", None).await.status, 200, "the session works");
+}
+
+/// Logout while the store does not answer still logs the browser out (cookie cleared, 204),
+/// and the session is ended server-side — revoked at the bank, records deleted — as soon as
+/// the store is back, without the browser doing anything more.
+#[tokio::test]
+async fn logout_fails_closed_while_the_store_is_down() {
+    let Some(redis) = TestRedis::start().await else { return };
+    let stack = start(Options { store: valv_broker::config::StoreConfig::Redis(redis.url.clone()), ..Options::default() }).await;
+    let mut b = stack.browser();
+    b.login().await;
+    let old_cookie = b.cookie_header().unwrap();
+    assert_eq!(b.api("GET", "/test-api/echo", None).await.status, 200);
+
+    redis.pause();
+    let r = tokio::time::timeout(std::time::Duration::from_secs(10), b.send("POST", "/auth/logout", &[("x-valv-csrf", "1")], None))
+        .await
+        .expect("logout answers while the store is down");
+    assert_eq!(r.status, 204, "{}", r.body);
+    assert!(r.header("set-cookie").is_some_and(|c| c.starts_with("__Host-valv=") && c.to_ascii_lowercase().contains("max-age=0")));
+    redis.resume();
+
+    let mut thief = stack.browser();
+    thief.cookies.clear();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let replay = thief.send("GET", "/api/seb/test-api/echo", &[("x-valv-csrf", "1"), ("cookie", &old_cookie)], None).await;
+        if replay.status == 401 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the logged-out session still works: {} {}", replay.status, replay.body);
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    // Revoked at the bank too: the grant's refresh token no longer works there.
+    let v = stack.control_get(&format!("/__sandbox/tokens?personalIdentityNumber={PERSON}")).await;
+    let rt = v[0]["refreshToken"].as_str().unwrap().to_owned();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let res = stack
+            .plain
+            .post(format!("{}/mga/sps/oauth/oauth20/token", stack.bank_url))
+            .form(&[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", rt.as_str()),
+                ("client_id", common::CLIENT_ID),
+                ("client_secret", common::CLIENT_SECRET),
+            ])
+            .send()
+            .await
+            .unwrap();
+        if res.status() == 400 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the grant was not revoked: {}", res.status());
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
 }

@@ -18,9 +18,15 @@ async fn login_through_the_bank_form_sets_a_host_cookie_and_session_info() {
     assert_eq!(before.json()["authenticated"], false);
     assert_eq!(before.header("cache-control"), Some("no-store"));
 
+    // An attacker planted a session id of their choosing (session fixation).
+    let planted = "AAAAAAAAAAAAAAAAAAAAAA".to_owned();
+    b.cookies.insert("__Host-valv".into(), planted.clone());
+
     // The authorize redirect: every parameter the bank needs, PKCE S256, our exact redirect.
     let authorize = b.start_login("provider=seb&returnTo=%2Fapp%3Ftab%3D1&scope=psd2_accounts&login_hint=x").await;
-    let pre_login_cookie = b.cookies.get("__Host-valv").cloned().expect("pre-login session cookie");
+    // The login in progress lives in a sealed cookie of its own; there is no session yet.
+    assert_eq!(b.cookies.get("__Host-valv"), Some(&planted), "no session is made before the login completes");
+    let login_cookie = b.cookies.get("__Host-valv-login").cloned().expect("the login cookie");
     let url = url::Url::parse(&authorize).unwrap();
     assert!(authorize.starts_with(&format!("{}/mga/sps/oauth/oauth20/authorize?", stack.bank_url)));
     let q: std::collections::HashMap<String, String> = url.query_pairs().into_owned().collect();
@@ -32,6 +38,7 @@ async fn login_through_the_bank_form_sets_a_host_cookie_and_session_info() {
     assert_eq!(q["code_challenge"].len(), 43);
     assert_eq!(q["login_hint"], "x");
     assert!(q["state"].len() >= 43, "state has 256 bits");
+    assert!(!login_cookie.contains(&q["state"]), "the state is sealed, not readable in the cookie");
 
     let callback = b.bank_login(&authorize, PERSON).await;
     assert!(callback.starts_with(&format!("{}/auth/callback?", stack.broker_url)));
@@ -48,8 +55,9 @@ async fn login_through_the_bank_form_sets_a_host_cookie_and_session_info() {
     }
     assert!(!lower.contains("domain="), "{set_cookie}");
     let session_cookie = b.cookies.get("__Host-valv").cloned().unwrap();
-    assert_ne!(session_cookie, pre_login_cookie, "session id rotated at login");
     assert!(session_cookie.len() < 40, "the cookie carries only an id");
+    assert_ne!(session_cookie, planted, "the login made a new session id");
+    assert!(!b.cookies.contains_key("__Host-valv-login"), "the finished login's cookie is cleared");
 
     let info = b.get("/auth/session").await.json();
     assert_eq!(info["authenticated"], true);
@@ -62,9 +70,9 @@ async fn login_through_the_bank_form_sets_a_host_cookie_and_session_info() {
     assert!(access > time::OffsetDateTime::now_utc());
     assert!(session_end > time::OffsetDateTime::now_utc());
 
-    // The pre-login cookie (an attacker who fixed it) is not logged in.
+    // The planted id (the attacker who fixed it) is not logged in.
     let mut fixed = stack.browser();
-    fixed.cookies.insert("__Host-valv".into(), pre_login_cookie);
+    fixed.cookies.insert("__Host-valv".into(), planted);
     assert_eq!(fixed.get("/auth/session").await.json()["authenticated"], false);
 
     stack.assert_no_secrets_seen().await;

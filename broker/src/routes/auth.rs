@@ -1,19 +1,24 @@
 //! `/auth/login`, `/auth/callback`, `/auth/logout`, `/auth/session`.
 //!
-//! Login state: `/auth/login` stores a pending login (random `state`, PKCE verifier,
-//! provider, `returnTo`, scopes) in the browser's session — creating a pre-login session
-//! and its cookie when there is none — so the `state` is bound to this browser and can be
-//! used once. `/auth/callback` removes the pending login it matches (one-time), exchanges
-//! the code server-side, seals the tokens into a vault record, rotates the session id and
-//! sends the browser (303) to `returnTo`.
+//! Login state: `/auth/login` adds a pending login (random `state`, PKCE verifier,
+//! provider, `returnTo`, scopes) to the browser's sealed login cookie
+//! ([`crate::session::login`]) — nothing goes to the store — so the `state` is bound to this
+//! browser. `/auth/callback` takes the pending login it matches out of the cookie, claims the
+//! `state` in the store (usable once, also across replicas and against a double-submitted
+//! callback), exchanges the code server-side, seals the tokens into a vault record, creates
+//! the session record under a new id (ending any earlier session of the browser) and sends
+//! the browser (303) to `returnTo`. If the store fails after the bank issued tokens, they
+//! are revoked.
 //!
 //! A callback with a missing, forged, reused or expired `state` is answered `400
 //! bad_request` (JSON): there is no trustworthy `returnTo` to send the browser to. A
 //! callback with the bank's `error=` (or a failed code exchange) for a valid `state` is a
 //! 303 to `returnTo` with `valvError=<code>` appended for the SPA to show.
 
+use std::time::Duration;
+
 use axum::extract::{RawQuery, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use rand::RngCore;
@@ -22,16 +27,15 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
-use tower_sessions::Session;
 
-use crate::error::{session_error, ApiError};
+use crate::error::ApiError;
 use crate::oauth::{self, TokenError};
 use crate::policy::csrf::check_csrf;
 use crate::policy::return_to::{add_query_param, validate_return_to};
-use crate::session::{
-    auth_data, create_vault, end_session, load_tokens, now, AuthData, PendingLogin, AUTH_KEY, MAX_PENDING, PENDING_KEY,
-    PENDING_LIFETIME_SECS,
-};
+use crate::session::login::{self, PendingLogin, MAX_RETURN_TO, PENDING_LIFETIME_SECS};
+use crate::session::resolve::{self, Resolution};
+use crate::session::retire::Retire;
+use crate::session::{create_session, create_vault, now, session_auth, store_failure, AuthData};
 use crate::state::AppState;
 
 /// The query parameter added to `returnTo` when a login failed.
@@ -70,7 +74,7 @@ fn param<'a>(q: &'a [(String, String)], name: &str) -> Option<&'a str> {
 }
 
 /// `GET /auth/login?provider=&returnTo=&scope=&login_hint=` → 302 to the bank.
-pub async fn login(State(state): State<AppState>, session: Session, RawQuery(raw): RawQuery) -> Result<Response, ApiError> {
+pub async fn login(State(state): State<AppState>, headers: HeaderMap, RawQuery(raw): RawQuery) -> Result<Response, ApiError> {
     let q = parse_query(raw.as_deref())?;
     let provider_name = match param(&q, "provider").filter(|p| !p.is_empty()) {
         Some(p) => p.to_owned(),
@@ -82,6 +86,9 @@ pub async fn login(State(state): State<AppState>, session: Session, RawQuery(raw
     };
     let cfg = &provider.config;
     let return_to = validate_return_to(param(&q, "returnTo").unwrap_or("/")).map_err(ApiError::bad_request)?.to_owned();
+    if return_to.len() > MAX_RETURN_TO {
+        return Err(ApiError::bad_request(format!("returnTo is longer than {MAX_RETURN_TO} bytes.")));
+    }
     let scopes: Vec<String> = match param(&q, "scope").map(str::trim).filter(|s| !s.is_empty()) {
         None => cfg.default_scopes.clone(),
         Some(s) => {
@@ -125,16 +132,14 @@ pub async fn login(State(state): State<AppState>, session: Session, RawQuery(raw
         }
     }
 
-    let mut pending: Vec<PendingLogin> = session.get(PENDING_KEY).await.map_err(session_error)?.unwrap_or_default();
-    let t = now();
-    pending.retain(|p| t - p.created_at < PENDING_LIFETIME_SECS);
-    while pending.len() >= MAX_PENDING {
-        pending.remove(0);
+    let mut pending = login::read(&state, &headers);
+    pending.push(PendingLogin { state: st, verifier, provider: provider_name.clone(), return_to, scopes, created_at: now() });
+    let mut res = (StatusCode::FOUND, [(header::LOCATION, authorize.to_string())]).into_response();
+    if let Some(c) = login::cookie(&state, &mut pending) {
+        res.headers_mut().append(header::SET_COOKIE, c);
     }
-    pending.push(PendingLogin { state: st, verifier, provider: provider_name.clone(), return_to, scopes, created_at: t });
-    session.insert(PENDING_KEY, pending).await.map_err(session_error)?;
     tracing::info!(provider = %provider_name, "login started");
-    Ok((StatusCode::FOUND, [(header::LOCATION, authorize.to_string())]).into_response())
+    Ok(res)
 }
 
 fn see_other(location: &str) -> Response {
@@ -150,13 +155,21 @@ fn safe_error_code(code: &str) -> &str {
     }
 }
 
+/// `response` with `cookies` appended.
+fn with_cookies(mut response: Response, cookies: impl IntoIterator<Item = Option<HeaderValue>>) -> Response {
+    for c in cookies.into_iter().flatten() {
+        response.headers_mut().append(header::SET_COOKIE, c);
+    }
+    response
+}
+
 /// `GET /auth/callback?code=&state=` (or `error=`).
-pub async fn callback(State(state): State<AppState>, session: Session, RawQuery(raw): RawQuery) -> Result<Response, ApiError> {
+pub async fn callback(State(state): State<AppState>, headers: HeaderMap, RawQuery(raw): RawQuery) -> Result<Response, ApiError> {
     let q = parse_query(raw.as_deref())?;
     let Some(st) = param(&q, "state").filter(|s| !s.is_empty()) else {
         return Err(ApiError::bad_request("The login answer has no state."));
     };
-    let mut pending: Vec<PendingLogin> = session.get(PENDING_KEY).await.map_err(session_error)?.unwrap_or_default();
+    let mut pending = login::read(&state, &headers);
     let wanted = Sha256::digest(st.as_bytes());
     let found = pending.iter().position(|p| bool::from(Sha256::digest(p.state.as_bytes()).ct_eq(&wanted)));
     let Some(index) = found else {
@@ -165,15 +178,14 @@ pub async fn callback(State(state): State<AppState>, session: Session, RawQuery(
             "The login answer does not match a login started in this browser (unknown or already used state). Start the login again.",
         ));
     };
-    // One-time: removed before anything else can fail.
+    // One-time: out of the cookie, and claimed in the store, before anything goes to the bank.
     let p = pending.remove(index);
-    if pending.is_empty() {
-        session.remove_value(PENDING_KEY).await.map_err(session_error)?;
-    } else {
-        session.insert(PENDING_KEY, &pending).await.map_err(session_error)?;
-    }
-    if now() - p.created_at >= PENDING_LIFETIME_SECS {
-        return Err(ApiError::bad_request("The login took too long. Start it again."));
+    let login_cookie = login::cookie(&state, &mut pending);
+    let claim = format!("login-state:{}", hex(&wanted));
+    let lifetime = Duration::from_secs(PENDING_LIFETIME_SECS.unsigned_abs());
+    if !state.store.claim(&claim, lifetime).await.map_err(store_failure)? {
+        tracing::warn!(provider = %p.provider, "callback for a state that was already used");
+        return Err(ApiError::bad_request("This login answer was already used. Start the login again."));
     }
     let Some(provider) = state.provider(&p.provider) else {
         return Err(ApiError::bad_request("Unknown provider."));
@@ -181,7 +193,7 @@ pub async fn callback(State(state): State<AppState>, session: Session, RawQuery(
     if let Some(err) = param(&q, "error") {
         let code = safe_error_code(err);
         tracing::info!(provider = %p.provider, error = code, "the bank answered the login with an error");
-        return Ok(see_other(&add_query_param(&p.return_to, ERROR_PARAM, code)));
+        return Ok(with_cookies(see_other(&add_query_param(&p.return_to, ERROR_PARAM, code)), [login_cookie]));
     }
     let Some(code) = param(&q, "code").filter(|c| !c.is_empty()) else {
         return Err(ApiError::bad_request("The login answer has neither code nor error."));
@@ -196,39 +208,58 @@ pub async fn callback(State(state): State<AppState>, session: Session, RawQuery(
                 TokenError::Unavailable => "upstream_unavailable",
             };
             tracing::warn!(provider = %p.provider, error = code, "code exchange failed");
-            return Ok(see_other(&add_query_param(&p.return_to, ERROR_PARAM, code)));
+            return Ok(with_cookies(see_other(&add_query_param(&p.return_to, ERROR_PARAM, code)), [login_cookie]));
         }
     };
 
-    // A new login replaces any previous one of this browser.
-    if let Some(old) = auth_data(&session).await? {
-        crate::session::delete_vault(&state, &old.vault_id).await?;
-    }
     let login_at = now();
     let absolute = time::Duration::try_from(state.config.session.absolute_timeout).unwrap_or(time::Duration::hours(12));
     let vault_expiry = OffsetDateTime::now_utc() + absolute;
-    let vault_id = create_vault(&state, &tokens, vault_expiry).await?;
-    session.cycle_id().await.map_err(session_error)?;
-    session.remove_value(PENDING_KEY).await.map_err(session_error)?;
-    let data = AuthData { provider: p.provider.clone(), scopes: tokens.scopes.clone(), login_at, vault_id };
-    session.insert(AUTH_KEY, &data).await.map_err(session_error)?;
+    let stored = match create_vault(&state, &tokens, vault_expiry).await {
+        Ok(vault_id) => {
+            let data = AuthData { provider: p.provider.clone(), scopes: tokens.scopes.clone(), login_at, vault_id: vault_id.clone() };
+            create_session(&state, &data).await.map_err(|e| (e, Some(vault_id)))
+        }
+        Err(e) => Err((e, None)),
+    };
+    let session_id = match stored {
+        Ok(id) => id,
+        Err((e, vault_id)) => {
+            // The bank issued tokens nobody will use: take them back.
+            tracing::error!(provider = %p.provider, "the store failed after the code exchange; revoking the new tokens");
+            Retire { revoke: Some((p.provider.clone(), tokens)), vault_id, ..Retire::default() }.run(&state).await;
+            return Err(e);
+        }
+    };
+    // A new login replaces any earlier session of this browser.
+    if let Some(old) = resolve::session_id(&headers, &state.config.session.cookie_name) {
+        if let Ok(auth) = session_auth(&state, &old).await {
+            Retire { vault_id: auth.map(|a| a.vault_id), session_id: Some(old), ..Retire::default() }.run(&state).await;
+        }
+    }
     tracing::info!(provider = %p.provider, "login complete");
-    Ok(see_other(&p.return_to))
+    Ok(with_cookies(see_other(&p.return_to), [resolve::cookie(&state, Some(&session_id), false), login_cookie]))
 }
 
-/// `POST /auth/logout` (CSRF header required): revoke at the bank where possible, delete
-/// the session and its vault record, clear the cookie, 204.
-pub async fn logout(State(state): State<AppState>, session: Session, headers: HeaderMap) -> Result<Response, ApiError> {
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// `POST /auth/logout` (CSRF header required): revoke at the bank, delete the session and
+/// its vault record, clear the cookie, 204. Fails closed: this replica stops serving the
+/// session at once, the cookie is cleared whatever happens, and what the bank or the store
+/// could not do now is retried in the background.
+pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
     check_csrf(&headers, &state.origin, &state.config.cors_allowed_origins).map_err(ApiError::csrf)?;
-    let auth = auth_data(&session).await?;
-    if let Some(a) = &auth {
-        if let (Some(provider), Some((tokens, _))) = (state.provider(&a.provider), load_tokens(&state, &a.vault_id).await?) {
-            oauth::revoke(&state, provider, &tokens).await;
-        }
-        tracing::info!(provider = %a.provider, "logout");
-    }
-    end_session(&state, &session, auth.as_ref()).await?;
-    Ok(StatusCode::NO_CONTENT.into_response())
+    let cleared = resolve::cookie(&state, None, true);
+    let Some(id) = resolve::session_id(&headers, &state.config.session.cookie_name) else {
+        return Ok(with_cookies(StatusCode::NO_CONTENT.into_response(), [cleared]));
+    };
+    // The session record is read (and its tokens found) by the first attempt; when the store
+    // cannot be read now, by a later one.
+    Retire { lookup: true, session_id: Some(id), ..Retire::default() }.run(&state).await;
+    tracing::info!("logout");
+    Ok(with_cookies(StatusCode::NO_CONTENT.into_response(), [cleared]))
 }
 
 #[derive(Serialize)]
@@ -245,45 +276,40 @@ fn rfc3339(unix: i64) -> Option<String> {
     OffsetDateTime::from_unix_timestamp(unix).ok().and_then(|t| t.format(&Rfc3339).ok())
 }
 
-/// The logged-in session of a request, enforcing the absolute lifetime: past it, the
-/// session is ended and `session_expired` returned.
-pub async fn require_auth(state: &AppState, session: &Session) -> Result<Option<AuthData>, ApiError> {
-    let Some(a) = auth_data(session).await? else { return Ok(None) };
-    let absolute = i64::try_from(state.config.session.absolute_timeout.as_secs()).unwrap_or(i64::MAX);
-    if now() >= a.login_at.saturating_add(absolute) {
-        tracing::info!(provider = %a.provider, "session reached its absolute lifetime");
-        end_session(state, session, Some(&a)).await?;
-        return Err(ApiError::session_expired());
-    }
-    Ok(Some(a))
-}
-
-/// `GET /auth/session` — never a token.
-pub async fn session_info(State(state): State<AppState>, session: Session) -> Result<Response, ApiError> {
+/// `GET /auth/session` — never a token. A session past its absolute lifetime, or whose
+/// tokens are gone, is ended and reported as not authenticated (its cookie cleared).
+pub async fn session_info(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
     let unauthenticated =
-        SessionInfo { authenticated: false, provider: None, scopes: None, access_expires_at: None, session_expires_at: None };
-    let auth = match require_auth(&state, &session).await {
-        Ok(a) => a,
-        Err(e) if e.code == crate::error::ErrorCode::SessionExpired => None,
-        Err(e) => return Err(e),
+        || SessionInfo { authenticated: false, provider: None, scopes: None, access_expires_at: None, session_expires_at: None };
+    let Some(id) = resolve::session_id(&headers, &state.config.session.cookie_name) else {
+        return Ok(axum::Json(unauthenticated()).into_response());
     };
-    let Some(a) = auth else { return Ok(axum::Json(unauthenticated).into_response()) };
-    let Some((tokens, _)) = load_tokens(&state, &a.vault_id).await? else {
-        // The tokens are gone (logged out elsewhere, grant ended): so is the session.
-        end_session(&state, &session, Some(&a)).await?;
-        return Ok(axum::Json(unauthenticated).into_response());
+    let absolute = i64::try_from(state.config.session.absolute_timeout.as_secs()).unwrap_or(i64::MAX);
+    let ended = |vault_id: String| Retire { vault_id: Some(vault_id), session_id: Some(id), ..Retire::default() };
+    let r = match resolve::resolve(&state, &id).await? {
+        Resolution::Anonymous => return Ok(axum::Json(unauthenticated()).into_response()),
+        Resolution::Ended { vault_id, .. } => {
+            ended(vault_id).run(&state).await;
+            return Ok(with_cookies(axum::Json(unauthenticated()).into_response(), [resolve::cookie(&state, None, true)]));
+        }
+        Resolution::Active(r) if now() >= r.login_at.saturating_add(absolute) => {
+            tracing::info!(provider = %r.provider, "session reached its absolute lifetime");
+            ended(r.vault_id.clone()).run(&state).await;
+            return Ok(with_cookies(axum::Json(unauthenticated()).into_response(), [resolve::cookie(&state, None, true)]));
+        }
+        Resolution::Active(r) => r,
     };
     let idle = i64::try_from(state.config.session.idle_timeout.as_secs()).unwrap_or(i64::MAX);
-    let absolute = i64::try_from(state.config.session.absolute_timeout.as_secs()).unwrap_or(i64::MAX);
-    let session_end = now().saturating_add(idle).min(a.login_at.saturating_add(absolute));
+    let session_end = now().saturating_add(idle).min(r.login_at.saturating_add(absolute));
     let info = SessionInfo {
         authenticated: true,
-        provider: Some(a.provider),
-        scopes: Some(a.scopes),
-        access_expires_at: rfc3339(tokens.expires_at),
+        provider: Some(r.provider.to_string()),
+        scopes: Some(r.scopes.clone()),
+        access_expires_at: rfc3339(r.access_expires_at),
         session_expires_at: rfc3339(session_end),
     };
-    Ok(axum::Json(info).into_response())
+    let fresh = resolve::touch_if_due(&state, &r);
+    Ok(with_cookies(axum::Json(info).into_response(), [fresh]))
 }
 
 #[cfg(test)]

@@ -2,7 +2,8 @@
 //!
 //! `/api/{provider}/{path…}` goes straight to the proxy: no router, no request extensions, no
 //! boxed layers, since every API call takes that path. Everything else goes through the axum
-//! router (`/auth/*` with the session layer, health, metrics, the static files). The request
+//! router (`/auth/*`, health, metrics, the static files). Sessions are read from the cookie
+//! by [`crate::session::resolve`] on both paths. The request
 //! context, panic catching and the security headers wrap both; `Cache-Control: no-store` and
 //! CORS for allowlisted origins apply to `/auth/*` and `/api/*`.
 
@@ -27,8 +28,6 @@ use tower::{Layer, Service};
 use tower_http::cors::{AllowOrigin, Cors, CorsLayer};
 use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
-use tower_sessions::cookie::SameSite;
-use tower_sessions::{Expiry, SessionManagerLayer};
 use tracing::Instrument;
 
 use crate::context;
@@ -50,21 +49,11 @@ fn secure(res: &mut Response) {
 /// The axum router of everything but the proxy.
 fn router(state: &AppState, cors: Option<CorsLayer>) -> Router {
     let cfg = &state.config;
-    let idle = time::Duration::try_from(cfg.session.idle_timeout).unwrap_or(time::Duration::minutes(30));
-    let sessions = SessionManagerLayer::new(state.store.clone())
-        .with_name(cfg.session.cookie_name.clone())
-        .with_http_only(true)
-        .with_secure(true)
-        .with_path("/")
-        .with_same_site(SameSite::Lax)
-        .with_expiry(Expiry::OnInactivity(idle))
-        .with_always_save(true);
     let auth = Router::new()
         .route("/auth/login", get(auth::login))
         .route("/auth/callback", get(auth::callback))
         .route("/auth/logout", post(auth::logout))
         .route("/auth/session", get(auth::session_info))
-        .layer(sessions)
         .layer(SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, HeaderValue::from_static("no-store")));
     let auth = match cors {
         Some(cors) => auth.layer(cors),

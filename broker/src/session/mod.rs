@@ -1,39 +1,34 @@
-//! What the broker keeps per browser: the session record (cookie `__Host-valv`) with only
-//! non-secret data ([`AuthData`], pending logins), and a second "token record" (vault
-//! record) in the same store with the sealed [`TokenSet`]. Token updates write the token
-//! record directly, never through a request's `Session`, so a slow request finishing late
-//! cannot overwrite fresh tokens with stale ones.
+//! What the broker keeps per browser: the session record (cookie `__Host-valv`), made when a
+//! login completes, with only non-secret data ([`AuthData`]), and a second "token record"
+//! (vault record) in the same store with the sealed [`TokenSet`]. Token updates write the
+//! token record directly, so a slow request finishing late cannot overwrite fresh tokens
+//! with stale ones. Logins in progress are not in the store at all ([`login`]).
 //!
 //! [`resolve`] turns a session id into what the proxy needs, through [`cache`];
 //! [`refresh`] renews tokens in tasks detached from the browser's request.
 
 pub mod cache;
+pub mod login;
 pub mod refresh;
 pub mod resolve;
+pub(crate) mod retire;
 
 use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use tower_sessions::session::{Id, Record};
-use tower_sessions::{Session, SessionStore};
+use tower_sessions::SessionStore;
 
-use crate::error::{session_error, ApiError};
+use crate::error::ApiError;
 use crate::state::AppState;
 use crate::vault::TokenSet;
 
 /// Session key of [`AuthData`].
 pub const AUTH_KEY: &str = "valv.auth";
-/// Session key of the pending logins (`Vec<PendingLogin>`).
-pub const PENDING_KEY: &str = "valv.pending";
 /// Key of the sealed token set inside a vault record (the store indexes records that have it,
 /// for the active-session count).
 const TOKENS_FIELD: &str = crate::store::VAULT_FIELD;
-/// How many logins may be pending at once in one browser (several tabs).
-pub const MAX_PENDING: usize = 4;
-/// How long a pending login (state + PKCE verifier) stays valid.
-pub const PENDING_LIFETIME_SECS: i64 = 600;
-
 /// A logged-in session (no secrets: the tokens are in the vault record).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AuthData {
@@ -47,37 +42,46 @@ pub struct AuthData {
     pub vault_id: String,
 }
 
-/// A login started at `/auth/login`, waiting for `/auth/callback` in the same browser.
-#[derive(Clone, Serialize, Deserialize)]
-pub struct PendingLogin {
-    /// The `state` sent to the bank.
-    pub state: String,
-    /// PKCE verifier (when the provider uses PKCE).
-    pub verifier: Option<String>,
-    /// Provider name.
-    pub provider: String,
-    /// Where to go after the login.
-    pub return_to: String,
-    /// Requested scopes.
-    pub scopes: Vec<String>,
-    /// Start time (unix seconds).
-    pub created_at: i64,
-}
-
-impl std::fmt::Debug for PendingLogin {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PendingLogin").field("provider", &self.provider).field("created_at", &self.created_at).finish_non_exhaustive()
-    }
-}
-
 /// Unix seconds now.
 pub fn now() -> i64 {
     OffsetDateTime::now_utc().unix_timestamp()
 }
 
-/// The session's login data, if any.
-pub async fn auth_data(session: &Session) -> Result<Option<AuthData>, ApiError> {
-    session.get::<AuthData>(AUTH_KEY).await.map_err(session_error)
+/// The value of the first cookie named `name` in `headers` (the first one: a `__Host-`
+/// cookie cannot be set by another host).
+pub fn cookie_value<'h>(headers: &'h axum::http::HeaderMap, name: &str) -> Option<&'h str> {
+    for value in headers.get_all(axum::http::header::COOKIE) {
+        let Ok(value) = value.to_str() else { continue };
+        for pair in value.split(';') {
+            if let Some((k, v)) = pair.trim().split_once('=') {
+                if k == name {
+                    return Some(v);
+                }
+            }
+        }
+    }
+    None
+}
+
+/// Creates the session record of a completed login, idle-expiring; returns its id.
+pub async fn create_session(state: &AppState, auth: &AuthData) -> Result<Id, ApiError> {
+    let idle = time::Duration::try_from(state.config.session.idle_timeout).unwrap_or(time::Duration::minutes(30));
+    let mut data = HashMap::new();
+    data.insert(AUTH_KEY.to_owned(), serde_json::to_value(auth).map_err(|_| ApiError::internal())?);
+    let mut record = Record { id: Id::default(), data, expiry_date: OffsetDateTime::now_utc() + idle };
+    state.store.create(&mut record).await.map_err(store_failure)?;
+    Ok(record.id)
+}
+
+/// The login data of session record `id`, if it exists, is live and is logged in.
+pub async fn session_auth(state: &AppState, id: &Id) -> Result<Option<AuthData>, ApiError> {
+    let Some(record) = state.store.load(id).await.map_err(store_failure)? else {
+        return Ok(None);
+    };
+    if record.expiry_date <= OffsetDateTime::now_utc() {
+        return Ok(None);
+    }
+    Ok(record.data.get(AUTH_KEY).and_then(|v| serde_json::from_value::<AuthData>(v.clone()).ok()))
 }
 
 /// Parses a vault id.
@@ -142,13 +146,13 @@ pub async fn delete_vault(state: &AppState, vault_id: &str) -> Result<(), ApiErr
     state.store.delete(&id).await.map_err(store_failure)
 }
 
-/// Ends the session: deletes the vault record and the session record (which drops them from
-/// every replica's cache); the cookie is cleared by the session layer.
-pub async fn end_session(state: &AppState, session: &Session, auth: Option<&AuthData>) -> Result<(), ApiError> {
+/// Ends session `id`: deletes its vault record and its session record (which drops them
+/// from every replica's cache).
+pub async fn end_session(state: &AppState, id: &Id, auth: Option<&AuthData>) -> Result<(), ApiError> {
     if let Some(a) = auth {
         delete_vault(state, &a.vault_id).await?;
     }
-    session.flush().await.map_err(session_error)
+    state.store.delete(id).await.map_err(store_failure)
 }
 
 /// A failed store call: logged, answered `store_unavailable` (503).

@@ -7,7 +7,7 @@
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
-use axum::http::{header, HeaderMap, HeaderValue};
+use axum::http::{HeaderMap, HeaderValue};
 use time::OffsetDateTime;
 use tower_sessions::session::Id;
 use tower_sessions::SessionStore;
@@ -36,17 +36,7 @@ pub enum Resolution {
 /// The session id in the request's cookie named `name` (the first one: a `__Host-` cookie
 /// cannot be set by another host).
 pub fn session_id(headers: &HeaderMap, name: &str) -> Option<Id> {
-    for value in headers.get_all(header::COOKIE) {
-        let Ok(value) = value.to_str() else { continue };
-        for pair in value.split(';') {
-            if let Some((k, v)) = pair.trim().split_once('=') {
-                if k == name {
-                    return v.parse().ok();
-                }
-            }
-        }
-    }
-    None
+    super::cookie_value(headers, name)?.parse().ok()
 }
 
 /// Bearer header value of an access token; `None` if the token is not a valid header value.
@@ -117,7 +107,7 @@ pub async fn end(state: &AppState, session_id: &Id, vault_id: &str) -> Result<()
 }
 
 /// The session cookie with a fresh `Max-Age` of the idle window (or, with `remove`, one
-/// that deletes it), as the session layer writes it.
+/// that deletes it): `HttpOnly`, `SameSite=Lax`, `Secure`, `Path=/`.
 pub fn cookie(state: &AppState, id: Option<&Id>, remove: bool) -> Option<HeaderValue> {
     let cfg = &state.config.session;
     let (value, max_age) = match (id, remove) {

@@ -241,6 +241,18 @@ impl AnyStore {
         }
     }
 
+    /// Claims `name` for `ttl`: `true` the first time, `false` while an earlier claim lives
+    /// (in every replica sharing the store). A claim is never released; it expires. Used to
+    /// make a login's `state` usable once.
+    pub async fn claim(&self, name: &str, ttl: Duration) -> Result<bool, StoreError> {
+        let ttl_ms = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX).max(1);
+        match &self.backend {
+            Backend::Memory(b) => Ok(b.try_lock(name, "claimed", ttl)),
+            Backend::Sqlite(b) => b.try_lock(name, "claimed", ttl_ms).await,
+            Backend::Redis(b) => b.try_lock(name, "claimed", ttl_ms).await,
+        }
+    }
+
     /// Records (sessions and token records, expired ones not yet cleaned up included) held by
     /// the in-memory backend; `None` for SQLite and Redis. For tests and diagnostics.
     pub async fn record_count(&self) -> Option<usize> {

@@ -182,6 +182,8 @@ pub struct Stack {
     pub seen: Arc<Mutex<Vec<String>>>,
     pub plain: reqwest::Client,
     pub gate: Arc<Gate>,
+    /// The first broker's state (its store, for what a test observes there).
+    pub broker: valv_broker::state::AppState,
     bank_stop: Option<tokio::sync::oneshot::Sender<()>>,
     broker_stop: Option<tokio::sync::oneshot::Sender<()>>,
     broker_task: Option<tokio::task::JoinHandle<()>>,
@@ -264,7 +266,7 @@ pub async fn start(opts: Options) -> Stack {
             connect_timeout: Duration::from_secs(2),
         },
     };
-    let (router, _state) = valv_broker::startup::build(config.clone()).await.expect("broker builds");
+    let (router, broker_state) = valv_broker::startup::build(config.clone()).await.expect("broker builds");
     let (broker_tx, broker_rx) = tokio::sync::oneshot::channel::<()>();
     let broker_task = tokio::spawn(async move {
         valv_broker::startup::serve_router(broker_listener, router, async {
@@ -281,6 +283,7 @@ pub async fn start(opts: Options) -> Stack {
         seen: Arc::new(Mutex::new(Vec::new())),
         plain: plain_client(),
         gate,
+        broker: broker_state,
         bank_stop: Some(bank_tx),
         broker_stop: Some(broker_tx),
         broker_task: Some(broker_task),
@@ -643,6 +646,18 @@ impl TestRedis {
             tokio::time::sleep(std::time::Duration::from_millis(25)).await;
         }
         panic!("redis-server did not start");
+    }
+
+    /// Freezes the server (SIGSTOP): connections stay open, nothing is answered.
+    pub fn pause(&self) {
+        let ok = std::process::Command::new("kill").args(["-STOP", &self.child.id().to_string()]).status().unwrap().success();
+        assert!(ok, "SIGSTOP redis-server");
+    }
+
+    /// Lets a paused server run again (SIGCONT).
+    pub fn resume(&self) {
+        let ok = std::process::Command::new("kill").args(["-CONT", &self.child.id().to_string()]).status().unwrap().success();
+        assert!(ok, "SIGCONT redis-server");
     }
 
     /// One RESP command; the raw reply.
