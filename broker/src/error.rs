@@ -25,6 +25,8 @@ pub enum ErrorCode {
     NotFound,
     /// 405: method not allowed on a broker endpoint (code `bad_request`).
     MethodNotAllowed,
+    /// 408: the request (its body, or all of it) took too long (code `bad_request`).
+    RequestTimeout,
     /// 413: request body over the limit.
     PayloadTooLarge,
     /// 429: too many requests.
@@ -47,7 +49,7 @@ impl ErrorCode {
             Self::SessionExpired => "session_expired",
             Self::Csrf => "csrf",
             Self::RouteNotAllowed => "route_not_allowed",
-            Self::BadRequest | Self::NotFound | Self::MethodNotAllowed => "bad_request",
+            Self::BadRequest | Self::NotFound | Self::MethodNotAllowed | Self::RequestTimeout => "bad_request",
             Self::PayloadTooLarge => "payload_too_large",
             Self::RateLimited => "rate_limited",
             Self::UpstreamUnavailable => "upstream_unavailable",
@@ -65,6 +67,7 @@ impl ErrorCode {
             Self::BadRequest => StatusCode::BAD_REQUEST,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             Self::UpstreamUnavailable => StatusCode::BAD_GATEWAY,
@@ -160,7 +163,6 @@ impl IntoResponse for ApiError {
 pub fn error_body(code: ErrorCode, message: &str, request_id: &str) -> String {
     serde_json::json!({ "error": code.as_str(), "message": message, "requestId": request_id }).to_string()
 }
-
 
 #[cfg(test)]
 mod tests {

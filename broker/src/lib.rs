@@ -35,8 +35,22 @@ pub async fn serve(
     config: config::Config,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let (router, state) = startup::build(config).await?;
-    startup::serve_router(listener, router, shutdown).await?;
+    let (app, state) = startup::build(config).await?;
+    let (stop_metrics, metrics_stopped) = tokio::sync::oneshot::channel::<()>();
+    let metrics = match state.config.metrics_listen {
+        Some(at) => {
+            let l = tokio::net::TcpListener::bind(at).await.map_err(|e| anyhow::anyhow!("metrics_listen: cannot bind {at}: {e}"))?;
+            Some(tokio::spawn(startup::serve_metrics(l, state.clone(), async move {
+                let _ = metrics_stopped.await;
+            })))
+        }
+        None => None,
+    };
+    startup::serve_router(listener, app, shutdown).await?;
+    let _ = stop_metrics.send(());
+    if let Some(m) = metrics {
+        let _ = m.await;
+    }
     startup::drain(&state, std::time::Duration::from_secs(30)).await;
     Ok(())
 }

@@ -79,7 +79,23 @@ async fn run(config: valv_broker::config::Config, check: bool) -> anyhow::Result
         out.flush()?;
     }
     tracing::info!(%addr, "broker started");
+    let (stop_metrics, metrics_stopped) = tokio::sync::oneshot::channel::<()>();
+    let metrics = match state.config.metrics_listen {
+        Some(at) => {
+            let l = tokio::net::TcpListener::bind(at).await.map_err(|e| anyhow::anyhow!("metrics_listen: cannot bind {at}: {e}"))?;
+            tracing::info!(addr = %l.local_addr()?, "metrics served on their own listener");
+            let state = state.clone();
+            Some(tokio::spawn(valv_broker::startup::serve_metrics(l, state, async move {
+                let _ = metrics_stopped.await;
+            })))
+        }
+        None => None,
+    };
     valv_broker::startup::serve_router(listener, router, shutdown_signal()).await?;
+    let _ = stop_metrics.send(());
+    if let Some(m) = metrics {
+        let _ = m.await;
+    }
     valv_broker::startup::drain(&state, std::time::Duration::from_secs(30)).await;
     tracing::info!("broker stopped");
     Ok(())

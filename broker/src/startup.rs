@@ -4,12 +4,16 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use axum::serve::{IncomingStream, ListenerExt};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 
 use crate::config::{Config, ProviderConfig};
 use crate::metrics::Metrics;
-use crate::routes::{App, Connection};
+use crate::routes::App;
 use crate::session::cache::SessionCache;
 use crate::session::refresh::Refresher;
 use crate::state::{AppState, Provider, Shared};
@@ -71,21 +75,67 @@ pub async fn build(config: Config) -> anyhow::Result<(App, AppState)> {
     Ok((App::new(state.clone()), state))
 }
 
-/// Serves `app` on `listener` until `shutdown` resolves, then drains in-flight requests.
-/// Accepted connections get `TCP_NODELAY`; each knows its peer (for `PSU-IP-Address`).
+/// Serves `app` on `listener` until `shutdown` resolves, then lets in-flight requests
+/// finish. Every accepted connection gets `TCP_NODELAY` and knows its peer (for
+/// `PSU-IP-Address`); at most `limits.max_connections` are open at once (the rest wait in
+/// the listen backlog); a connection that does not send a request's headers within
+/// `limits.header_read_timeout` — also the longest a kept-alive connection may idle — is
+/// closed.
 pub async fn serve_router(
     listener: TcpListener,
     app: App,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let listener = listener.tap_io(|tcp| {
-        let _ = tcp.set_nodelay(true);
-    });
-    let make = tower::service_fn(move |incoming: IncomingStream<'_, _>| {
-        let conn: Connection = app.connection(Some(*incoming.remote_addr()));
-        std::future::ready(Ok::<_, std::convert::Infallible>(conn))
-    });
-    axum::serve(listener, make).with_graceful_shutdown(shutdown).await
+    let limits = app.limits().clone();
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder.http1().timer(TokioTimer::new()).header_read_timeout(limits.header_read_timeout);
+    builder.http2().timer(TokioTimer::new()).keep_alive_interval(Some(limits.header_read_timeout));
+    let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let graceful = GracefulShutdown::new();
+    tokio::pin!(shutdown);
+    loop {
+        let slot = tokio::select! {
+            slot = slots.clone().acquire_owned() => match slot { Ok(s) => s, Err(_) => break },
+            () = &mut shutdown => break,
+        };
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait instead of spinning.
+                    tracing::warn!(error = %e, "accepting a connection failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let service = TowerToHyperService::new(tower::ServiceExt::map_request(
+            app.connection(Some(peer)),
+            |req: http::Request<hyper::body::Incoming>| req.map(axum::body::Body::new),
+        ));
+        let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), service).into_owned();
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!(error = %e, "connection ended with an error");
+            }
+            drop(slot);
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
+    Ok(())
+}
+
+/// Serves `/metrics` alone on `listener` (the `metrics_listen` address) until `shutdown`.
+pub async fn serve_metrics(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, crate::routes::metrics_router(state)).with_graceful_shutdown(shutdown).await
 }
 
 /// Waits (at most `limit`) for the detached work of `state` — refreshes writing rotated

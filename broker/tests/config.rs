@@ -219,6 +219,13 @@ fn sizes_durations_mtls_and_defaults() {
     assert_eq!(c.limits.max_request_body, 512 * 1024);
     assert_eq!(c.limits.max_response_body, 10_000_000);
     assert_eq!(c.limits.upstream_timeout, Duration::from_secs(120));
+    assert_eq!(c.limits.request_timeout, Duration::from_secs(150), "the request timeout outlasts a slow bank");
+    assert_eq!(c.limits.header_read_timeout, Duration::from_secs(10));
+    assert_eq!(c.limits.max_connections, 4096);
+    let err = load_err(&demo_toml().replace("[providers.seb]", "[limits]\nrequest_timeout = \"20s\"\n[providers.seb]"));
+    assert_eq!(err.key, "limits.request_timeout");
+    let err = load_err(&demo_toml().replace("[providers.seb]", "[limits]\nmax_connections = 0\n[providers.seb]"));
+    assert_eq!(err.key, "limits.max_connections");
     assert!(matches!(&c.providers["seb"].mtls, Some(TlsIdentityConfig::Pkcs12 { path, .. }) if path.ends_with("open-banking.pfx")));
     let err = load_err(&demo_toml().replace("[providers.seb]", "[limits]\nmax_request_body = \"1 parsec\"\n[providers.seb]"));
     assert_eq!(err.key, "limits.max_request_body");

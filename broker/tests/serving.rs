@@ -147,3 +147,94 @@ async fn logout_while_a_slow_request_is_in_flight_stays_logged_out() {
     assert_eq!(again.status().as_u16(), 401, "the old cookie still works after logout");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// How long until the peer closes `stream` (reads return 0 or fail), writing `trickle` one
+/// byte at a time every 250 ms meanwhile; `None` if it is still open after `limit`.
+async fn closed_within(stream: &mut tokio::net::TcpStream, trickle: &[u8], limit: std::time::Duration) -> Option<std::time::Duration> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let started = std::time::Instant::now();
+    let mut bytes = trickle.iter().cycle();
+    let mut buf = [0u8; 1024];
+    while started.elapsed() < limit {
+        if let Ok(read) = tokio::time::timeout(std::time::Duration::from_millis(250), stream.read(&mut buf)).await {
+            match read {
+                Ok(0) | Err(_) => return Some(started.elapsed()),
+                Ok(_) => continue,
+            }
+        }
+        if !trickle.is_empty() && stream.write_all(&[*bytes.next().unwrap()]).await.is_err() {
+            return Some(started.elapsed());
+        }
+    }
+    None
+}
+
+/// A client that trickles its request headers, or keeps a connection idle, loses it after
+/// `limits.header_read_timeout`.
+#[tokio::test]
+async fn slow_and_idle_connections_are_closed() {
+    use tokio::io::AsyncWriteExt;
+    let stack = start(Options { header_read_timeout: std::time::Duration::from_secs(1), ..Options::default() }).await;
+    let addr = stack.broker_url.trim_start_matches("http://").to_owned();
+
+    let mut slow = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n").await.unwrap();
+    let closed = closed_within(&mut slow, b"X-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n", std::time::Duration::from_secs(6)).await;
+    assert!(closed.is_some_and(|t| t < std::time::Duration::from_secs(3)), "a trickled header kept the connection: {closed:?}");
+
+    let mut idle = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    idle.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
+    let closed = closed_within(&mut idle, b"", std::time::Duration::from_secs(6)).await;
+    assert!(closed.is_some_and(|t| t < std::time::Duration::from_secs(3)), "an idle kept-alive connection stayed: {closed:?}");
+}
+
+/// A request body that does not arrive within `limits.body_read_timeout` is answered 408.
+#[tokio::test]
+async fn a_trickled_request_body_gets_408() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let stack = start(Options { body_read_timeout: std::time::Duration::from_secs(1), ..Options::default() }).await;
+    let mut b = stack.browser();
+    b.login().await;
+    let cookie = b.cookie_header().unwrap();
+    let addr = stack.broker_url.trim_start_matches("http://").to_owned();
+    let mut s = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let head = format!(
+        "POST /api/seb/test-api/echo HTTP/1.1\r\nHost: {addr}\r\nCookie: {cookie}\r\nX-Valv-CSRF: 1\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"a\":"
+    );
+    s.write_all(head.as_bytes()).await.unwrap();
+    let started = std::time::Instant::now();
+    let mut buf = vec![0u8; 4096];
+    let n = tokio::time::timeout(std::time::Duration::from_secs(6), s.read(&mut buf)).await.expect("an answer, not a hang").unwrap();
+    let answer = String::from_utf8_lossy(&buf[..n]);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains(r#""error":"bad_request""#), "{answer}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(3), "{:?}", started.elapsed());
+}
+
+/// Connections past `limits.max_connections` wait to be accepted until one closes.
+#[tokio::test]
+async fn connections_past_the_cap_wait() {
+    let stack = start(Options { max_connections: 2, ..Options::default() }).await;
+    let addr = stack.broker_url.trim_start_matches("http://").to_owned();
+    let first = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let _second = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let client = reqwest::Client::builder().timeout(std::time::Duration::from_millis(800)).build().unwrap();
+    assert!(client.get(format!("{}/healthz", stack.broker_url)).send().await.is_err(), "a third connection was served while two were open");
+    drop(first);
+    let client = reqwest::Client::builder().timeout(std::time::Duration::from_secs(5)).build().unwrap();
+    assert_eq!(client.get(format!("{}/healthz", stack.broker_url)).send().await.unwrap().status(), 200);
+}
+
+/// With `metrics_listen`, `/metrics` is served there only.
+#[tokio::test]
+async fn metrics_can_have_a_listener_of_their_own() {
+    let stack = start(Options { metrics_listener: true, ..Options::default() }).await;
+    let mut b = stack.browser();
+    assert_eq!(b.get("/healthz").await.status, 200);
+    assert_eq!(b.get("/metrics").await.status, 404, "not on the public listener");
+    let metrics_url = stack.metrics_url.clone().unwrap();
+    let m = stack.plain.get(format!("{metrics_url}/metrics")).send().await.unwrap();
+    assert_eq!(m.status(), 200);
+    let text = m.text().await.unwrap();
+    assert!(text.contains(r#"valv_http_requests_total{route="/healthz",method="GET",status="200"}"#), "{text}");
+}

@@ -18,6 +18,7 @@ fn err(key: impl Into<String>, message: impl Into<String>) -> ConfigError {
 #[serde(deny_unknown_fields)]
 pub(super) struct RawConfig {
     listen: Option<String>,
+    metrics_listen: Option<String>,
     public_origin: Option<String>,
     static_dir: Option<String>,
     store: Option<String>,
@@ -52,6 +53,10 @@ struct RawLimits {
     max_response_body: Option<toml::Value>,
     upstream_timeout: Option<String>,
     connect_timeout: Option<String>,
+    header_read_timeout: Option<String>,
+    body_read_timeout: Option<String>,
+    request_timeout: Option<String>,
+    max_connections: Option<toml::Value>,
 }
 
 #[derive(Deserialize)]
@@ -95,8 +100,18 @@ struct RawMtls {
 
 /// Top-level keys an environment override may address; other `VALV_…` variables (secrets
 /// referenced by `env:`, tool settings) are not configuration and are left alone.
-const SECTIONS: &[&str] =
-    &["listen", "public_origin", "static_dir", "store", "cors_allowed_origins", "trusted_proxies", "session", "limits", "providers"];
+const SECTIONS: &[&str] = &[
+    "listen",
+    "metrics_listen",
+    "public_origin",
+    "static_dir",
+    "store",
+    "cors_allowed_origins",
+    "trusted_proxies",
+    "session",
+    "limits",
+    "providers",
+];
 const LIST_KEYS: &[&str] = &["cors_allowed_origins", "trusted_proxies", "scopes", "default_scopes", "methods", "forward_headers"];
 const BOOL_KEYS: &[&str] = &["pkce", "psd2_headers"];
 
@@ -183,6 +198,20 @@ fn duration(key: &str, v: Option<&str>, default: Duration) -> Result<Duration, C
         return Err(err(key, "must be greater than zero"));
     }
     Ok(d)
+}
+
+/// A positive whole number (`4096` or `"4096"`).
+fn count(key: &str, v: Option<&toml::Value>, default: usize) -> Result<usize, ConfigError> {
+    let n = match v {
+        None => return Ok(default),
+        Some(toml::Value::Integer(i)) => usize::try_from(*i).map_err(|_| err(key, "must be a positive number"))?,
+        Some(toml::Value::String(s)) => s.trim().parse::<usize>().map_err(|_| err(key, format!("{s:?} is not a positive number")))?,
+        Some(_) => return Err(err(key, "must be a positive number")),
+    };
+    if n == 0 {
+        return Err(err(key, "must be greater than zero"));
+    }
+    Ok(n)
 }
 
 /// `1048576`, `"1MiB"`, `"512KiB"`, `"10MB"`, `"64kB"`.
@@ -503,6 +532,32 @@ pub(super) fn build(raw: RawConfig, env: &[(String, String)]) -> Result<Config, 
         max_response_body: size("limits.max_response_body", l.max_response_body.as_ref(), 10 << 20)?,
         upstream_timeout: duration("limits.upstream_timeout", l.upstream_timeout.as_deref(), Duration::from_secs(30))?,
         connect_timeout: duration("limits.connect_timeout", l.connect_timeout.as_deref(), Duration::from_secs(5))?,
+        header_read_timeout: duration("limits.header_read_timeout", l.header_read_timeout.as_deref(), Duration::from_secs(10))?,
+        body_read_timeout: duration("limits.body_read_timeout", l.body_read_timeout.as_deref(), Duration::from_secs(10))?,
+        // Replaced below when not configured: it must outlast a slow bank answer.
+        request_timeout: duration("limits.request_timeout", l.request_timeout.as_deref(), Duration::ZERO)?,
+        max_connections: count("limits.max_connections", l.max_connections.as_ref(), 4096)?,
+    };
+    let mut limits = limits;
+    if l.request_timeout.is_none() {
+        limits.request_timeout = Duration::from_secs(60).max(limits.upstream_timeout + limits.body_read_timeout + Duration::from_secs(20));
+    }
+    if limits.request_timeout <= limits.upstream_timeout {
+        return Err(err(
+            "limits.request_timeout",
+            format!("must be longer than limits.upstream_timeout ({:?}), or every slow bank answer would be cut", limits.upstream_timeout),
+        ));
+    }
+    let metrics_listen = match raw.metrics_listen.as_deref() {
+        None => None,
+        Some(text) => {
+            let addr: SocketAddr =
+                text.parse().map_err(|_| err("metrics_listen", format!("{text:?} is not an address like 127.0.0.1:9090")))?;
+            if addr == listen {
+                return Err(err("metrics_listen", "must differ from listen"));
+            }
+            Some(addr)
+        }
     };
 
     if raw.providers.is_empty() {
@@ -515,6 +570,7 @@ pub(super) fn build(raw: RawConfig, env: &[(String, String)]) -> Result<Config, 
     }
     Ok(Config {
         listen,
+        metrics_listen,
         public_origin,
         static_dir,
         session: SessionConfig { cookie_name, idle_timeout, absolute_timeout, refresh_skew, keys, active_key },

@@ -75,6 +75,9 @@ use crate::secret::Secret;
 pub struct Config {
     /// Where the broker listens (default `127.0.0.1:8080`).
     pub listen: SocketAddr,
+    /// A separate listener for `/metrics` (then not served on `listen`); `None` serves it on
+    /// `listen`.
+    pub metrics_listen: Option<SocketAddr>,
     /// The public origin of the broker as the browser sees it, e.g. `http://127.0.0.1:8080`
     /// (used to build each provider's default redirect URI `{origin}/auth/callback`).
     pub public_origin: url::Url,
@@ -219,6 +222,16 @@ pub struct Limits {
     pub upstream_timeout: Duration,
     /// Upstream connect timeout (default 5 s).
     pub connect_timeout: Duration,
+    /// A browser connection must send a request's headers within this long of starting
+    /// it — also the longest a kept-alive connection may sit idle (default 10 s).
+    pub header_read_timeout: Duration,
+    /// A request body must arrive within this long (default 10 s; 408 after).
+    pub body_read_timeout: Duration,
+    /// The longest any request may take from headers to answer (408 after; default 60 s, or
+    /// `upstream_timeout` + `body_read_timeout` + 20 s when that is longer).
+    pub request_timeout: Duration,
+    /// Browser connections open at once; more wait to be accepted (default 4096).
+    pub max_connections: usize,
 }
 
 /// A configuration error; names the key (e.g. `providers.seb.token_url`) and what is wrong.

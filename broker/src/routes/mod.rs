@@ -59,16 +59,20 @@ fn router(state: &AppState, cors: Option<CorsLayer>) -> Router {
         Some(cors) => auth.layer(cors),
         None => auth,
     };
-    let mut app = Router::new()
-        .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz))
-        .route("/metrics", get(health::metrics))
-        .merge(auth)
-        .with_state(state.clone());
+    let mut app = Router::new().route("/healthz", get(health::healthz)).route("/readyz", get(health::readyz));
+    if cfg.metrics_listen.is_none() {
+        app = app.route("/metrics", get(health::metrics));
+    }
+    let mut app = app.merge(auth).with_state(state.clone());
     if let Some(dir) = &cfg.static_dir {
         app = app.fallback_service(ServeDir::new(dir).append_index_html_on_directories(true));
     }
     app
+}
+
+/// `/metrics` alone, for the `metrics_listen` listener.
+pub fn metrics_router(state: AppState) -> Router {
+    Router::new().route("/metrics", get(health::metrics)).with_state(state)
 }
 
 /// The broker as one service (see the module header); [`App::connection`] makes the
@@ -94,6 +98,11 @@ impl App {
         let cors = cors_layer(&state.config.cors_allowed_origins);
         let router = router(&state, cors.clone());
         Self(Arc::new(Inner { state, router, cors }))
+    }
+
+    /// The size and time limits it serves with.
+    pub fn limits(&self) -> &crate::config::Limits {
+        &self.0.state.config.limits
     }
 
     /// The service of one connection from `peer` (the address `PSU-IP-Address` is made from).
@@ -137,12 +146,18 @@ impl Service<Request> for Connection {
         };
         let state = self.state.clone();
         Box::pin(async move {
-            let res = match AssertUnwindSafe(inner.instrument(ctx.span().clone())).catch_unwind().await {
-                Ok(Ok(res)) => res,
-                Ok(Err(never)) => match never {},
-                Err(_) => {
+            let limit = state.config.limits.request_timeout;
+            let guarded = tokio::time::timeout(limit, AssertUnwindSafe(inner.instrument(ctx.span().clone())).catch_unwind());
+            let res = match guarded.await {
+                Ok(Ok(Ok(res))) => res,
+                Ok(Ok(Err(never))) => match never {},
+                Ok(Err(_)) => {
                     tracing::error!(parent: ctx.span(), "a handler panicked");
                     crate::error::ApiError::internal().into_response()
+                }
+                Err(_) => {
+                    tracing::warn!(parent: ctx.span(), "the request took longer than limits.request_timeout");
+                    crate::error::ApiError::new(crate::error::ErrorCode::RequestTimeout, "The request took too long.").into_response()
                 }
             };
             let mut res = ctx.finish(&state, res);

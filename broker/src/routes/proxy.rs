@@ -132,7 +132,12 @@ async fn proxy(conn: &ProxyService, req: Request) -> Result<Response, ApiError> 
         tracing::info!(provider = %provider.config.name, "session reached its absolute lifetime");
         return Ok(ended(state, &session.session_id, &session.vault_id).await);
     }
-    let body = match axum::body::to_bytes(body, max).await {
+    let read = tokio::time::timeout(state.config.limits.body_read_timeout, axum::body::to_bytes(body, max)).await;
+    let Ok(read) = read else {
+        tracing::info!(provider = %provider.config.name, "the request body did not arrive in time");
+        return Err(ApiError::new(ErrorCode::RequestTimeout, "The request body did not arrive in time."));
+    };
+    let body = match read {
         Ok(b) => b,
         Err(err) => {
             let too_big = std::error::Error::source(&err).is_some_and(|s| s.is::<http_body_util::LengthLimitError>());

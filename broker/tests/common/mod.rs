@@ -41,6 +41,11 @@ pub struct Options {
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Token endpoint replacements: provider name → token URL.
     pub token_urls: Vec<(String, String)>,
+    pub header_read_timeout: Duration,
+    pub body_read_timeout: Duration,
+    pub max_connections: usize,
+    /// Serve `/metrics` on a listener of its own (`Stack::metrics_url`).
+    pub metrics_listener: bool,
 }
 
 /// Lets a test hold a request inside the bank: `entered` fires when `/test-api/gate` is
@@ -66,6 +71,10 @@ impl Default for Options {
             absolute_timeout: Duration::from_secs(12 * 3600),
             trusted_proxies: Vec::new(),
             token_urls: Vec::new(),
+            header_read_timeout: Duration::from_secs(10),
+            body_read_timeout: Duration::from_secs(10),
+            max_connections: 4096,
+            metrics_listener: false,
         }
     }
 }
@@ -184,6 +193,8 @@ pub struct Stack {
     pub gate: Arc<Gate>,
     /// The first broker's state (its store, for what a test observes there).
     pub broker: valv_broker::state::AppState,
+    /// `/metrics` on a listener of its own (with `Options::metrics_listener`).
+    pub metrics_url: Option<String>,
     bank_stop: Option<tokio::sync::oneshot::Sender<()>>,
     broker_stop: Option<tokio::sync::oneshot::Sender<()>>,
     broker_task: Option<tokio::task::JoinHandle<()>>,
@@ -211,6 +222,8 @@ pub fn plain_client() -> reqwest::Client {
 pub async fn start(opts: Options) -> Stack {
     let broker_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let broker_addr = broker_listener.local_addr().unwrap();
+    let metrics_listener = if opts.metrics_listener { Some(tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap()) } else { None };
+    let metrics_url = metrics_listener.as_ref().map(|l| format!("http://{}", l.local_addr().unwrap()));
     let broker_url = format!("http://{broker_addr}");
     let redirect = format!("{broker_url}/auth/callback");
 
@@ -245,6 +258,7 @@ pub async fn start(opts: Options) -> Stack {
     keys.insert("k1".to_owned(), test_key());
     let config = Config {
         listen: broker_addr,
+        metrics_listen: metrics_listener.as_ref().map(|l| l.local_addr().unwrap()),
         public_origin: broker_url.parse().unwrap(),
         static_dir: opts.static_dir.clone(),
         session: SessionConfig {
@@ -264,9 +278,16 @@ pub async fn start(opts: Options) -> Stack {
             max_response_body: opts.max_response_body,
             upstream_timeout: opts.upstream_timeout,
             connect_timeout: Duration::from_secs(2),
+            header_read_timeout: opts.header_read_timeout,
+            body_read_timeout: opts.body_read_timeout,
+            request_timeout: opts.upstream_timeout + Duration::from_secs(30),
+            max_connections: opts.max_connections,
         },
     };
     let (router, broker_state) = valv_broker::startup::build(config.clone()).await.expect("broker builds");
+    if let Some(l) = metrics_listener {
+        tokio::spawn(valv_broker::startup::serve_metrics(l, broker_state.clone(), std::future::pending()));
+    }
     let (broker_tx, broker_rx) = tokio::sync::oneshot::channel::<()>();
     let broker_task = tokio::spawn(async move {
         valv_broker::startup::serve_router(broker_listener, router, async {
@@ -284,6 +305,7 @@ pub async fn start(opts: Options) -> Stack {
         plain: plain_client(),
         gate,
         broker: broker_state,
+        metrics_url,
         bank_stop: Some(bank_tx),
         broker_stop: Some(broker_tx),
         broker_task: Some(broker_task),
