@@ -42,8 +42,17 @@ pub struct RefreshLabels {
 }
 
 /// The route templates a request label can name.
-const ROUTES: &[&str] =
-    &["/api/{provider}/{*path}", "/auth/login", "/auth/callback", "/auth/logout", "/auth/session", "/healthz", "/readyz", "/metrics"];
+const ROUTES: &[&str] = &[
+    "/api/{provider}/{*path}",
+    "/auth/login",
+    "/auth/callback",
+    "/auth/callback/{provider}",
+    "/auth/logout",
+    "/auth/session",
+    "/healthz",
+    "/readyz",
+    "/metrics",
+];
 
 /// The route label of a request path: its route template, `unmatched` for another path of
 /// the broker's, `static` for the app's files.
@@ -53,6 +62,9 @@ pub fn route_of(path: &str) -> &'static str {
     }
     if let Some(r) = ROUTES.iter().find(|r| **r == path) {
         return r;
+    }
+    if path.strip_prefix("/auth/callback/").is_some_and(|p| !p.is_empty() && !p.contains('/')) {
+        return "/auth/callback/{provider}";
     }
     if path.starts_with("/auth/") || path == "/readyz" {
         "unmatched"

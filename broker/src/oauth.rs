@@ -112,6 +112,16 @@ async fn post_form(
     })
 }
 
+/// An OAuth error code as it may appear in a log line: RFC 6749 codes are short and made of
+/// `[a-z_]`; anything else the bank sent (of any length) is not written out.
+pub(crate) fn loggable_code(code: &str) -> &str {
+    if !code.is_empty() && code.len() <= 64 && code.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') {
+        code
+    } else {
+        "(not an OAuth error code)"
+    }
+}
+
 /// Reads a token response into a [`TokenSet`]; `previous` supplies what a refresh answer may
 /// omit (the refresh token when not rotated, the scopes).
 async fn read_tokens(
@@ -124,7 +134,8 @@ async fn read_tokens(
     let bytes = read_limited(res, MAX_TOKEN_RESPONSE).await?;
     if !status.is_success() {
         let code = serde_json::from_slice::<OAuthErrorBody>(&bytes).ok().map(|b| b.error);
-        tracing::warn!(provider = %provider.config.name, status = status.as_u16(), error = code.as_deref().unwrap_or("-"), "bank refused a token request");
+        let logged = code.as_deref().map_or("-", loggable_code);
+        tracing::warn!(provider = %provider.config.name, status = status.as_u16(), error = logged, "bank refused a token request");
         return Err(match code.as_deref() {
             Some("invalid_grant") => TokenError::InvalidGrant,
             Some(c) if status.is_client_error() && c.len() <= 64 && c.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') => {
@@ -221,6 +232,15 @@ pub async fn revoke(state: &AppState, provider: &Provider, tokens: &TokenSet) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bank_error_codes_are_logged_only_when_they_look_like_codes() {
+        assert_eq!(loggable_code("invalid_grant"), "invalid_grant");
+        let flood = "x".repeat(100_000);
+        for bad in [flood.as_str(), "evil\n2026-12-01T00:00:00Z  INFO forged line", "Bearer abc.def", ""] {
+            assert_eq!(loggable_code(bad), "(not an OAuth error code)", "{bad:.40}");
+        }
+    }
 
     #[test]
     fn basic_auth_encodes_the_parts() {

@@ -432,3 +432,39 @@ async fn logout_fails_closed_while_the_store_is_down() {
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
 }
+
+/// Mix-up (RFC 9700 §4.4, RFC 9207): a login answer is taken only at the callback of the
+/// bank the login went to, and — when that bank is configured with its issuer — only when it
+/// names that issuer. A refused answer does not use up the login.
+#[tokio::test]
+async fn login_answers_for_another_bank_or_issuer_are_refused() {
+    let issuer = "https://bank.example/issuer".to_owned();
+    let stack =
+        start(Options { extra_providers: vec![("other".into(), String::new())], seb_issuer: Some(issuer.clone()), ..Options::default() })
+            .await;
+    let mut b = stack.browser();
+    let authorize = b.start_login("provider=seb&returnTo=%2Fdone").await;
+    let callback = b.bank_login(&authorize, PERSON).await;
+    let query = callback.split_once('?').unwrap().1.to_owned();
+
+    b.send("GET", &format!("/auth/callback/other?{query}&iss={issuer}"), &[], None).await.assert_error(400, "bad_request");
+    b.send("GET", &format!("/auth/callback?{query}"), &[], None).await.assert_error(400, "bad_request");
+    b.send("GET", &format!("/auth/callback?{query}&iss=https%3A%2F%2Fevil.example%2F"), &[], None).await.assert_error(400, "bad_request");
+    assert_eq!(
+        stack.control_get("/__sandbox/counters").await["tokenCalls"]["authorization_code"],
+        serde_json::Value::Null,
+        "no code went to a bank"
+    );
+
+    let done = b
+        .send(
+            "GET",
+            &format!("/auth/callback?{query}&iss={}", url::form_urlencoded::byte_serialize(issuer.as_bytes()).collect::<String>()),
+            &[],
+            None,
+        )
+        .await;
+    assert_eq!(done.status, 303, "{}", done.body);
+    assert_eq!(done.location(), "/done");
+    assert_eq!(b.get("/auth/session").await.json()["authenticated"], true);
+}

@@ -290,3 +290,22 @@ fn debug_output_hides_a_redis_password() {
     let err = Config::from_toml_str(&demo_toml().replace("sqlite:///tmp/valv/sessions.db", "rediss://cache:6380"), &env()).unwrap_err();
     assert_eq!(err.key, "store");
 }
+
+/// Two banks behind one redirect URI let a code from one be taken to the other (mix-up,
+/// RFC 9700 §4.4): with several providers each gets its own callback, and sharing one is
+/// refused.
+#[test]
+fn every_provider_has_a_callback_of_its_own() {
+    let second = demo_toml().split("[providers.seb]").nth(1).unwrap().replace("valv-demo", "valv-other");
+    let two = format!("{demo}\n[providers.other]{second}", demo = demo_toml());
+    let c = load(&two).unwrap();
+    assert_eq!(c.providers["seb"].redirect_uri.as_str(), "http://127.0.0.1:8080/auth/callback/seb");
+    assert_eq!(c.providers["other"].redirect_uri.as_str(), "http://127.0.0.1:8080/auth/callback/other");
+    let shared = two.replace("[providers.other]", "[providers.other]\nredirect_uri = \"http://127.0.0.1:8080/auth/callback/seb\"");
+    let err = load_err(&shared);
+    assert_eq!(err.key, "providers.other.redirect_uri", "{err}");
+    let one = load(&demo_toml()).unwrap();
+    assert_eq!(one.providers["seb"].redirect_uri.as_str(), "http://127.0.0.1:8080/auth/callback", "one provider keeps /auth/callback");
+    let issuer = load(&demo_toml().replace("pkce = true", "pkce = true\nissuer = \"https://bank.example\"")).unwrap();
+    assert_eq!(issuer.providers["seb"].issuer.as_deref(), Some("https://bank.example"));
+}

@@ -355,3 +355,38 @@ async fn health_readiness_and_metrics() {
     assert_eq!(b.send("POST", "/auth/logout", &[("x-valv-csrf", "1")], None).await.status, 204);
     assert!(b.get("/metrics").await.body.contains("valv_active_sessions 0\n"));
 }
+
+/// A 401 that a refresh cannot cure is not refreshed again and again: one about the consent
+/// (`CONSENT_INVALID`, `CONSENT_EXPIRED`) is passed on at once, and when the token a refresh
+/// made is refused as well, its further 401s are passed on without another refresh.
+#[tokio::test]
+async fn a_401_that_a_refresh_cannot_cure_is_refreshed_at_most_once() {
+    let stack = start(Options::default()).await;
+    let mut b = stack.browser();
+    b.login().await;
+    assert_eq!(b.api("GET", "/ais/v7/identified2/accounts", None).await.status, 200);
+
+    let rule = |code: &str| json!({"rules": [{"endpoint": "ais", "failureRate": 1.0, "status": 401, "code": code}]});
+    assert!(stack.control_put("/__sandbox/faults", rule("CONSENT_INVALID")).await.is_success());
+    for _ in 0..5 {
+        let r = b.api("GET", "/ais/v7/identified2/accounts", None).await;
+        assert_eq!(r.status, 401);
+        assert_eq!(r.json()["code"], "CONSENT_INVALID", "the bank's answer, as it is: {}", r.body);
+    }
+    assert_eq!(stack.refresh_calls().await, 0, "a consent problem is not a token problem");
+
+    assert!(stack.control_put("/__sandbox/faults", rule("TOKEN_INVALID")).await.is_success());
+    for _ in 0..5 {
+        let r = b.api("GET", "/ais/v7/identified2/accounts", None).await;
+        assert_eq!(r.status, 401);
+        assert_eq!(r.json()["code"], "TOKEN_INVALID", "{}", r.body);
+    }
+    assert_eq!(stack.refresh_calls().await, 1, "one refresh; the token it made was refused too, so no more");
+
+    // Once the bank takes that token again, a later 401 is cured by a refresh as before.
+    assert!(stack.control_put("/__sandbox/faults", json!({"rules": []})).await.is_success());
+    assert_eq!(b.api("GET", "/ais/v7/identified2/accounts", None).await.status, 200);
+    assert!(stack.control_post("/__sandbox/tokens/expire", json!({})).await.is_success());
+    assert_eq!(b.api("GET", "/ais/v7/identified2/accounts", None).await.status, 200);
+    assert_eq!(stack.refresh_calls().await, 2);
+}

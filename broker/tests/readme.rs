@@ -46,7 +46,12 @@ fn the_readme_configuration_example_loads() {
     assert!(!sandbox.allow.is_empty(), "the seb-psd2 preset");
     let prod = &config.providers["seb"];
     assert_eq!(prod.api_base_url.as_str(), "https://tpp-api.sebgroup.com/tpp");
-    assert_eq!(prod.redirect_uri.as_str(), "https://app.example.com/auth/callback", "default {{public_origin}}/auth/callback");
+    assert_eq!(
+        prod.redirect_uri.as_str(),
+        "https://app.example.com/auth/callback/seb",
+        "default with several providers: {{public_origin}}/auth/callback/{{name}}"
+    );
+    assert_eq!(sandbox.redirect_uri.as_str(), "https://app.example.com/auth/callback/seb-sandbox");
     assert!(prod.allow.iter().any(|r| r.path == "/ais/v7/identified2/**"));
     assert!(matches!(prod.mtls, Some(TlsIdentityConfig::Pem { .. })));
     assert_eq!(config.session.active_key, "k2");

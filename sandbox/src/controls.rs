@@ -93,10 +93,34 @@ pub struct FaultRule {
     /// `Retry-After` seconds on injected failures.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_after: Option<u64>,
+    /// Berlin Group code of an injected API failure (e.g. `CONSENT_INVALID`; default by
+    /// status: `TOKEN_INVALID` for 401, `ACCESS_EXCEEDED` for 429, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
 }
 
 fn default_status() -> u16 {
     503
+}
+
+/// The Berlin Group codes an injected failure may carry.
+const KNOWN_CODES: &[&str] = &[
+    "CONSENT_INVALID",
+    "CONSENT_EXPIRED",
+    "CONSENT_UNKNOWN",
+    "TOKEN_INVALID",
+    "TOKEN_EXPIRED",
+    "TOKEN_UNKNOWN",
+    "ACCESS_EXCEEDED",
+    "SERVICE_UNAVAILABLE",
+    "INTERNAL_SERVER_ERROR",
+    "RESOURCE_UNKNOWN",
+    "FORMAT_ERROR",
+];
+
+/// `code` as one of [`KNOWN_CODES`].
+fn known_code(code: &str) -> Option<&'static str> {
+    KNOWN_CODES.iter().copied().find(|k| *k == code)
 }
 
 /// The active fault rules.
@@ -177,9 +201,9 @@ pub async fn fault_middleware(State(st): State<SandboxState>, req: Request, next
             if failure.is_none() {
                 if rule.fail_next > 0 {
                     rule.fail_next -= 1;
-                    failure = Some((rule.status, rule.retry_after));
+                    failure = Some((rule.status, rule.retry_after, rule.code.clone()));
                 } else if rule.failure_rate > 0.0 && rand::random::<f64>() < rule.failure_rate {
-                    failure = Some((rule.status, rule.retry_after));
+                    failure = Some((rule.status, rule.retry_after, rule.code.clone()));
                 }
             }
         }
@@ -189,7 +213,7 @@ pub async fn fault_middleware(State(st): State<SandboxState>, req: Request, next
     if delay > 0 {
         tokio::time::sleep(Duration::from_millis(delay)).await;
     }
-    let Some((status, retry_after)) = failure else {
+    let Some((status, retry_after, injected_code)) = failure else {
         let res = next.run(req).await;
         if delay_after > 0 {
             tokio::time::sleep(Duration::from_millis(delay_after)).await;
@@ -211,6 +235,7 @@ pub async fn fault_middleware(State(st): State<SandboxState>, req: Request, next
             404 => "RESOURCE_UNKNOWN",
             _ => "FORMAT_ERROR",
         };
+        let code = injected_code.as_deref().and_then(known_code).unwrap_or(code);
         Problem::new(status, code, "Injected failure (sandbox test controls)").into_response()
     };
     if let Some(s) = retry_after {
@@ -288,7 +313,10 @@ async fn get_faults(State(st): State<SandboxState>) -> Response {
 }
 
 async fn put_faults(State(st): State<SandboxState>, body: Bytes) -> Response {
-    let f: Faults = match parse(&body) {
+    let f: Faults = match parse::<Faults>(&body) {
+        Ok(f) if f.rules.iter().any(|r| r.code.as_deref().is_some_and(|c| known_code(c).is_none())) => {
+            return bad_request(format!("unknown code; known: {}", KNOWN_CODES.join(", ")));
+        }
         Ok(f) => f,
         Err(r) => return r,
     };

@@ -67,6 +67,7 @@ struct RawProvider {
     revocation_url: Option<String>,
     api_base_url: Option<String>,
     redirect_uri: Option<String>,
+    issuer: Option<String>,
     client_id: Option<String>,
     client_secret: Option<String>,
     client_auth: Option<String>,
@@ -316,7 +317,13 @@ fn rule(key: &str, r: RawRule) -> Result<RouteRule, ConfigError> {
     Ok(RouteRule { methods, path })
 }
 
-fn provider(name: &str, p: RawProvider, public_origin: &url::Url, env: &[(String, String)]) -> Result<ProviderConfig, ConfigError> {
+fn provider(
+    name: &str,
+    p: RawProvider,
+    public_origin: &url::Url,
+    several: bool,
+    env: &[(String, String)],
+) -> Result<ProviderConfig, ConfigError> {
     let k = |f: &str| format!("providers.{name}.{f}");
     if name.is_empty() || !name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') {
         return Err(err(format!("providers.{name}"), "provider names are [a-z0-9-]+ (they appear in /api/{provider}/…)"));
@@ -330,11 +337,22 @@ fn provider(name: &str, p: RawProvider, public_origin: &url::Url, env: &[(String
     }
     let redirect_uri = match p.redirect_uri.as_deref() {
         Some(v) => http_url(&k("redirect_uri"), Some(v))?,
+        // Each provider its own callback when there are several (RFC 9700 §4.4, mix-up).
+        None if several => public_origin.join(&format!("/auth/callback/{name}")).map_err(|e| err(k("redirect_uri"), e.to_string()))?,
         None => public_origin.join("/auth/callback").map_err(|e| err(k("redirect_uri"), e.to_string()))?,
     };
-    if redirect_uri.path() != "/auth/callback" {
-        return Err(err(k("redirect_uri"), "must end in /auth/callback (the broker's callback route)"));
+    let own = format!("/auth/callback/{name}");
+    if redirect_uri.path() != "/auth/callback" && redirect_uri.path() != own {
+        return Err(err(k("redirect_uri"), format!("must end in /auth/callback or {own} (the broker's callback routes)")));
     }
+    let issuer = match p.issuer.as_deref().map(str::trim) {
+        None => None,
+        Some(v) => {
+            // RFC 9207: compared as a string, exactly as the bank sends it.
+            http_url(&k("issuer"), Some(v))?;
+            Some(v.to_owned())
+        }
+    };
     let client_id_raw = p.client_id.as_deref().ok_or_else(|| err(k("client_id"), "is required"))?;
     let client_id = resolve(&k("client_id"), client_id_raw, env)?.unwrap_or_else(|| client_id_raw.to_owned());
     if client_id.trim().is_empty() {
@@ -396,6 +414,7 @@ fn provider(name: &str, p: RawProvider, public_origin: &url::Url, env: &[(String
         revocation_url,
         api_base_url,
         redirect_uri,
+        issuer,
         client_id,
         client_secret,
         client_auth,
@@ -563,9 +582,19 @@ pub(super) fn build(raw: RawConfig, env: &[(String, String)]) -> Result<Config, 
     if raw.providers.is_empty() {
         return Err(err("providers", "at least one provider is required, e.g. [providers.seb]"));
     }
-    let mut providers = BTreeMap::new();
+    let several = raw.providers.len() > 1;
+    let mut providers: BTreeMap<String, ProviderConfig> = BTreeMap::new();
     for (name, p) in raw.providers {
-        let provider = provider(&name, p, &public_origin, env)?;
+        let provider = provider(&name, p, &public_origin, several, env)?;
+        if let Some(other) = providers.values().find(|o| o.redirect_uri.path() == provider.redirect_uri.path()) {
+            return Err(err(
+                format!("providers.{name}.redirect_uri"),
+                format!(
+                    "{} is also the callback of providers.{}: each provider needs its own (/auth/callback/{name}), or a code could be taken to the wrong bank (mix-up, RFC 9700 §4.4)",
+                    provider.redirect_uri, other.name
+                ),
+            ));
+        }
         providers.insert(name, provider);
     }
     Ok(Config {

@@ -167,8 +167,13 @@ pub struct ProviderConfig {
     pub revocation_url: Option<url::Url>,
     /// Base of `/api/{provider}/…` forwarding.
     pub api_base_url: url::Url,
-    /// Redirect URI registered at the bank (default `{public_origin}/auth/callback`).
+    /// Redirect URI registered at the bank: `…/auth/callback` or `…/auth/callback/{name}`,
+    /// its own for each provider (default `{public_origin}/auth/callback` with one provider,
+    /// `{public_origin}/auth/callback/{name}` with several).
     pub redirect_uri: url::Url,
+    /// The bank's issuer identifier: when set, a login answer must carry it as `iss`
+    /// (RFC 9207).
+    pub issuer: Option<String>,
     /// OAuth client id.
     pub client_id: String,
     /// OAuth client secret.

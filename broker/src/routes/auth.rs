@@ -18,7 +18,7 @@
 use std::time::Duration;
 
 use axum::extract::{RawQuery, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use rand::RngCore;
@@ -164,7 +164,11 @@ fn with_cookies(mut response: Response, cookies: impl IntoIterator<Item = Option
 }
 
 /// `GET /auth/callback?code=&state=` (or `error=`).
-pub async fn callback(State(state): State<AppState>, headers: HeaderMap, RawQuery(raw): RawQuery) -> Result<Response, ApiError> {
+pub async fn callback(State(state): State<AppState>, uri: Uri, headers: HeaderMap, RawQuery(raw): RawQuery) -> Result<Response, ApiError> {
+    // Whose callback this is: the provider whose redirect URI has this path.
+    let Some(at) = state.providers.values().find(|p| p.config.redirect_uri.path() == uri.path()) else {
+        return Err(ApiError::new(crate::error::ErrorCode::NotFound, "No provider has this callback."));
+    };
     let q = parse_query(raw.as_deref())?;
     let Some(st) = param(&q, "state").filter(|s| !s.is_empty()) else {
         return Err(ApiError::bad_request("The login answer has no state."));
@@ -181,15 +185,27 @@ pub async fn callback(State(state): State<AppState>, headers: HeaderMap, RawQuer
     // One-time: out of the cookie, and claimed in the store, before anything goes to the bank.
     let p = pending.remove(index);
     let login_cookie = login::cookie(&state, &mut pending);
+    let Some(provider) = state.provider(&p.provider) else {
+        return Err(ApiError::bad_request("Unknown provider."));
+    };
+    // Mix-up (RFC 9700 §4.4): the answer must come back where this login's bank sends it,
+    // and name that bank when it says who it is (RFC 9207).
+    if provider.config.name != at.config.name {
+        tracing::warn!(provider = %p.provider, callback = %at.config.name, "login answer at another provider's callback");
+        return Err(ApiError::bad_request("This login answer came back at another bank's callback. Start the login again."));
+    }
+    if let Some(expected) = &provider.config.issuer {
+        if param(&q, "iss") != Some(expected.as_str()) {
+            tracing::warn!(provider = %p.provider, "login answer without this bank's issuer (iss)");
+            return Err(ApiError::bad_request("The login answer does not name this bank as its issuer. Start the login again."));
+        }
+    }
     let claim = format!("login-state:{}", hex(&wanted));
     let lifetime = Duration::from_secs(PENDING_LIFETIME_SECS.unsigned_abs());
     if !state.store.claim(&claim, lifetime).await.map_err(store_failure)? {
         tracing::warn!(provider = %p.provider, "callback for a state that was already used");
         return Err(ApiError::bad_request("This login answer was already used. Start the login again."));
     }
-    let Some(provider) = state.provider(&p.provider) else {
-        return Err(ApiError::bad_request("Unknown provider."));
-    };
     if let Some(err) = param(&q, "error") {
         let code = safe_error_code(err);
         tracing::info!(provider = %p.provider, error = code, "the bank answered the login with an error");

@@ -163,13 +163,31 @@ async fn proxy(conn: &ProxyService, req: Request) -> Result<Response, ApiError> 
             None => upstream_headers(conn, provider, &parts.headers)?,
         };
         let res = send(state, provider, &parts.method, uri.clone(), sent_headers, body.clone(), bearer).await?;
+        if res.status() != StatusCode::UNAUTHORIZED {
+            // (One atomic load unless some token is waiting to be accepted.)
+            state.refresher.accepted_after_rejection(&session.vault_id);
+        }
         if res.status() == StatusCode::UNAUTHORIZED && !retried {
+            // A refresh fixes an expired or revoked token, not a consent the bank no longer
+            // honours, nor a bank that refused the token a refresh just made: those answers
+            // go to the browser as they are.
+            let stale = res.request_bearer.clone();
+            let (head, answer) = collect(state, res).await?;
+            let futile = state.refresher.refreshing_did_not_help(&session.vault_id, &stale);
+            if futile || consent_problem(&answer) {
+                tracing::info!(provider = %provider.config.name, "the bank refused the token for a reason a refresh does not fix");
+                let mut out = finish(head, Body::from(answer));
+                if let Some(cookie) = resolve::touch_if_due(state, &session) {
+                    out.headers_mut().append(header::SET_COOKIE, cookie);
+                }
+                return Ok(out);
+            }
             retried = true;
             tracing::info!(provider = %provider.config.name, "the bank answered 401: refreshing once and retrying");
-            let stale = res.request_bearer.clone();
             match refresh::refresh(state, provider, session.session_id, &session.vault_id, access_token_of(&stale), Reason::Rejected).await
             {
                 Ok(fresh) => {
+                    state.refresher.refreshed_after_rejection(&session.vault_id, &fresh.bearer);
                     bearer = fresh.bearer;
                     continue;
                 }
@@ -306,7 +324,6 @@ async fn respond(state: &AppState, res: Sent) -> Result<Response, ApiError> {
         tracing::warn!("the bank's answer is over the response size limit");
         return Err(ApiError::upstream_unavailable("The bank's answer is too large."));
     }
-    let headers = forward_response_headers(&parts.headers);
     let body = if declared.is_some_and(|n| n <= BUFFERED_ANSWER) {
         // PSD2 answers are small: one write instead of one per chunk read from the bank.
         let collected = tokio::time::timeout_at(deadline, http_body_util::BodyExt::collect(body)).await;
@@ -324,10 +341,48 @@ async fn respond(state: &AppState, res: Sent) -> Result<Response, ApiError> {
     } else {
         Body::from_stream(limited_stream(body, limit, deadline))
     };
+    Ok(finish(parts, body))
+}
+
+/// The browser's answer: the bank's status, its headers as they may pass, `body`.
+fn finish(parts: http::response::Parts, body: Body) -> Response {
+    let headers = forward_response_headers(&parts.headers);
     let mut out = Response::new(body);
-    *out.status_mut() = status;
+    *out.status_mut() = parts.status;
     *out.headers_mut() = headers;
-    Ok(out)
+    out
+}
+
+/// The bank's whole answer (a refusal: small), within the exchange's deadline.
+async fn collect(state: &AppState, res: Sent) -> Result<(http::response::Parts, Bytes), ApiError> {
+    let deadline = res.deadline;
+    let (parts, body) = res.inner.into_parts();
+    let limit = state.config.limits.max_response_body.min(BUFFERED_ANSWER as usize);
+    let limited = http_body_util::Limited::new(body, limit);
+    match tokio::time::timeout_at(deadline, http_body_util::BodyExt::collect(limited)).await {
+        Ok(Ok(c)) => Ok((parts, c.to_bytes())),
+        Ok(Err(_)) => {
+            tracing::warn!("the bank's refusal broke off or was too large");
+            Err(ApiError::upstream_unavailable("The bank's answer broke off."))
+        }
+        Err(_) => Err(ApiError::upstream_timeout()),
+    }
+}
+
+/// Berlin Group codes of a 401 that are about the consent, not the access token.
+const CONSENT_CODES: &[&str] = &["CONSENT_INVALID", "CONSENT_EXPIRED", "CONSENT_UNKNOWN"];
+
+/// Does a bank's 401 body (RFC 7807 with `tppMessages`, or `additionalErrors`) say the
+/// consent is the problem.
+fn consent_problem(body: &[u8]) -> bool {
+    let Ok(v) = serde_json::from_slice::<serde_json::Value>(body) else { return false };
+    let codes = ["tppMessages", "additionalErrors"]
+        .iter()
+        .filter_map(|k| v.get(*k).and_then(|m| m.as_array()))
+        .flatten()
+        .filter_map(|m| m.get("code").and_then(|c| c.as_str()))
+        .chain(v.get("code").and_then(|c| c.as_str()));
+    codes.into_iter().any(|c| CONSENT_CODES.contains(&c))
 }
 
 /// The bank's answer as a stream that fails (cutting the answer off) when it grows past

@@ -58,6 +58,16 @@ pub struct Fresh {
 
 type Outcome = Result<Fresh, RefreshFailure>;
 
+/// After a refresh that followed a 401 made a token the bank refuses too, how long its 401s
+/// pass through without another refresh.
+pub const FUTILE_REFRESH_WINDOW: Duration = Duration::from_secs(60);
+
+/// SHA-256 of a header value (a token is never kept in clear beyond the cache).
+fn digest(v: &HeaderValue) -> [u8; 32] {
+    use sha2::Digest;
+    sha2::Sha256::digest(v.as_bytes()).into()
+}
+
 /// The refresh tasks in flight in this process, and when each session last refreshed (to
 /// keep a bank whose token lifetime is shorter than the skew from being asked on every
 /// request).
@@ -65,6 +75,12 @@ type Outcome = Result<Fresh, RefreshFailure>;
 pub struct Refresher {
     inflight: Mutex<HashMap<String, Shared<BoxFuture<'static, Outcome>>>>,
     recent: Mutex<HashMap<String, (Instant, Duration)>>,
+    /// Per token record: a digest of the access token that a refresh after a 401 made, until
+    /// the bank accepts it. When the bank refuses that one too, refreshing does not help:
+    /// its 401s pass through.
+    after_rejection: Mutex<HashMap<String, ([u8; 32], Instant)>>,
+    /// Whether `after_rejection` has entries (read on every answer without the lock).
+    any_after_rejection: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for Refresher {
@@ -74,6 +90,36 @@ impl std::fmt::Debug for Refresher {
 }
 
 impl Refresher {
+    /// Notes that `bearer` was made by a refresh after the bank refused its predecessor.
+    pub fn refreshed_after_rejection(&self, vault_id: &str, bearer: &HeaderValue) {
+        let mut map = self.after_rejection.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if map.len() >= 100_000 {
+            map.clear();
+        }
+        map.insert(vault_id.to_owned(), (digest(bearer), Instant::now()));
+        self.any_after_rejection.store(true, std::sync::atomic::Ordering::Release);
+    }
+
+    /// The bank took the token a refresh after a 401 made: a later 401 may be cured again.
+    pub fn accepted_after_rejection(&self, vault_id: &str) {
+        if !self.any_after_rejection.load(std::sync::atomic::Ordering::Acquire) {
+            return;
+        }
+        let mut map = self.after_rejection.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        map.remove(vault_id);
+        if map.is_empty() {
+            self.any_after_rejection.store(false, std::sync::atomic::Ordering::Release);
+        }
+    }
+
+    /// Whether `bearer` came from a refresh after a 401 (within [`FUTILE_REFRESH_WINDOW`])
+    /// and was not accepted yet, so another 401 to it will not be cured by refreshing again:
+    /// at most one such refresh per access token and window.
+    pub fn refreshing_did_not_help(&self, vault_id: &str, bearer: &HeaderValue) -> bool {
+        let map = self.after_rejection.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        map.get(vault_id).is_some_and(|(d, at)| *d == digest(bearer) && at.elapsed() < FUTILE_REFRESH_WINDOW)
+    }
+
     fn refreshed(&self, vault_id: &str, lifetime: Duration) {
         let mut map = self.recent.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         map.retain(|_, (at, life)| at.elapsed() < *life);

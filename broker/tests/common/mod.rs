@@ -46,6 +46,8 @@ pub struct Options {
     pub max_connections: usize,
     /// Serve `/metrics` on a listener of its own (`Stack::metrics_url`).
     pub metrics_listener: bool,
+    /// The `issuer` (RFC 9207) of provider `seb`.
+    pub seb_issuer: Option<String>,
 }
 
 /// Lets a test hold a request inside the bank: `entered` fires when `/test-api/gate` is
@@ -75,6 +77,7 @@ impl Default for Options {
             body_read_timeout: Duration::from_secs(10),
             max_connections: 4096,
             metrics_listener: false,
+            seb_issuer: None,
         }
     }
 }
@@ -158,6 +161,7 @@ pub fn provider(name: &str, bank: &str, api_base: &str, redirect: &str, client_a
         revocation_url: Some(format!("{bank}/mga/sps/oauth/oauth20/revoke").parse().unwrap()),
         api_base_url: api_base.parse().unwrap(),
         redirect_uri: redirect.parse().unwrap(),
+        issuer: None,
         client_id: CLIENT_ID.into(),
         client_secret: Secret::new(CLIENT_SECRET),
         client_auth,
@@ -229,6 +233,14 @@ pub async fn start(opts: Options) -> Stack {
 
     let mut sc = SandboxConfig { controls: true, settings: opts.settings.clone(), ..SandboxConfig::default() };
     sc.add_client(Client { id: CLIENT_ID.into(), secret: CLIENT_SECRET.into(), redirect_uri: redirect.clone() });
+    // Each further provider is a client of its own at the sandbox, with its own callback.
+    for (name, _) in &opts.extra_providers {
+        sc.add_client(Client {
+            id: format!("{CLIENT_ID}-{name}"),
+            secret: CLIENT_SECRET.into(),
+            redirect_uri: format!("{broker_url}/auth/callback/{name}"),
+        });
+    }
     let bank = SandboxState::with_config(sc);
     let bank_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let bank_url = format!("http://{}", bank_listener.local_addr().unwrap());
@@ -244,10 +256,13 @@ pub async fn start(opts: Options) -> Stack {
     });
 
     let mut providers = BTreeMap::new();
-    providers.insert("seb".to_owned(), provider("seb", &bank_url, &bank_url, &redirect, opts.client_auth));
+    let mut seb = provider("seb", &bank_url, &bank_url, &redirect, opts.client_auth);
+    seb.issuer = opts.seb_issuer.clone();
+    providers.insert("seb".to_owned(), seb);
     for (name, api) in &opts.extra_providers {
         let api = if api.is_empty() { &bank_url } else { api };
-        let mut p = provider(name, &bank_url, api, &redirect, opts.client_auth);
+        let mut p = provider(name, &bank_url, api, &format!("{broker_url}/auth/callback/{name}"), opts.client_auth);
+        p.client_id = format!("{CLIENT_ID}-{name}");
         p.allow = vec![allow(&["GET", "POST"], "/**")];
         providers.insert(name.clone(), p);
     }
