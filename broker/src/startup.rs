@@ -59,6 +59,7 @@ pub async fn build(config: Config) -> anyhow::Result<(App, AppState)> {
         providers.insert(name.clone(), Provider::new(p.clone(), http, api));
     }
     let origin: Arc<str> = crate::policy::csrf::origin_of(&config.public_origin).into();
+    let config_rate = config.rate_limits.clone();
     let state = AppState::new(Shared {
         config: Arc::new(config),
         origin,
@@ -68,10 +69,24 @@ pub async fn build(config: Config) -> anyhow::Result<(App, AppState)> {
         metrics: Arc::new(Metrics::new()),
         cache: Arc::new(SessionCache::new(SESSION_CACHE_CAPACITY)),
         refresher: Arc::new(Refresher::default()),
+        rate: Arc::new(crate::policy::rate::RateLimiter::new(&config_rate)),
         background: tokio_util::task::TaskTracker::new(),
     });
     let cache = state.cache.clone();
     state.store.set_invalidation_sink(Arc::new(move |what| cache.invalidate(what)));
+    // Forget rate-limit buckets that are full again, so their memory stays bounded.
+    let rate = Arc::downgrade(&state.rate);
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
+        every.tick().await;
+        loop {
+            every.tick().await;
+            match rate.upgrade() {
+                Some(r) => r.sweep(),
+                None => return,
+            }
+        }
+    });
     Ok((App::new(state.clone()), state))
 }
 

@@ -65,6 +65,8 @@ pub struct Shared {
     pub cache: Arc<SessionCache>,
     /// Refreshes in flight.
     pub refresher: Arc<Refresher>,
+    /// Rate limits.
+    pub rate: Arc<crate::policy::rate::RateLimiter>,
     /// Work detached from requests (refreshes, idle-expiry extensions), awaited at shutdown.
     pub background: tokio_util::task::TaskTracker,
 }

@@ -468,3 +468,99 @@ async fn login_answers_for_another_bank_or_issuer_are_refused() {
     assert_eq!(done.location(), "/done");
     assert_eq!(b.get("/auth/session").await.json()["authenticated"], true);
 }
+
+/// One browser cannot burn the bank's budget: login steps per client address and API calls
+/// per session are limited — 429 `rate_limited` with `Retry-After`, nothing sent on — and
+/// every address and session has a budget of its own.
+#[tokio::test]
+async fn one_browser_cannot_burn_the_banks_budget() {
+    use valv_broker::config::{Rate, RateLimits};
+    let per = |count, secs| Rate::Per { count, period: std::time::Duration::from_secs(secs) };
+    let stack = start(Options {
+        rate_limits: RateLimits { logins_per_ip: per(5, 60), api_per_ip: per(1000, 1), api_per_session: per(10, 60) },
+        trusted_proxies: vec!["127.0.0.1/32".parse().unwrap()],
+        ..Options::default()
+    })
+    .await;
+    let mut b = stack.browser();
+    b.login().await; // two login steps: /auth/login and /auth/callback
+    for _ in 0..10 {
+        assert_eq!(b.api("GET", "/ais/v7/identified2/accounts", None).await.status, 200);
+    }
+    let over = b.api("GET", "/ais/v7/identified2/accounts", None).await;
+    over.assert_error(429, "rate_limited");
+    let wait: u64 = over.header("retry-after").expect("Retry-After").parse().unwrap();
+    assert!((1..=60).contains(&wait), "{wait}");
+    let counters = stack.control_get("/__sandbox/counters").await;
+    let at_bank: u64 = counters["apiCalls"].as_object().unwrap().values().map(|v| v.as_u64().unwrap()).sum();
+    assert_eq!(at_bank, 10, "the refused call did not reach the bank: {counters}");
+
+    let mut other = stack.browser();
+    other.login().await; // login steps 3 and 4 of this address
+    assert_eq!(other.api("GET", "/ais/v7/identified2/accounts", None).await.status, 200, "another session has its own budget");
+
+    let login = |forwarded: Option<&'static str>| {
+        let mut req = stack.plain.get(format!("{}/auth/login?provider=seb", stack.broker_url));
+        if let Some(f) = forwarded {
+            req = req.header("x-forwarded-for", f);
+        }
+        req.send()
+    };
+    assert_eq!(login(None).await.unwrap().status(), 302, "the fifth login step of the minute");
+    let refused = login(None).await.unwrap();
+    assert_eq!(refused.status(), 429);
+    assert!(refused.headers().contains_key("retry-after"));
+    assert_eq!(refused.json::<serde_json::Value>().await.unwrap()["error"], "rate_limited");
+    assert_eq!(login(Some("198.51.100.9")).await.unwrap().status(), 302, "another address has its own budget");
+}
+
+/// The store fails after the bank issued tokens at a login: the browser gets a clear 503,
+/// and the tokens nobody will use are revoked at the bank rather than left behind.
+#[tokio::test]
+async fn tokens_of_a_login_the_store_could_not_keep_are_revoked() {
+    let Some(redis) = TestRedis::start().await else { return };
+    let stack = start(Options { store: valv_broker::config::StoreConfig::Redis(redis.url.clone()), ..Options::default() }).await;
+    let mut b = stack.browser();
+    let authorize = b.start_login("provider=seb&returnTo=%2F").await;
+    let callback = b.bank_login(&authorize, PERSON).await;
+    // The code exchange takes a second; the store stops answering while it runs.
+    let slow = serde_json::json!({"rules": [{"endpoint": "token", "latencyMs": 1000, "latencyNext": 1}]});
+    assert!(stack.control_put("/__sandbox/faults", slow).await.is_success());
+    let pending = tokio::spawn({
+        let mut b2 = stack.browser();
+        b2.cookies = b.cookies.clone();
+        async move { b2.send("GET", &callback, &[], None).await }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    redis.pause();
+    let answer = tokio::time::timeout(std::time::Duration::from_secs(15), pending).await.expect("the callback answers").unwrap();
+    redis.resume();
+    answer.assert_error(503, "store_unavailable");
+    assert!(
+        answer.header("set-cookie").is_none_or(|c| !c.starts_with("__Host-valv=")),
+        "no session cookie for a session that does not exist"
+    );
+
+    let v = stack.control_get(&format!("/__sandbox/tokens?personalIdentityNumber={PERSON}")).await;
+    let rt = v[0]["refreshToken"].as_str().expect("the bank issued tokens").to_owned();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let res = stack
+            .plain
+            .post(format!("{}/mga/sps/oauth/oauth20/token", stack.bank_url))
+            .form(&[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", rt.as_str()),
+                ("client_id", common::CLIENT_ID),
+                ("client_secret", common::CLIENT_SECRET),
+            ])
+            .send()
+            .await
+            .unwrap();
+        if res.status() == 400 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the orphaned tokens were not revoked: {}", res.status());
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}

@@ -22,7 +22,15 @@ async fn static_files_with_security_headers_and_wasm_type() {
     assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
     assert_eq!(index.header("x-content-type-options"), Some("nosniff"));
     assert_eq!(index.header("referrer-policy"), Some("no-referrer"));
+    assert_eq!(index.header("x-frame-options"), Some("DENY"), "the app cannot be framed (clickjacking)");
     assert!(index.header("set-cookie").is_none(), "static files do not create sessions");
+    // The same on broker answers, and no caching of anything under /auth or /api.
+    for path in ["/auth/session", "/api/seb/ais/v7/identified2/accounts"] {
+        let r = b.get(path).await;
+        assert_eq!(r.header("x-frame-options"), Some("DENY"), "{path}");
+        assert!(r.header("content-security-policy").is_some_and(|c| c.contains("frame-ancestors 'none'")), "{path}");
+        assert_eq!(r.header("cache-control"), Some("no-store"), "{path}");
+    }
 
     let wasm = b.get("/pkg/app_bg.wasm").await;
     assert_eq!(wasm.status, 200);

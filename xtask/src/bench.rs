@@ -74,6 +74,7 @@ pub fn run(args: Args) -> Result<()> {
             bank_port: crate::procs::free_port()?,
             controls: true,
             dir: cluster_dir,
+            rate_limits: crate::stack::RATE_LIMITS_UNREACHABLE,
         },
     )?;
     let idle_rss = crate::stormbench::rss(&cluster);

@@ -46,6 +46,8 @@ pub struct Options {
     pub controls: bool,
     /// Scratch directory (configuration, session key, logs of the daemons).
     pub dir: PathBuf,
+    /// The lines of the brokers' `[rate_limits]` (empty: their defaults).
+    pub rate_limits: &'static str,
 }
 
 /// A running cluster; everything stops when it is dropped (load balancer first).
@@ -146,6 +148,7 @@ pub fn start(tools: &BenchTools, bins: &crate::stack::Bins, opts: &Options) -> R
             www: &www,
             cors: &[],
             trusted_proxies: &["127.0.0.1/32"],
+            rate_limits: opts.rate_limits,
         });
         std::fs::write(&config, toml)?;
         let mut cmd = Command::new(&bins.broker);
@@ -185,8 +188,11 @@ pub fn run(args: Args) -> Result<()> {
         ctrlc::set_handler(move || stop.store(true, Ordering::SeqCst)).context("installing the Ctrl-C handler")?;
     }
     let dir = crate::target_dir().join("xtask/cluster");
-    let cluster =
-        start(&tools, &bins, &Options { replicas: args.replicas, port: args.port, bank_port: args.bank_port, controls: true, dir })?;
+    let cluster = start(
+        &tools,
+        &bins,
+        &Options { replicas: args.replicas, port: args.port, bank_port: args.bank_port, controls: true, dir, rate_limits: "" },
+    )?;
     step("Valv cluster is running");
     note(&format!("app:      {}/  (HAProxy, round robin over {} replicas)", cluster.url, cluster.brokers.len()));
     for b in &cluster.brokers {

@@ -48,6 +48,7 @@ pub fn run(args: Args) -> Result<()> {
         cors: Vec::new(),
         state_dir,
         release: false,
+        rate_limits: "",
     })?;
     step("Valv demo is running");
     note("app:      http://127.0.0.1:8080/");

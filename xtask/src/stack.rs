@@ -26,6 +26,8 @@ pub struct StackOptions {
     pub state_dir: PathBuf,
     /// Build in release mode.
     pub release: bool,
+    /// The lines of the broker's `[rate_limits]` (empty: its defaults).
+    pub rate_limits: &'static str,
 }
 
 /// The running pair; both stop when this is dropped (broker first).
@@ -112,7 +114,12 @@ pub struct BrokerToml<'a> {
     pub cors: &'a [String],
     /// `trusted_proxies`.
     pub trusted_proxies: &'a [&'a str],
+    /// The lines of `[rate_limits]` (empty: the broker's defaults).
+    pub rate_limits: &'a str,
 }
+
+/// `[rate_limits]` lines for load generators: every limit enforced, none ever reached.
+pub const RATE_LIMITS_UNREACHABLE: &str = "logins_per_ip = \"1000000/s\"\napi_per_ip = \"1000000/s\"\napi_per_session = \"1000000/s\"\n";
 
 /// The one broker configuration template of `cargo xtask`: provider `seb` at the sandbox.
 pub fn broker_toml(c: &BrokerToml) -> String {
@@ -126,6 +133,8 @@ store = {store:?}
 cors_allowed_origins = [{cors}]
 trusted_proxies = [{trusted}]
 
+[rate_limits]
+{rate_limits}
 [session]
 active_key = "k1"
 
@@ -155,6 +164,7 @@ allow_preset = "seb-psd2"
         bank = c.bank,
         api = c.api,
         client_id = c.client_id,
+        rate_limits = c.rate_limits,
     )
 }
 
@@ -185,6 +195,7 @@ pub fn start(opts: &StackOptions) -> Result<Stack> {
             www: &root().join("www"),
             cors: &opts.cors,
             trusted_proxies: &[],
+            rate_limits: opts.rate_limits,
         }),
     )?;
 

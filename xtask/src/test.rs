@@ -135,6 +135,7 @@ fn browser(tools: &Tools) -> Result<()> {
         cors: vec![test_origin.clone()],
         state_dir,
         release: false,
+        rate_limits: crate::stack::RATE_LIMITS_UNREACHABLE,
     })?;
     note(&format!("test page origin: {test_origin}"));
     let runner =

@@ -31,7 +31,17 @@ pub(super) struct RawConfig {
     #[serde(default)]
     limits: RawLimits,
     #[serde(default)]
+    rate_limits: RawRateLimits,
+    #[serde(default)]
     providers: BTreeMap<String, RawProvider>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawRateLimits {
+    logins_per_ip: Option<String>,
+    api_per_ip: Option<String>,
+    api_per_session: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -199,6 +209,27 @@ fn duration(key: &str, v: Option<&str>, default: Duration) -> Result<Duration, C
         return Err(err(key, "must be greater than zero"));
     }
     Ok(d)
+}
+
+/// `"30/min"`, `"100/s"`, `"1000/h"` or `"off"`.
+fn rate(key: &str, v: Option<&str>, default: Rate) -> Result<Rate, ConfigError> {
+    let Some(v) = v.map(str::trim) else { return Ok(default) };
+    if v.eq_ignore_ascii_case("off") {
+        return Ok(Rate::Off);
+    }
+    let bad = || err(key, format!("{v:?} is not a rate like \"30/min\", \"100/s\", \"1000/h\" or \"off\""));
+    let (count, per) = v.split_once('/').ok_or_else(bad)?;
+    let count: u32 = count.trim().parse().map_err(|_| bad())?;
+    if count == 0 {
+        return Err(err(key, "must allow at least 1 (or be \"off\")"));
+    }
+    let period = match per.trim() {
+        "s" | "sec" | "second" => Duration::from_secs(1),
+        "min" | "minute" => Duration::from_secs(60),
+        "h" | "hour" => Duration::from_secs(3600),
+        _ => return Err(bad()),
+    };
+    Ok(Rate::Per { count, period })
 }
 
 /// A positive whole number (`4096` or `"4096"`).
@@ -567,6 +598,13 @@ pub(super) fn build(raw: RawConfig, env: &[(String, String)]) -> Result<Config, 
             format!("must be longer than limits.upstream_timeout ({:?}), or every slow bank answer would be cut", limits.upstream_timeout),
         ));
     }
+    let r = raw.rate_limits;
+    let per = |count, secs| Rate::Per { count, period: Duration::from_secs(secs) };
+    let rate_limits = RateLimits {
+        logins_per_ip: rate("rate_limits.logins_per_ip", r.logins_per_ip.as_deref(), per(60, 60))?,
+        api_per_ip: rate("rate_limits.api_per_ip", r.api_per_ip.as_deref(), per(1000, 1))?,
+        api_per_session: rate("rate_limits.api_per_session", r.api_per_session.as_deref(), per(100, 1))?,
+    };
     let metrics_listen = match raw.metrics_listen.as_deref() {
         None => None,
         Some(text) => {
@@ -608,5 +646,6 @@ pub(super) fn build(raw: RawConfig, env: &[(String, String)]) -> Result<Config, 
         cors_allowed_origins,
         trusted_proxies,
         limits,
+        rate_limits,
     })
 }

@@ -95,6 +95,33 @@ pub struct Config {
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Size and time limits.
     pub limits: Limits,
+    /// Rate limits per client address and per session.
+    pub rate_limits: RateLimits,
+}
+
+/// A rate: `count` per `period` (a burst of `count`, then evenly spread), or off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rate {
+    /// Not limited.
+    Off,
+    /// `count` per `period`.
+    Per {
+        /// How many.
+        count: u32,
+        /// In how long.
+        period: Duration,
+    },
+}
+
+/// `[rate_limits]`: `"N/s"`, `"N/min"`, `"N/h"` or `"off"` each.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RateLimits {
+    /// `/auth/login` and `/auth/callback` per client address (default `60/min`).
+    pub logins_per_ip: Rate,
+    /// `/api/…` per client address (default `1000/s`).
+    pub api_per_ip: Rate,
+    /// `/api/…` per session (default `100/s`).
+    pub api_per_session: Rate,
 }
 
 /// Session settings.

@@ -113,7 +113,7 @@ impl App {
             Some(cors) => Either::Left(cors.layer(proxy)),
             None => Either::Right(proxy),
         };
-        Connection { state: self.0.state.clone(), router: self.0.router.clone(), api }
+        Connection { state: self.0.state.clone(), router: self.0.router.clone(), api, peer: peer.map(|p| p.ip()) }
     }
 }
 
@@ -123,6 +123,20 @@ pub struct Connection {
     state: AppState,
     router: Router,
     api: Either<Cors<proxy::ProxyService>, proxy::ProxyService>,
+    peer: Option<std::net::IpAddr>,
+}
+
+impl Connection {
+    /// Whether a login step from this browser is over its rate limit (`Err(wait)`).
+    fn login_allowed(&self, req: &Request) -> Result<(), std::time::Duration> {
+        let path = req.uri().path();
+        if path != "/auth/login" && !path.starts_with("/auth/callback") {
+            return Ok(());
+        }
+        let Some(peer) = self.peer else { return Ok(()) };
+        let ip = crate::policy::headers::client_ip(peer, req.headers(), &self.state.config.trusted_proxies);
+        self.state.rate.login(ip)
+    }
 }
 
 impl Service<Request> for Connection {
@@ -137,6 +151,12 @@ impl Service<Request> for Connection {
 
     fn call(&mut self, mut req: Request) -> Self::Future {
         let ctx = context::RequestContext::begin(&mut req);
+        if let Err(wait) = self.login_allowed(&req) {
+            let state = self.state.clone();
+            let mut res = ctx.finish(&state, crate::policy::rate::too_many(wait));
+            secure(&mut res);
+            return Box::pin(std::future::ready(Ok(res)));
+        }
         let inner = if req.uri().path().starts_with("/api/") {
             Either::Left(match &mut self.api {
                 Either::Left(cors) => Either::Left(cors.call(req)),

@@ -58,6 +58,15 @@ impl ProxyService {
         Self { state, peer, peer_header }
     }
 
+    /// The browser's address (the peer, or behind a trusted proxy its `X-Forwarded-For`).
+    fn client(&self, headers: &HeaderMap) -> Option<IpAddr> {
+        let peer = self.peer?;
+        if self.peer_header.is_some() {
+            return Some(peer);
+        }
+        Some(client_ip(peer, headers, &self.state.config.trusted_proxies))
+    }
+
     /// `PSU-IP-Address` for a request with `headers`.
     fn psu_ip(&self, headers: &HeaderMap) -> Option<HeaderValue> {
         if let Some(v) = &self.peer_header {
@@ -80,7 +89,10 @@ impl tower::Service<Request> for ProxyService {
     fn call(&mut self, req: Request) -> Self::Future {
         let this = self.clone();
         Box::pin(async move {
-            let mut res = proxy(&this, req).await.unwrap_or_else(IntoResponse::into_response);
+            let mut res = match this.client(req.headers()).map(|ip| this.state.rate.api_from(ip)) {
+                Some(Err(wait)) => crate::policy::rate::too_many(wait),
+                _ => proxy(&this, req).await.unwrap_or_else(IntoResponse::into_response),
+            };
             res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
             Ok(res)
         })
@@ -119,6 +131,9 @@ async fn proxy(conn: &ProxyService, req: Request) -> Result<Response, ApiError> 
     let Some(session_id) = resolve::session_id(&parts.headers, &state.config.session.cookie_name) else {
         return Err(ApiError::unauthenticated());
     };
+    if let Err(wait) = state.rate.api_of(u128::from_ne_bytes(session_id.0.to_ne_bytes())) {
+        return Ok(crate::policy::rate::too_many(wait));
+    }
     let session = match resolve::resolve(state, &session_id).await? {
         Resolution::Active(r) => r,
         Resolution::Anonymous => return Err(ApiError::unauthenticated()),

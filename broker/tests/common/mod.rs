@@ -48,6 +48,8 @@ pub struct Options {
     pub metrics_listener: bool,
     /// The `issuer` (RFC 9207) of provider `seb`.
     pub seb_issuer: Option<String>,
+    /// Rate limits (default: off, so tests can hammer).
+    pub rate_limits: valv_broker::config::RateLimits,
 }
 
 /// Lets a test hold a request inside the bank: `entered` fires when `/test-api/gate` is
@@ -78,6 +80,11 @@ impl Default for Options {
             max_connections: 4096,
             metrics_listener: false,
             seb_issuer: None,
+            rate_limits: valv_broker::config::RateLimits {
+                logins_per_ip: valv_broker::config::Rate::Off,
+                api_per_ip: valv_broker::config::Rate::Off,
+                api_per_session: valv_broker::config::Rate::Off,
+            },
         }
     }
 }
@@ -298,6 +305,7 @@ pub async fn start(opts: Options) -> Stack {
             request_timeout: opts.upstream_timeout + Duration::from_secs(30),
             max_connections: opts.max_connections,
         },
+        rate_limits: opts.rate_limits.clone(),
     };
     let (router, broker_state) = valv_broker::startup::build(config.clone()).await.expect("broker builds");
     if let Some(l) = metrics_listener {
