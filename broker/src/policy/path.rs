@@ -45,6 +45,7 @@ fn segment(seg: &str) -> Result<Cow<'_, str>, &'static str> {
         match b {
             b'\\' => return Err("backslashes are not allowed in the path"),
             b';' => return Err("semicolons (path parameters) are not allowed in the path"),
+            b'?' | b'#' => return Err("? and # cannot be part of a path"),
             b'%' => {}
             _ if !(0x21..0x7f).contains(&b) => {
                 return Err("control characters, spaces and raw non-ASCII bytes are not allowed in the path")
