@@ -564,3 +564,23 @@ async fn tokens_of_a_login_the_store_could_not_keep_are_revoked() {
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
 }
+
+/// A broker restarted (or another replica answering) between the bank's login page and the
+/// callback still completes the login: what the login needs is in the browser's sealed
+/// cookie, not in the memory of the process that started it. Here with the memory store,
+/// where nothing else survives a restart.
+#[tokio::test]
+async fn a_login_survives_a_broker_restart_midway() {
+    let mut stack = start(Options::default()).await;
+    let mut b = stack.browser();
+    let authorize = b.start_login("provider=seb&returnTo=%2Fafter").await;
+    let callback = b.bank_login(&authorize, PERSON).await;
+    let old = stack.broker_url.clone();
+    stack.restart_broker().await;
+    b.base = stack.broker_url.clone();
+    let done = b.send("GET", &callback.replace(&old, &stack.broker_url), &[], None).await;
+    assert_eq!(done.status, 303, "{}", done.body);
+    assert_eq!(done.location(), "/after");
+    assert_eq!(b.get("/auth/session").await.json()["authenticated"], true);
+    assert_eq!(b.api("GET", "/ais/v7/identified2/accounts", None).await.status, 200);
+}
