@@ -53,18 +53,24 @@ fn temp_dir() -> std::path::PathBuf {
     d
 }
 
+/// Starts the binary on `config` with its stderr going to `stderr`.
+fn spawn(config: &std::path::Path, stderr: Stdio) -> std::process::Child {
+    Command::new(BIN)
+        .arg("--config")
+        .arg(config)
+        .env("VALV_TEST_CLIENT_SECRET", "s3cret-from-env")
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(stderr)
+        .spawn()
+        .unwrap()
+}
+
 #[tokio::test]
 async fn binary_prints_its_address_first_and_serves() {
     let dir = temp_dir();
     let config = write_config(&dir, "http://127.0.0.1:9");
-    let mut child = Command::new(BIN)
-        .arg("--config")
-        .arg(&config)
-        .env("VALV_TEST_CLIENT_SECRET", "s3cret-from-env")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = spawn(&config, Stdio::null());
     let mut line = String::new();
     BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
     let url = line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("first line: {line:?}")).to_owned();
@@ -103,15 +109,7 @@ fn check_validates_and_config_errors_name_the_key() {
 async fn access_log_lines_arrive_soon_and_all_by_shutdown() {
     let dir = temp_dir();
     let config = write_config(&dir, "http://127.0.0.1:9");
-    let mut child = Command::new(BIN)
-        .arg("--config")
-        .arg(&config)
-        .env("VALV_TEST_CLIENT_SECRET", "s3cret-from-env")
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = spawn(&config, Stdio::piped());
     let mut line = String::new();
     BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
     let url = line.trim().strip_prefix("listening on ").unwrap().to_owned();

@@ -409,28 +409,8 @@ async fn logout_fails_closed_while_the_store_is_down() {
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
     // Revoked at the bank too: the grant's refresh token no longer works there.
-    let v = stack.control_get(&format!("/__sandbox/tokens?personalIdentityNumber={PERSON}")).await;
-    let rt = v[0]["refreshToken"].as_str().unwrap().to_owned();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    loop {
-        let res = stack
-            .plain
-            .post(format!("{}/mga/sps/oauth/oauth20/token", stack.bank_url))
-            .form(&[
-                ("grant_type", "refresh_token"),
-                ("refresh_token", rt.as_str()),
-                ("client_id", common::CLIENT_ID),
-                ("client_secret", common::CLIENT_SECRET),
-            ])
-            .send()
-            .await
-            .unwrap();
-        if res.status() == 400 {
-            break;
-        }
-        assert!(std::time::Instant::now() < deadline, "the grant was not revoked: {}", res.status());
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    }
+    let rt = stack.first_refresh_token().await;
+    stack.await_revoked(&rt).await;
 }
 
 /// Mix-up (RFC 9700 §4.4, RFC 9207): a login answer is taken only at the callback of the
@@ -541,28 +521,8 @@ async fn tokens_of_a_login_the_store_could_not_keep_are_revoked() {
         "no session cookie for a session that does not exist"
     );
 
-    let v = stack.control_get(&format!("/__sandbox/tokens?personalIdentityNumber={PERSON}")).await;
-    let rt = v[0]["refreshToken"].as_str().expect("the bank issued tokens").to_owned();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    loop {
-        let res = stack
-            .plain
-            .post(format!("{}/mga/sps/oauth/oauth20/token", stack.bank_url))
-            .form(&[
-                ("grant_type", "refresh_token"),
-                ("refresh_token", rt.as_str()),
-                ("client_id", common::CLIENT_ID),
-                ("client_secret", common::CLIENT_SECRET),
-            ])
-            .send()
-            .await
-            .unwrap();
-        if res.status() == 400 {
-            break;
-        }
-        assert!(std::time::Instant::now() < deadline, "the orphaned tokens were not revoked: {}", res.status());
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    }
+    let rt = stack.first_refresh_token().await;
+    stack.await_revoked(&rt).await;
 }
 
 /// A broker restarted (or another replica answering) between the bank's login page and the

@@ -317,20 +317,8 @@ async fn logout_revokes_and_kills_the_session_server_side() {
     // The grant was revoked at the bank: its refresh token no longer works there.
     let tokens = stack.issued_tokens().await;
     assert!(!tokens.is_empty());
-    let v = stack.control_get(&format!("/__sandbox/tokens?personalIdentityNumber={PERSON}")).await;
-    let rt = v[0]["refreshToken"].as_str().unwrap().to_owned();
-    let res = stack
-        .plain
-        .post(format!("{}/mga/sps/oauth/oauth20/token", stack.bank_url))
-        .form(&[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", rt.as_str()),
-            ("client_id", common::CLIENT_ID),
-            ("client_secret", common::CLIENT_SECRET),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let rt = stack.first_refresh_token().await;
+    let res = stack.refresh_at_bank(&rt).await;
     assert_eq!(res.status(), 400);
     assert_eq!(res.json::<Value>().await.unwrap()["error"], "invalid_grant");
     stack.assert_no_secrets_seen().await;

@@ -95,23 +95,7 @@ fn count(tools: &BenchTools, out: &Path, pid: u32, url: &str, headers: &[(&str, 
 /// nginx as a plain proxy (one worker, no master, under valgrind) in front of `bank`.
 pub fn nginx(tools: &BenchTools, dir: &Path, bank: u16, path: &str, n: u32) -> Result<Work> {
     let port = free_port()?;
-    let conf = format!(
-        r#"daemon off; master_process off; worker_processes 1; pid {dir}/proxy-cg.pid; error_log {dir}/proxy-cg-error.log warn;
-events {{ worker_connections 1024; }}
-http {{
-  access_log off; keepalive_requests 1000000; client_body_temp_path {dir}/tmp; proxy_temp_path {dir}/tmp;
-  upstream bank {{ server 127.0.0.1:{bank}; keepalive 16; }}
-  server {{
-    listen 127.0.0.1:{port};
-    location / {{
-      proxy_pass http://bank; proxy_http_version 1.1; proxy_set_header Connection "";
-      proxy_set_header Authorization "Bearer bench-fixed-token"; proxy_set_header Cookie "";
-    }}
-  }}
-}}
-"#,
-        dir = dir.display(),
-    );
+    let conf = crate::proxybench::nginx_proxy_conf(dir, "proxy-cg", port, bank, true);
     let conf_path = dir.join("proxy-cg.conf");
     std::fs::write(&conf_path, conf)?;
     let out = dir.join("callgrind-nginx.out");

@@ -149,12 +149,13 @@ http {{
     Ok((Daemon::start("nginx (static bank)", cmd, &dir.join("bank.log"), port)?, port))
 }
 
-/// Starts nginx as a plain reverse proxy to `upstream` that sets a fixed bearer: what a team
-/// would put in front of the bank without sessions.
-pub fn nginx_proxy(tools: &BenchTools, dir: &Path, upstream: u16) -> Result<(Daemon, u16)> {
-    let port = free_port()?;
-    let conf = format!(
-        r#"daemon off; worker_processes auto; pid {dir}/proxy.pid; error_log {dir}/proxy-error.log warn;
+/// The configuration of nginx as a plain reverse proxy to `upstream` that sets a fixed
+/// bearer: what a team would put in front of the bank without sessions. `single` runs one
+/// process (no master; for callgrind), else one worker per core. Files are named `{name}.*`.
+pub fn nginx_proxy_conf(dir: &Path, name: &str, port: u16, upstream: u16, single: bool) -> String {
+    let processes = if single { "master_process off; worker_processes 1;" } else { "worker_processes auto;" };
+    format!(
+        r#"daemon off; {processes} pid {dir}/{name}.pid; error_log {dir}/{name}-error.log warn;
 events {{ worker_connections 4096; }}
 http {{
   access_log off; keepalive_requests 1000000; client_body_temp_path {dir}/tmp; proxy_temp_path {dir}/tmp;
@@ -169,9 +170,14 @@ http {{
 }}
 "#,
         dir = dir.display(),
-    );
+    )
+}
+
+/// Starts nginx as a plain reverse proxy to `upstream` ([`nginx_proxy_conf`]).
+pub fn nginx_proxy(tools: &BenchTools, dir: &Path, upstream: u16) -> Result<(Daemon, u16)> {
+    let port = free_port()?;
     let path = dir.join("proxy.conf");
-    std::fs::write(&path, conf)?;
+    std::fs::write(&path, nginx_proxy_conf(dir, "proxy", port, upstream, false))?;
     let mut cmd = Command::new(&tools.nginx);
     cmd.arg("-e").arg(dir.join("proxy-error.log")).arg("-c").arg(&path);
     Ok((Daemon::start("nginx (plain proxy)", cmd, &dir.join("proxy.log"), port)?, port))

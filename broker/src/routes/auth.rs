@@ -200,7 +200,7 @@ pub async fn callback(State(state): State<AppState>, uri: Uri, headers: HeaderMa
             return Err(ApiError::bad_request("The login answer does not name this bank as its issuer. Start the login again."));
         }
     }
-    let claim = format!("login-state:{}", hex(&wanted));
+    let claim = format!("login-state:{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(wanted));
     let lifetime = Duration::from_secs(PENDING_LIFETIME_SECS.unsigned_abs());
     if !state.store.claim(&claim, lifetime).await.map_err(store_failure)? {
         tracing::warn!(provider = %p.provider, "callback for a state that was already used");
@@ -255,10 +255,6 @@ pub async fn callback(State(state): State<AppState>, uri: Uri, headers: HeaderMa
     }
     tracing::info!(provider = %p.provider, "login complete");
     Ok(with_cookies(see_other(&p.return_to), [resolve::cookie(&state, Some(&session_id), false), login_cookie]))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// `POST /auth/logout` (CSRF header required): revoke at the bank, delete the session and

@@ -81,7 +81,12 @@ pub async fn session_auth(state: &AppState, id: &Id) -> Result<Option<AuthData>,
     if record.expiry_date <= OffsetDateTime::now_utc() {
         return Ok(None);
     }
-    Ok(record.data.get(AUTH_KEY).and_then(|v| serde_json::from_value::<AuthData>(v.clone()).ok()))
+    Ok(auth_of(&record))
+}
+
+/// The login data a session record carries, if it is logged in.
+pub(crate) fn auth_of(record: &Record) -> Option<AuthData> {
+    record.data.get(AUTH_KEY).and_then(|v| serde_json::from_value::<AuthData>(v.clone()).ok())
 }
 
 /// Parses a vault id.

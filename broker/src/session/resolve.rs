@@ -13,7 +13,7 @@ use tower_sessions::session::Id;
 use tower_sessions::SessionStore;
 
 use super::cache::Resolved;
-use super::{delete_vault, load_tokens, now, store_failure, AuthData, AUTH_KEY};
+use super::{delete_vault, load_tokens, now, store_failure};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -66,7 +66,7 @@ pub async fn resolve(state: &AppState, id: &Id) -> Result<Resolution, ApiError> 
     let Some(record) = state.store.load(id).await.map_err(store_failure)? else {
         return Ok(Resolution::Anonymous);
     };
-    let Some(auth) = record.data.get(AUTH_KEY).and_then(|v| serde_json::from_value::<AuthData>(v.clone()).ok()) else {
+    let Some(auth) = super::auth_of(&record) else {
         return Ok(Resolution::Anonymous);
     };
     let Some((tokens, _)) = load_tokens(state, &auth.vault_id).await? else {

@@ -386,6 +386,40 @@ impl Stack {
         }
     }
 
+    /// The refresh token the bank issued to `PERSON` first.
+    pub async fn first_refresh_token(&self) -> String {
+        let v = self.control_get(&format!("/__sandbox/tokens?personalIdentityNumber={PERSON}")).await;
+        v[0]["refreshToken"].as_str().expect("the bank issued tokens").to_owned()
+    }
+
+    /// Presents `refresh_token` at the bank's token endpoint, as the broker would.
+    pub async fn refresh_at_bank(&self, refresh_token: &str) -> reqwest::Response {
+        self.plain
+            .post(format!("{}/mga/sps/oauth/oauth20/token", self.bank_url))
+            .form(&[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", refresh_token),
+                ("client_id", CLIENT_ID),
+                ("client_secret", CLIENT_SECRET),
+            ])
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Waits (up to 20 s) until the bank refuses `refresh_token` (its grant was revoked).
+    pub async fn await_revoked(&self, refresh_token: &str) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let status = self.refresh_at_bank(refresh_token).await.status();
+            if status == 400 {
+                return;
+            }
+            assert!(std::time::Instant::now() < deadline, "the grant was not revoked: the bank still answers {status}");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
     pub async fn control_get(&self, path: &str) -> Value {
         self.plain.get(format!("{}{path}", self.bank_url)).send().await.unwrap().json().await.unwrap()
     }
