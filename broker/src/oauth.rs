@@ -122,40 +122,55 @@ pub(crate) fn loggable_code(code: &str) -> &str {
     }
 }
 
-/// Reads a token response into a [`TokenSet`]; `previous` supplies what a refresh answer may
-/// omit (the refresh token when not rotated, the scopes).
-async fn read_tokens(
-    provider: &Provider,
-    res: reqwest::Response,
-    requested_scopes: &[String],
-    previous: Option<&TokenSet>,
-) -> Result<TokenSet, TokenError> {
-    let status = res.status();
-    let bytes = read_limited(res, MAX_TOKEN_RESPONSE).await?;
-    if !status.is_success() {
-        let code = serde_json::from_slice::<OAuthErrorBody>(&bytes).ok().map(|b| b.error);
-        let logged = code.as_deref().map_or("-", loggable_code);
-        tracing::warn!(provider = %provider.config.name, status = status.as_u16(), error = logged, "bank refused a token request");
-        return Err(match code.as_deref() {
-            Some("invalid_grant") => TokenError::InvalidGrant,
-            Some(c) if status.is_client_error() && c.len() <= 64 && c.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') => {
-                TokenError::OAuth(c.to_owned())
+/// Why a token endpoint's answer gives no tokens.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Undecodable {
+    /// A non-2xx status, with the RFC 6749 `error` code when the body has one.
+    Refused {
+        /// The HTTP status.
+        status: u16,
+        /// The body's `error` member.
+        code: Option<String>,
+    },
+    /// A 2xx answer that is not a token response (or an empty access token).
+    NotATokenResponse,
+    /// A token of another type than `Bearer`.
+    NotBearer,
+}
+
+impl Undecodable {
+    /// The [`TokenError`] the broker acts on.
+    pub fn token_error(&self) -> TokenError {
+        match self {
+            Undecodable::Refused { code: Some(c), .. } if c == "invalid_grant" => TokenError::InvalidGrant,
+            Undecodable::Refused { status, code: Some(c) } if (400..500).contains(status) && loggable_code(c) == c.as_str() => {
+                TokenError::OAuth(c.clone())
             }
             _ => TokenError::Unavailable,
-        });
-    }
-    let Ok(t) = serde_json::from_slice::<TokenResponse>(&bytes) else {
-        tracing::warn!(provider = %provider.config.name, "bank token answer is not a token response");
-        return Err(TokenError::Unavailable);
-    };
-    if let Some(tt) = &t.token_type {
-        if !tt.eq_ignore_ascii_case("bearer") {
-            tracing::warn!(provider = %provider.config.name, "bank issued a non-bearer token");
-            return Err(TokenError::Unavailable);
         }
     }
+}
+
+/// Decodes a token endpoint's answer (`status`, `body`) into a [`TokenSet`] issued at `now`;
+/// `previous` supplies what a refresh answer may omit (the refresh token when not rotated,
+/// the scopes). Nothing in the body is trusted: any input gives tokens or an [`Undecodable`].
+pub fn decode_token_answer(
+    status: u16,
+    body: &[u8],
+    requested_scopes: &[String],
+    previous: Option<&TokenSet>,
+    now: i64,
+) -> Result<TokenSet, Undecodable> {
+    if !(200..300).contains(&status) {
+        let code = serde_json::from_slice::<OAuthErrorBody>(body).ok().map(|b| b.error);
+        return Err(Undecodable::Refused { status, code });
+    }
+    let t = serde_json::from_slice::<TokenResponse>(body).map_err(|_| Undecodable::NotATokenResponse)?;
+    if t.token_type.as_deref().is_some_and(|tt| !tt.eq_ignore_ascii_case("bearer")) {
+        return Err(Undecodable::NotBearer);
+    }
     if t.access_token.is_empty() {
-        return Err(TokenError::Unavailable);
+        return Err(Undecodable::NotATokenResponse);
     }
     let expires_in = match &t.expires_in {
         Some(serde_json::Value::Number(n)) => n.as_i64(),
@@ -169,7 +184,31 @@ async fn read_tokens(
         None => previous.map(|p| p.scopes.clone()).unwrap_or_else(|| requested_scopes.to_vec()),
     };
     let refresh_token = t.refresh_token.filter(|r| !r.is_empty()).or_else(|| previous.and_then(|p| p.refresh_token.clone()));
-    Ok(TokenSet { access_token: t.access_token, refresh_token, expires_at: now().saturating_add(expires_in), scopes })
+    Ok(TokenSet { access_token: t.access_token, refresh_token, expires_at: now.saturating_add(expires_in), scopes })
+}
+
+/// Reads a token response into a [`TokenSet`] (see [`decode_token_answer`]), logging why
+/// when it holds none.
+async fn read_tokens(
+    provider: &Provider,
+    res: reqwest::Response,
+    requested_scopes: &[String],
+    previous: Option<&TokenSet>,
+) -> Result<TokenSet, TokenError> {
+    let status = res.status().as_u16();
+    let bytes = read_limited(res, MAX_TOKEN_RESPONSE).await?;
+    decode_token_answer(status, &bytes, requested_scopes, previous, now()).map_err(|why| {
+        let name = &provider.config.name;
+        match &why {
+            Undecodable::Refused { status, code } => {
+                let logged = code.as_deref().map_or("-", loggable_code);
+                tracing::warn!(provider = %name, status, error = logged, "bank refused a token request");
+            }
+            Undecodable::NotATokenResponse => tracing::warn!(provider = %name, "bank token answer is not a token response"),
+            Undecodable::NotBearer => tracing::warn!(provider = %name, "bank issued a non-bearer token"),
+        }
+        why.token_error()
+    })
 }
 
 /// Exchanges an authorization code (with the PKCE verifier) for tokens.

@@ -1,11 +1,13 @@
-//! `cargo xtask` — Valv's developer commands: `demo`, `test`, `bench`, `cluster`, `wasm`.
+//! `cargo xtask` — Valv's developer commands: `demo`, `test`, `bench`, `fuzz`, `soak`, `cluster`, `wasm`.
 
 mod bench;
 mod cluster;
 mod cpuwork;
 mod demo;
+mod fuzz;
 mod procs;
 mod proxybench;
+mod soak;
 mod stack;
 mod stormbench;
 mod test;
@@ -33,6 +35,10 @@ enum Command {
     Test(test::Args),
     /// Sizes and speeds against baselines measured in the same run.
     Bench(bench::Args),
+    /// The fuzz targets of fuzz/ under libFuzzer (cargo-fuzz), each for --seconds.
+    Fuzz(fuzz::Args),
+    /// Mixed traffic with injected faults for --minutes; reports errors, p99 and RSS over time.
+    Soak(soak::Args),
     /// Redis, the sandbox bank and N broker replicas behind HAProxy, on loopback.
     Cluster(cluster::Args),
     /// Build the npm package of valv-client into wasm-client/pkg (and www/pkg).
@@ -45,6 +51,8 @@ fn main() -> ExitCode {
         Command::Demo(args) => demo::run(args),
         Command::Test(args) => test::run_cmd(args),
         Command::Bench(args) => bench::run(args),
+        Command::Fuzz(args) => fuzz::run_cmd(args),
+        Command::Soak(args) => soak::run(args),
         Command::Cluster(args) => cluster::run(args),
         Command::Wasm(args) => wasm::run_cmd(args),
     };

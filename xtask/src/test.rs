@@ -7,7 +7,8 @@
 //! 3. newman: SEB's own Postman collections against the sandbox bank;
 //! 4. package: the npm package (wasm-pack) and a Vite + TypeScript build that imports it;
 //! 5. browser: valv-client's wasm-bindgen-test suite in headless Chromium against a live
-//!    broker + sandbox.
+//!    broker + sandbox;
+//! 6. fuzz: every fuzz target of `fuzz/` for a few seconds (cargo-fuzz, installed when missing).
 
 use std::process::Command;
 use std::time::Instant;
@@ -30,6 +31,8 @@ pub enum Part {
     Package,
     /// The wasm-bindgen-test suite in headless Chromium.
     Browser,
+    /// A short pass of every fuzz target (`cargo xtask fuzz --seconds 10`).
+    Fuzz,
 }
 
 /// Options of `cargo xtask test`.
@@ -43,9 +46,13 @@ pub struct Args {
     no_install: bool,
 }
 
+/// Seconds per fuzz target in the suite's short pass (longer runs: `cargo xtask fuzz`).
+const FUZZ_SECONDS: u64 = 10;
+
 /// Runs the suite.
 pub fn run_cmd(args: Args) -> Result<()> {
-    let parts = if args.only.is_empty() { vec![Part::Native, Part::Newman, Part::Package, Part::Browser] } else { args.only.clone() };
+    let parts =
+        if args.only.is_empty() { vec![Part::Native, Part::Newman, Part::Package, Part::Browser, Part::Fuzz] } else { args.only.clone() };
     let started = Instant::now();
     let needs = Needs {
         wasm: parts.iter().any(|p| matches!(p, Part::Package | Part::Browser)),
@@ -60,6 +67,9 @@ pub fn run_cmd(args: Args) -> Result<()> {
             Part::Newman => newman()?,
             Part::Package => package(&tools)?,
             Part::Browser => browser(&tools)?,
+            Part::Fuzz => {
+                crate::fuzz::run_cmd(crate::fuzz::Args { seconds: FUZZ_SECONDS, targets: Vec::new(), no_install: args.no_install })?
+            }
         }
         timings.push((*part, t.elapsed()));
     }

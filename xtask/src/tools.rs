@@ -153,6 +153,42 @@ fn wasm_opt(npm_bin: &Path, install: bool) -> Result<()> {
     run(Command::new("npm").args(["install", "--no-audit", "--no-fund", "--prefix"]).arg(&dir).arg(BINARYEN))
 }
 
+/// How the fuzz targets are built: cargo-fuzz under the nightly toolchain with
+/// AddressSanitizer when rustup has one, else under the default toolchain without a
+/// sanitizer (cargo-fuzz's stable mode: coverage-guided, panics and assertions only).
+pub struct FuzzTools {
+    /// `cargo` arguments before `fuzz` (`+nightly` or nothing).
+    pub toolchain: Vec<String>,
+    /// `--sanitizer` value.
+    pub sanitizer: &'static str,
+}
+
+/// Makes sure `cargo fuzz` is there (installing cargo-fuzz from crates.io when missing) and
+/// picks the toolchain.
+pub fn fuzz_tools(install: bool) -> Result<FuzzTools> {
+    let path = std::env::join_paths(
+        std::iter::once(cargo_home().join("bin")).chain(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())),
+    )
+    .context("building PATH")?;
+    match output(Command::new("cargo").env("PATH", &path).args(["fuzz", "--version"])) {
+        Some(v) => note(&format!("{}: installed", v.trim())),
+        None if !install => bail!("cargo-fuzz is missing: run `cargo install cargo-fuzz --locked`"),
+        None => {
+            note("cargo-fuzz: missing, installing from crates.io (a few minutes)");
+            run(Command::new("cargo").args(["install", "cargo-fuzz", "--locked"]))?;
+        }
+    }
+    let nightly =
+        output(Command::new("rustup").args(["toolchain", "list"])).is_some_and(|list| list.lines().any(|l| l.starts_with("nightly")));
+    Ok(if nightly {
+        note("toolchain: nightly, with AddressSanitizer");
+        FuzzTools { toolchain: vec!["+nightly".into()], sanitizer: "address" }
+    } else {
+        note("toolchain: no nightly in rustup; the default toolchain without a sanitizer");
+        FuzzTools { toolchain: Vec::new(), sanitizer: "none" }
+    })
+}
+
 /// Installs the Debian packages of the `(binary, package)` pairs whose binary is not on `path`.
 pub fn apt(tools: &[(&str, &str)], path: &OsString, install: bool) -> Result<()> {
     let missing: Vec<&str> = tools.iter().filter(|(bin, _)| which(bin, path).is_err()).map(|(_, pkg)| *pkg).collect();

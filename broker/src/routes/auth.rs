@@ -28,7 +28,7 @@ use subtle::ConstantTimeEq;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::oauth::{self, TokenError};
 use crate::policy::csrf::check_csrf;
 use crate::policy::return_to::{add_query_param, validate_return_to};
@@ -167,7 +167,7 @@ fn with_cookies(mut response: Response, cookies: impl IntoIterator<Item = Option
 pub async fn callback(State(state): State<AppState>, uri: Uri, headers: HeaderMap, RawQuery(raw): RawQuery) -> Result<Response, ApiError> {
     // Whose callback this is: the provider whose redirect URI has this path.
     let Some(at) = state.providers.values().find(|p| p.config.redirect_uri.path() == uri.path()) else {
-        return Err(ApiError::new(crate::error::ErrorCode::NotFound, "No provider has this callback."));
+        return Err(ApiError::new(ErrorCode::NotFound, "No provider has this callback."));
     };
     let q = parse_query(raw.as_deref())?;
     let Some(st) = param(&q, "state").filter(|s| !s.is_empty()) else {
@@ -202,14 +202,26 @@ pub async fn callback(State(state): State<AppState>, uri: Uri, headers: HeaderMa
     }
     let claim = format!("login-state:{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(wanted));
     let lifetime = Duration::from_secs(PENDING_LIFETIME_SECS.unsigned_abs());
-    if !state.store.claim(&claim, lifetime).await.map_err(store_failure)? {
+    // From here on the browser goes back to the app with `valvError` (a top-level navigation
+    // must not end on a JSON page), also when the store cannot be written.
+    let back_with = |code: &str, login_cookie: Option<HeaderValue>| {
+        with_cookies(see_other(&add_query_param(&p.return_to, ERROR_PARAM, code)), [login_cookie])
+    };
+    let claimed = match state.store.claim(&claim, lifetime).await {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = store_failure(e);
+            return Ok(back_with(ErrorCode::StoreUnavailable.as_str(), login_cookie));
+        }
+    };
+    if !claimed {
         tracing::warn!(provider = %p.provider, "callback for a state that was already used");
         return Err(ApiError::bad_request("This login answer was already used. Start the login again."));
     }
     if let Some(err) = param(&q, "error") {
         let code = safe_error_code(err);
         tracing::info!(provider = %p.provider, error = code, "the bank answered the login with an error");
-        return Ok(with_cookies(see_other(&add_query_param(&p.return_to, ERROR_PARAM, code)), [login_cookie]));
+        return Ok(back_with(code, login_cookie));
     }
     let Some(code) = param(&q, "code").filter(|c| !c.is_empty()) else {
         return Err(ApiError::bad_request("The login answer has neither code nor error."));
@@ -224,7 +236,7 @@ pub async fn callback(State(state): State<AppState>, uri: Uri, headers: HeaderMa
                 TokenError::Unavailable => "upstream_unavailable",
             };
             tracing::warn!(provider = %p.provider, error = code, "code exchange failed");
-            return Ok(with_cookies(see_other(&add_query_param(&p.return_to, ERROR_PARAM, code)), [login_cookie]));
+            return Ok(back_with(code, login_cookie));
         }
     };
 
@@ -244,7 +256,8 @@ pub async fn callback(State(state): State<AppState>, uri: Uri, headers: HeaderMa
             // The bank issued tokens nobody will use: take them back.
             tracing::error!(provider = %p.provider, "the store failed after the code exchange; revoking the new tokens");
             Retire { revoke: Some((p.provider.clone(), tokens)), vault_id, ..Retire::default() }.run(&state).await;
-            return Err(e);
+            let code = if e.code == ErrorCode::StoreUnavailable { e.code.as_str() } else { ErrorCode::Internal.as_str() };
+            return Ok(back_with(code, login_cookie));
         }
     };
     // A new login replaces any earlier session of this browser.

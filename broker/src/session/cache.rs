@@ -78,7 +78,14 @@ pub struct SessionCache {
     /// A copy of `Map::generation` readable without the lock.
     generation: AtomicU64,
     capacity: usize,
+    /// Sessions this replica ended (a logout) whose records the store has not deleted yet:
+    /// never served from here again, whatever the store still holds.
+    ended: std::sync::Mutex<std::collections::HashSet<Id>>,
 }
+
+/// Most sessions remembered as ended-but-not-yet-deleted (a store down through a logout
+/// storm); past it a logout still clears the cookie and retries the delete.
+const MAX_ENDED: usize = 100_000;
 
 impl std::fmt::Debug for SessionCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -89,7 +96,31 @@ impl std::fmt::Debug for SessionCache {
 impl SessionCache {
     /// An empty cache holding at most `capacity` sessions (0: no cache).
     pub fn new(capacity: usize) -> Self {
-        Self { map: RwLock::default(), generation: AtomicU64::new(0), capacity }
+        Self { map: RwLock::default(), generation: AtomicU64::new(0), capacity, ended: Default::default() }
+    }
+
+    fn ended_set(&self) -> std::sync::MutexGuard<'_, std::collections::HashSet<Id>> {
+        self.ended.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Marks `id` as ended here until [`SessionCache::forget_ended`] (its record is deleted).
+    pub fn mark_ended(&self, id: Id) {
+        let mut set = self.ended_set();
+        if set.len() < MAX_ENDED {
+            set.insert(id);
+        } else {
+            tracing::warn!("too many ended sessions wait for the store to delete them; not remembering another");
+        }
+    }
+
+    /// The store deleted the record of `id`: nothing to remember.
+    pub fn forget_ended(&self, id: &Id) {
+        self.ended_set().remove(id);
+    }
+
+    /// Whether this replica ended `id` (see [`SessionCache::mark_ended`]).
+    pub fn is_ended(&self, id: &Id) -> bool {
+        self.ended_set().contains(id)
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Map> {

@@ -62,6 +62,9 @@ pub async fn resolve(state: &AppState, id: &Id) -> Result<Resolution, ApiError> 
             }
         }
     }
+    if state.cache.is_ended(id) {
+        return Ok(Resolution::Anonymous);
+    }
     let generation = state.cache.generation();
     let Some(record) = state.store.load(id).await.map_err(store_failure)? else {
         return Ok(Resolution::Anonymous);

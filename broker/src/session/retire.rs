@@ -73,6 +73,7 @@ impl Retire {
         }
         if let Some(id) = &self.session_id {
             if state.store.delete(id).await.is_ok() {
+                state.cache.forget_ended(id);
                 self.session_id = None;
             }
         }
@@ -83,9 +84,12 @@ impl Retire {
     }
 
     /// Does it now; what fails is retried in the background. This replica stops serving the
-    /// session at once. Returns whether everything was done at once.
+    /// session at once, and goes on refusing it while its record is not deleted. Returns
+    /// whether everything was done at once.
     pub(crate) async fn run(mut self, state: &AppState) -> bool {
         if let Some(id) = self.session_id {
+            // Until the store has deleted the record, this replica refuses the session.
+            state.cache.mark_ended(id);
             state.cache.invalidate(Invalidation::Record(id));
         }
         self.attempt(state).await;

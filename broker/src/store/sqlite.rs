@@ -4,7 +4,8 @@
 //! Tables: `valv_sessions` (id, MessagePack record, expiry in unix ms), `valv_locks`,
 //! `valv_vault_index`. Writes are single statements, so each is atomic: `create` is an
 //! `insert` that never replaces, `save` and `touch` are `update … where` the record is still
-//! live.
+//! live. A connection whose statement failed (a full or failing disk) is closed, not put
+//! back in the pool: SQLite can keep such a connection's write lock until it is used again.
 //!
 //! Change signal: a delete, or a change of a session's tokens, also appends the id to
 //! `valv_changes` in the same transaction. Every commit, by any process, rewrites the
@@ -20,7 +21,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
+use sqlx::pool::PoolConnection;
+use sqlx::sqlite::{SqliteArguments, SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteQueryResult};
+use sqlx::{Connection as _, Sqlite};
 use time::OffsetDateTime;
 use tower_sessions::session::{Id, Record};
 
@@ -65,6 +68,21 @@ fn err(what: &str) -> impl Fn(sqlx::Error) -> StoreError + '_ {
     move |e| StoreError(format!("SQLite {what}: {e}"))
 }
 
+/// Whether a failed statement leaves its connection fit for reuse (a constraint said no;
+/// nothing went wrong with the file).
+fn connection_is_fine(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
+}
+
+/// After `result` of a statement on `conn`: a connection that saw a failure is closed when
+/// dropped instead of going back to the pool.
+fn settle<T>(conn: &mut PoolConnection<Sqlite>, result: Result<T, sqlx::Error>) -> Result<T, sqlx::Error> {
+    if result.as_ref().is_err_and(|e| !connection_is_fine(e)) {
+        conn.close_on_drop();
+    }
+    result
+}
+
 fn expiry_ms(t: OffsetDateTime) -> i64 {
     i64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
 }
@@ -95,6 +113,16 @@ impl SqliteBackend {
         ] {
             sqlx::query(ddl).execute(&pool).await.map_err(|e| StoreError(format!("cannot create Valv's tables in {shown}: {e}")))?;
         }
+        // A file the broker can read but not write (read-only file, directory or mount, a
+        // full disk) would fail every login later: refuse it now, saying so.
+        for probe in [
+            "insert into valv_locks (name, token, expires_at) values ('valv-write-probe', '', 0) on conflict (name) do update set token = ''",
+            "delete from valv_locks where name = 'valv-write-probe'",
+        ] {
+            sqlx::query(probe).execute(&pool).await.map_err(|e| {
+                StoreError(format!("cannot write to SQLite database {shown} (is it, its directory or its disk read-only or full?): {e}"))
+            })?;
+        }
         let mut shm_path = path.as_os_str().to_owned();
         shm_path.push("-shm");
         let shm_path = PathBuf::from(shm_path);
@@ -110,6 +138,13 @@ impl SqliteBackend {
             .map_err(|e| StoreError(format!("cannot read Valv's change log in {shown}: {e}")))?;
         let watch = Watch { shm, header, last_seq, checked_at_ms: unix_now_ms(), epoch: 0 };
         Ok(Self { pool, watch: Arc::new(Mutex::new(watch)), reading: Arc::default(), shm_path: Arc::new(shm_path) })
+    }
+
+    /// Runs one statement on a connection of its own (see [`settle`]).
+    async fn execute<'q>(&self, q: sqlx::query::Query<'q, Sqlite, SqliteArguments<'q>>) -> Result<SqliteQueryResult, sqlx::Error> {
+        let mut conn = self.pool.acquire().await?;
+        let result = q.execute(&mut *conn).await;
+        settle(&mut conn, result)
     }
 
     fn watch(&self) -> std::sync::MutexGuard<'_, Watch> {
@@ -185,26 +220,25 @@ impl SqliteBackend {
 
     /// Records that `id` changed, for the other processes on this file.
     pub(crate) async fn log_change(&self, id: &Id) -> Result<(), StoreError> {
-        sqlx::query("insert into valv_changes (id, at) values (?1, ?2)")
-            .bind(id.to_string())
-            .bind(unix_now_ms())
-            .execute(&self.pool)
+        self.execute(sqlx::query("insert into valv_changes (id, at) values (?1, ?2)").bind(id.to_string()).bind(unix_now_ms()))
             .await
             .map(|_| ())
             .map_err(err("change log"))
     }
 
     pub(crate) async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("select 1").execute(&self.pool).await.map(|_| ()).map_err(err("ping"))
+        self.execute(sqlx::query("select 1")).await.map(|_| ()).map_err(err("ping"))
     }
 
     pub(crate) async fn create(&self, record: &mut Record) -> Result<(), StoreError> {
         loop {
-            let res = sqlx::query("insert into valv_sessions (id, data, expires_at) values (?1, ?2, ?3)")
-                .bind(record.id.to_string())
-                .bind(encode(record)?)
-                .bind(expiry_ms(record.expiry_date))
-                .execute(&self.pool)
+            let res = self
+                .execute(
+                    sqlx::query("insert into valv_sessions (id, data, expires_at) values (?1, ?2, ?3)")
+                        .bind(record.id.to_string())
+                        .bind(encode(record)?)
+                        .bind(expiry_ms(record.expiry_date)),
+                )
                 .await;
             match res {
                 Ok(_) => return Ok(()),
@@ -215,35 +249,42 @@ impl SqliteBackend {
     }
 
     pub(crate) async fn save(&self, record: &Record) -> Result<bool, StoreError> {
-        let done = sqlx::query("update valv_sessions set data = ?1, expires_at = ?2 where id = ?3 and expires_at > ?4")
-            .bind(encode(record)?)
-            .bind(expiry_ms(record.expiry_date))
-            .bind(record.id.to_string())
-            .bind(unix_now_ms())
-            .execute(&self.pool)
+        let done = self
+            .execute(
+                sqlx::query("update valv_sessions set data = ?1, expires_at = ?2 where id = ?3 and expires_at > ?4")
+                    .bind(encode(record)?)
+                    .bind(expiry_ms(record.expiry_date))
+                    .bind(record.id.to_string())
+                    .bind(unix_now_ms()),
+            )
             .await
             .map_err(err("save"))?;
         Ok(done.rows_affected() == 1)
     }
 
     pub(crate) async fn touch(&self, id: &Id, expiry: OffsetDateTime) -> Result<bool, StoreError> {
-        let done = sqlx::query("update valv_sessions set expires_at = ?1 where id = ?2 and expires_at > ?3")
-            .bind(expiry_ms(expiry))
-            .bind(id.to_string())
-            .bind(unix_now_ms())
-            .execute(&self.pool)
+        let done = self
+            .execute(
+                sqlx::query("update valv_sessions set expires_at = ?1 where id = ?2 and expires_at > ?3")
+                    .bind(expiry_ms(expiry))
+                    .bind(id.to_string())
+                    .bind(unix_now_ms()),
+            )
             .await
             .map_err(err("touch"))?;
         Ok(done.rows_affected() == 1)
     }
 
     pub(crate) async fn load(&self, id: &Id) -> Result<Option<Record>, StoreError> {
-        let row: Option<(Vec<u8>, i64)> = sqlx::query_as("select data, expires_at from valv_sessions where id = ?1 and expires_at > ?2")
-            .bind(id.to_string())
-            .bind(unix_now_ms())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(err("load"))?;
+        let mut conn = self.pool.acquire().await.map_err(err("load"))?;
+        let row: Result<Option<(Vec<u8>, i64)>, _> =
+            sqlx::query_as("select data, expires_at from valv_sessions where id = ?1 and expires_at > ?2")
+                .bind(id.to_string())
+                .bind(unix_now_ms())
+                .fetch_optional(&mut *conn)
+                .await;
+        let row = settle(&mut conn, row).map_err(err("load"))?;
+        drop(conn);
         let Some((data, expires_ms)) = row else {
             return Ok(None);
         };
@@ -257,17 +298,17 @@ impl SqliteBackend {
 
     pub(crate) async fn delete(&self, id: &Id) -> Result<(), StoreError> {
         let id = id.to_string();
-        let mut tx = self.pool.begin().await.map_err(err("delete"))?;
-        for sql in ["delete from valv_sessions where id = ?1", "delete from valv_vault_index where id = ?1"] {
-            sqlx::query(sql).bind(&id).execute(&mut *tx).await.map_err(err("delete"))?;
+        let mut conn = self.pool.acquire().await.map_err(err("delete"))?;
+        let result = async {
+            let mut tx = conn.begin().await?;
+            for sql in ["delete from valv_sessions where id = ?1", "delete from valv_vault_index where id = ?1"] {
+                sqlx::query(sql).bind(&id).execute(&mut *tx).await?;
+            }
+            sqlx::query("insert into valv_changes (id, at) values (?1, ?2)").bind(&id).bind(unix_now_ms()).execute(&mut *tx).await?;
+            tx.commit().await
         }
-        sqlx::query("insert into valv_changes (id, at) values (?1, ?2)")
-            .bind(&id)
-            .bind(unix_now_ms())
-            .execute(&mut *tx)
-            .await
-            .map_err(err("delete"))?;
-        tx.commit().await.map_err(err("delete"))
+        .await;
+        settle(&mut conn, result).map_err(err("delete"))
     }
 
     pub(crate) async fn delete_expired(&self) -> Result<(), StoreError> {
@@ -277,20 +318,21 @@ impl SqliteBackend {
             ("delete from valv_locks where expires_at <= ?1", unix_now_ms()),
             ("delete from valv_changes where at <= ?1", unix_now_ms() - CHANGES_KEPT_MS),
         ] {
-            sqlx::query(sql).bind(at).execute(&self.pool).await.map_err(err("cleanup"))?;
+            self.execute(sqlx::query(sql).bind(at)).await.map_err(err("cleanup"))?;
         }
         Ok(())
     }
 
     pub(crate) async fn index_vault(&self, id: &Id, expires_at: i64) -> Result<(), StoreError> {
         // Only for a record that exists: a save racing a logout adds no ghost row.
-        sqlx::query(
-            "insert into valv_vault_index (id, expires_at) select ?1, ?2 where exists (select 1 from valv_sessions where id = ?1) \
+        self.execute(
+            sqlx::query(
+                "insert into valv_vault_index (id, expires_at) select ?1, ?2 where exists (select 1 from valv_sessions where id = ?1) \
              on conflict(id) do update set expires_at = excluded.expires_at",
+            )
+            .bind(id.to_string())
+            .bind(expires_at),
         )
-        .bind(id.to_string())
-        .bind(expires_at)
-        .execute(&self.pool)
         .await
         .map_err(err("index"))?;
         Ok(())
@@ -307,26 +349,25 @@ impl SqliteBackend {
 
     pub(crate) async fn try_lock(&self, name: &str, token: &str, ttl_ms: i64) -> Result<bool, StoreError> {
         let now = unix_now_ms();
-        let done = sqlx::query(
-            "insert into valv_locks (name, token, expires_at) values (?1, ?2, ?3) \
+        let done = self
+            .execute(
+                sqlx::query(
+                    "insert into valv_locks (name, token, expires_at) values (?1, ?2, ?3) \
              on conflict(name) do update set token = excluded.token, expires_at = excluded.expires_at \
              where valv_locks.expires_at <= ?4",
-        )
-        .bind(name)
-        .bind(token)
-        .bind(now.saturating_add(ttl_ms))
-        .bind(now)
-        .execute(&self.pool)
-        .await
-        .map_err(err("lock"))?;
+                )
+                .bind(name)
+                .bind(token)
+                .bind(now.saturating_add(ttl_ms))
+                .bind(now),
+            )
+            .await
+            .map_err(err("lock"))?;
         Ok(done.rows_affected() == 1)
     }
 
     pub(crate) async fn release(&self, name: &str, token: &str) -> Result<(), StoreError> {
-        sqlx::query("delete from valv_locks where name = ?1 and token = ?2")
-            .bind(name)
-            .bind(token)
-            .execute(&self.pool)
+        self.execute(sqlx::query("delete from valv_locks where name = ?1 and token = ?2").bind(name).bind(token))
             .await
             .map(|_| ())
             .map_err(err("unlock"))

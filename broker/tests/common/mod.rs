@@ -50,6 +50,8 @@ pub struct Options {
     pub seb_issuer: Option<String>,
     /// Rate limits (default: off, so tests can hammer).
     pub rate_limits: valv_broker::config::RateLimits,
+    /// More clients of the sandbox (for brokers the test starts itself).
+    pub extra_clients: Vec<Client>,
 }
 
 /// Lets a test hold a request inside the bank: `entered` fires when `/test-api/gate` is
@@ -85,6 +87,7 @@ impl Default for Options {
                 api_per_ip: valv_broker::config::Rate::Off,
                 api_per_session: valv_broker::config::Rate::Off,
             },
+            extra_clients: Vec::new(),
         }
     }
 }
@@ -247,6 +250,9 @@ pub async fn start(opts: Options) -> Stack {
             secret: CLIENT_SECRET.into(),
             redirect_uri: format!("{broker_url}/auth/callback/{name}"),
         });
+    }
+    for c in &opts.extra_clients {
+        sc.add_client(c.clone());
     }
     let bank = SandboxState::with_config(sc);
     let bank_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -777,4 +783,148 @@ pub fn raw_dir_contents(dir: &std::path::Path) -> Vec<u8> {
 /// Does `hay` contain `needle`.
 pub fn contains_bytes(hay: &[u8], needle: &[u8]) -> bool {
     !needle.is_empty() && hay.windows(needle.len()).any(|w| w == needle)
+}
+
+/// What a [`FlakyEndpoint`] does with the requests it gets.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Flake {
+    /// Forwards the request to the real endpoint and its answer back.
+    Pass,
+    /// Answers 200 with a body that is not JSON.
+    Garbage,
+    /// Answers 200 with a `Content-Length` longer than the JSON it sends, then closes.
+    Truncated,
+    /// Reads the request and closes the connection without a word.
+    Reset,
+    /// Reads the request and never answers.
+    Hang,
+    /// Not listening: connections are refused.
+    Down,
+}
+
+/// A bank endpoint between the broker and the sandbox that can break on demand (one HTTP/1.1
+/// request per connection, so no pooled connection outlives a change of mode).
+pub struct FlakyEndpoint {
+    pub url: String,
+    addr: std::net::SocketAddr,
+    target: Arc<Mutex<String>>,
+    mode: Arc<Mutex<Flake>>,
+    acceptor: Mutex<Option<tokio::task::JoinHandle<()>>>,
+}
+
+impl FlakyEndpoint {
+    /// Starts in [`Flake::Pass`]; [`FlakyEndpoint::forward_to`] names the real endpoint.
+    pub async fn start() -> Arc<FlakyEndpoint> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let e = Arc::new(FlakyEndpoint {
+            url: format!("http://{addr}/token"),
+            addr,
+            target: Arc::default(),
+            mode: Arc::new(Mutex::new(Flake::Pass)),
+            acceptor: Mutex::new(None),
+        });
+        e.accept_on(listener);
+        e
+    }
+
+    /// The real endpoint's URL, that [`Flake::Pass`] forwards to.
+    pub fn forward_to(&self, url: &str) {
+        *self.target.lock().unwrap() = url.to_owned();
+    }
+
+    fn accept_on(&self, listener: tokio::net::TcpListener) {
+        let (mode, target) = (self.mode.clone(), self.target.clone());
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((s, _)) = listener.accept().await else { return };
+                let flake = *mode.lock().unwrap();
+                let to = target.lock().unwrap().clone();
+                tokio::spawn(flaky_answer(s, flake, to));
+            }
+        });
+        *self.acceptor.lock().unwrap() = Some(task);
+    }
+
+    /// Switches mode; `Down` closes the port, leaving `Down` opens it again.
+    pub async fn set(&self, flake: Flake) {
+        let was = std::mem::replace(&mut *self.mode.lock().unwrap(), flake);
+        if flake == Flake::Down && was != Flake::Down {
+            if let Some(t) = self.acceptor.lock().unwrap().take() {
+                t.abort();
+            }
+            // The listener is dropped with the aborted task.
+            for _ in 0..100 {
+                if tokio::net::TcpStream::connect(self.addr).await.is_err() {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            panic!("{} still accepts connections", self.addr);
+        }
+        if was == Flake::Down && flake != Flake::Down {
+            let listener = tokio::net::TcpListener::bind(self.addr).await.unwrap();
+            self.accept_on(listener);
+        }
+    }
+}
+
+async fn flaky_answer(mut s: tokio::net::TcpStream, flake: Flake, target: String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    let head_end = loop {
+        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i + 4;
+        }
+        match s.read(&mut chunk).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+        }
+    };
+    let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
+    let header = |name: &str| {
+        head.lines().find_map(|l| l.split_once(':').filter(|(k, _)| k.trim().eq_ignore_ascii_case(name)).map(|(_, v)| v.trim().to_owned()))
+    };
+    let length: usize = header("content-length").and_then(|v| v.parse().ok()).unwrap_or(0);
+    while buf.len() < head_end + length {
+        match s.read(&mut chunk).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+        }
+    }
+    let body = buf[head_end..head_end + length].to_vec();
+    let reply: Vec<u8> = match flake {
+        Flake::Pass => {
+            let mut req = plain_client().post(&target).body(body);
+            for name in ["content-type", "authorization", "accept"] {
+                if let Some(v) = header(name) {
+                    req = req.header(name, v);
+                }
+            }
+            let Ok(res) = req.send().await else { return };
+            let status = res.status().as_u16();
+            let ct = res.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("application/json").to_owned();
+            let answer = res.bytes().await.unwrap_or_default();
+            let mut out =
+                format!("HTTP/1.1 {status} X\r\ncontent-type: {ct}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n", answer.len())
+                    .into_bytes();
+            out.extend_from_slice(&answer);
+            out
+        }
+        Flake::Garbage => {
+            b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 9\r\nconnection: close\r\n\r\nnot json!".to_vec()
+        }
+        Flake::Truncated => {
+            b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 400\r\nconnection: close\r\n\r\n{\"access_token\":\"abc"
+                .to_vec()
+        }
+        Flake::Reset | Flake::Down => Vec::new(),
+        Flake::Hang => {
+            std::future::pending::<()>().await;
+            return;
+        }
+    };
+    let _ = s.write_all(&reply).await;
+    let _ = s.shutdown().await;
 }
