@@ -143,6 +143,11 @@ async fn path_parameters_and_dot_only_segments_are_refused() {
         "/api/seb/test-api/echo/...",
         "/api/seb/test-api/echo/..../x",
         "/api/seb/ais/v7/identified2/accounts/..;/..;/..;/test-api/echo",
+        // Raw characters a URL parser would encode and others pass on (found by fuzzing).
+        "/api/seb/test-api/echo/a\"b",
+        "/api/seb/test-api/echo/{x}",
+        "/api/seb/test-api/echo/a|b",
+        "/api/seb/test-api/echo/a^b",
     ] {
         let (status, body) = raw_request(&stack.broker_url, "GET", path, &h).await;
         assert_eq!(status, 400, "{path} was forwarded: {body}");

@@ -147,7 +147,8 @@ fn fuzz_one(tools: &FuzzTools, work: &Path, target: &str, seconds: u64) -> Resul
     let stat = |name: &str| -> u64 {
         text.lines().rev().find_map(|l| l.strip_prefix(&format!("stat::{name}:"))).and_then(|v| v.trim().parse().ok()).unwrap_or(0)
     };
-    let last_done = text.lines().rev().find(|l| l.contains(" DONE ") || l.contains(" pulse ") || l.contains(" NEW ")).unwrap_or("");
+    // libFuzzer's status lines: `#N\tDONE   cov: C ft: F corp: …` (also NEW, REDUCE, pulse).
+    let last_done = text.lines().rev().find(|l| l.starts_with('#') && l.contains("cov:")).unwrap_or("");
     let field = |key: &str| -> u64 {
         let mut words = last_done.split_whitespace();
         while let Some(w) = words.next() {

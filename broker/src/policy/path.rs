@@ -17,7 +17,9 @@ pub struct ApiPath<'a> {
 /// ambiguous: empty segments (`//`), segments made only of dots (`.`, `..`, `...`, also
 /// `%2e`-encoded), `;` anywhere (servlet-style gateways read `..;` as `..` and `a;x=1` as
 /// `a`; PSD2 paths never need it), encoded `/` or `\` (`%2F`, `%5C`), a literal `\`, double
-/// encoding (`%25`), malformed escapes, control characters and non-ASCII bytes.
+/// encoding (`%25`), malformed escapes, control characters, non-ASCII bytes and the
+/// characters RFC 3986 does not allow raw in a path (`"`, `<`, `>`, `` ` ``, `{`, `}`, `|`, `^`,
+/// `[`, `]`).
 pub fn normalize_api_path(raw: &str) -> Result<ApiPath<'_>, &'static str> {
     let Some(rest) = raw.strip_prefix('/') else {
         return Err("the API path must start with /");
@@ -49,6 +51,12 @@ fn segment(seg: &str) -> Result<Cow<'_, str>, &'static str> {
             b'%' => {}
             _ if !(0x21..0x7f).contains(&b) => {
                 return Err("control characters, spaces and raw non-ASCII bytes are not allowed in the path")
+            }
+            // RFC 3986 path characters only (unreserved, sub-delims, `:`, `@`): a raw `"`,
+            // `<`, `>`, `` ` ``, `{`, `}`, `|`, `^` or `[`/`]` is sent encoded by a URL
+            // parser and as it is by others, so the bank and a gateway could read two paths.
+            b'"' | b'<' | b'>' | b'`' | b'{' | b'}' | b'|' | b'^' | b'[' | b']' => {
+                return Err("characters that must be percent-encoded (\" < > ` { } | ^ [ ]) are not allowed raw in the path")
             }
             _ => {}
         }
@@ -125,6 +133,13 @@ mod tests {
             "/ais/%00",
             "/ais/a\u{1}",
             "/a/..;/..;/x",
+            "/ais/a\"b",
+            "/ais/<x>",
+            "/ais/a`b",
+            "/ais/{id}",
+            "/ais/a|b",
+            "/ais/a^b",
+            "/ais/[::1]",
             "/ais/.;/x",
             "/a;x=1/..;/b",
             "/ais/v7;jsessionid=1",
