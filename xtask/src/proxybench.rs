@@ -64,6 +64,10 @@ fn login(agent: &ureq::Agent, broker: &str, jar: &mut Jar) -> Result<()> {
     let resp = agent.get(&callback).header("cookie", jar.header()).call()?;
     jar.take(&resp);
     ensure!(resp.status().is_redirection(), "callback answered {}", resp.status());
+    let back = location(&resp)?;
+    if let Some((_, code)) = back.split_once("valvError=") {
+        anyhow::bail!("the login came back with valvError={}", code.split('&').next().unwrap_or(code));
+    }
     Ok(())
 }
 

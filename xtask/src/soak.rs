@@ -145,6 +145,15 @@ pub fn run(args: Args) -> Result<()> {
     for (k, n) in &totals {
         note(&format!("{n:>9}  {k}"));
     }
+    if let Some(calls) = ureq::get(format!("{bank}/__sandbox/counters"))
+        .call()
+        .ok()
+        .and_then(|mut r| r.body_mut().read_to_string().ok())
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+        .map(|c| c["tokenCalls"].clone())
+    {
+        note(&format!("token calls at the bank: {calls}"));
+    }
     let verdict = rss_verdict(&samples);
     note(&verdict.0);
     if let Some(f) = failure {
@@ -214,7 +223,7 @@ fn browser(broker: &str, window: &Mutex<Window>, stop: &AtomicBool) {
                 c
             }
             Err(e) => {
-                record(format!("login failed: {}", e.to_string().chars().take(60).collect::<String>()), t.elapsed());
+                record(format!("login failed ({})", e.to_string().chars().take(60).collect::<String>()), t.elapsed());
                 std::thread::sleep(Duration::from_millis(200));
                 continue;
             }
