@@ -148,6 +148,8 @@ async fn path_parameters_and_dot_only_segments_are_refused() {
         "/api/seb/test-api/echo/{x}",
         "/api/seb/test-api/echo/a|b",
         "/api/seb/test-api/echo/a^b",
+        // An encoded C1 control (NEL, a line break to some log readers; found by fuzzing).
+        "/api/seb/test-api/echo/a%C2%85b",
     ] {
         let (status, body) = raw_request(&stack.broker_url, "GET", path, &h).await;
         assert_eq!(status, 400, "{path} was forwarded: {body}");

@@ -4,11 +4,12 @@
 //!    wasm-pack, wasm-opt from npm `binaryen`, Chromium, ChromeDriver, redis-server);
 //! 2. native: `cargo test --workspace` (unit, integration and end-to-end tests; the end-to-end
 //!    ones find Chromium, ChromeDriver and redis-server through `VALV_*` variables);
-//! 3. newman: SEB's own Postman collections against the sandbox bank;
-//! 4. package: the npm package (wasm-pack) and a Vite + TypeScript build that imports it;
-//! 5. browser: valv-client's wasm-bindgen-test suite in headless Chromium against a live
+//! 3. www: the demo app's modules (amounts, dates, the balance chart) under `node --test`;
+//! 4. newman: SEB's own Postman collections against the sandbox bank;
+//! 5. package: the npm package (wasm-pack) and a Vite + TypeScript build that imports it;
+//! 6. browser: valv-client's wasm-bindgen-test suite in headless Chromium against a live
 //!    broker + sandbox;
-//! 6. fuzz: every fuzz target of `fuzz/` for a few seconds (cargo-fuzz, installed when missing).
+//! 7. fuzz: every fuzz target of `fuzz/` for a few seconds (cargo-fuzz, installed when missing).
 
 use std::process::Command;
 use std::time::Instant;
@@ -33,6 +34,8 @@ pub enum Part {
     Browser,
     /// A short pass of every fuzz target (`cargo xtask fuzz --seconds 10`).
     Fuzz,
+    /// The demo app's modules (`node --test www/test`).
+    Www,
 }
 
 /// Options of `cargo xtask test`.
@@ -51,8 +54,11 @@ const FUZZ_SECONDS: u64 = 10;
 
 /// Runs the suite.
 pub fn run_cmd(args: Args) -> Result<()> {
-    let parts =
-        if args.only.is_empty() { vec![Part::Native, Part::Newman, Part::Package, Part::Browser, Part::Fuzz] } else { args.only.clone() };
+    let parts = if args.only.is_empty() {
+        vec![Part::Native, Part::Www, Part::Newman, Part::Package, Part::Browser, Part::Fuzz]
+    } else {
+        args.only.clone()
+    };
     let started = Instant::now();
     let needs = Needs {
         wasm: parts.iter().any(|p| matches!(p, Part::Package | Part::Browser)),
@@ -67,6 +73,7 @@ pub fn run_cmd(args: Args) -> Result<()> {
             Part::Newman => newman()?,
             Part::Package => package(&tools)?,
             Part::Browser => browser(&tools)?,
+            Part::Www => www()?,
             Part::Fuzz => {
                 crate::fuzz::run_cmd(crate::fuzz::Args { seconds: FUZZ_SECONDS, targets: Vec::new(), no_install: args.no_install })?
             }
@@ -95,6 +102,11 @@ fn native(tools: &Tools) -> Result<()> {
         .env("VALV_CHROMIUM", &tools.chromium)
         .env("VALV_REDIS_SERVER", &tools.redis_server)
         .env("VALV_REQUIRE_REDIS", "1"))
+}
+
+fn www() -> Result<()> {
+    step("The demo app's modules: node --test www/test");
+    run(Command::new("node").current_dir(root()).args(["--test", "www/test/"]))
 }
 
 fn newman() -> Result<()> {

@@ -90,7 +90,12 @@ fn segment(seg: &str) -> Result<Cow<'_, str>, &'static str> {
         }
         i += 3;
     }
-    String::from_utf8(decoded).map(Cow::Owned).map_err(|_| "the path is not valid UTF-8")
+    let decoded = String::from_utf8(decoded).map_err(|_| "the path is not valid UTF-8")?;
+    // Encoded C1 controls (`%C2%80`–`%C2%9F`) too: no control character in any form.
+    if decoded.chars().any(char::is_control) {
+        return Err("control characters are not allowed in the path");
+    }
+    Ok(Cow::Owned(decoded))
 }
 
 /// Checks a raw query string: printable ASCII only (hyper already refuses most else).
@@ -134,6 +139,8 @@ mod tests {
             "/ais/a\u{1}",
             "/a/..;/..;/x",
             "/ais/a\"b",
+            "/ais/a%C2%99b",
+            "/ais/%C2%85",
             "/ais/<x>",
             "/ais/a`b",
             "/ais/{id}",
