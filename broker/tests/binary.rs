@@ -3,48 +3,23 @@
 //! clear configuration error with exit status 2.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+mod common;
+
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
-
-use base64::Engine;
 
 const BIN: &str = env!("CARGO_BIN_EXE_valv-broker");
 
 fn write_config(dir: &std::path::Path, bank: &str) -> std::path::PathBuf {
-    let key = dir.join("session-key");
-    std::fs::write(&key, base64::engine::general_purpose::STANDARD.encode([9u8; 32])).unwrap();
-    let path = dir.join("broker.toml");
-    std::fs::write(
-        &path,
-        format!(
-            r#"listen = "127.0.0.1:0"
-public_origin = "http://127.0.0.1:8080"
-store = "memory"
-
-[session]
-active_key = "k1"
-
-[session.keys]
-k1 = "file:{key}"
-
-[providers.seb]
-authorize_url = "{bank}/mga/sps/oauth/oauth20/authorize"
-token_url = "{bank}/mga/sps/oauth/oauth20/token"
-revocation_url = "{bank}/mga/sps/oauth/oauth20/revoke"
-api_base_url = "{bank}"
-client_id = "valv-demo"
-client_secret = "env:VALV_TEST_CLIENT_SECRET"
-client_auth = "client_secret_post"
-scopes = ["psd2_accounts", "psd2_payments"]
-pkce = true
-psd2_headers = true
-allow_preset = "seb-psd2"
-"#,
-            key = key.display()
-        ),
-    )
-    .unwrap();
-    path
+    let file = common::ConfigFile {
+        listen: "127.0.0.1:0",
+        public_origin: "http://127.0.0.1:8080",
+        store: "memory",
+        bank,
+        client_id: "valv-demo",
+        extra: "",
+    };
+    common::write_config_file(dir, &file)
 }
 
 fn temp_dir() -> std::path::PathBuf {

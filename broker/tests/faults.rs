@@ -181,48 +181,17 @@ impl Drop for BinaryBroker {
 }
 
 fn write_config(dir: &std::path::Path, port: u16, bank: &str) -> std::path::PathBuf {
-    use base64::Engine;
-    let key = dir.join("session-key");
-    std::fs::write(&key, base64::engine::general_purpose::STANDARD.encode([7u8; 32])).unwrap();
-    let path = dir.join("broker.toml");
-    std::fs::write(
-        &path,
-        format!(
-            r#"listen = "127.0.0.1:{port}"
-public_origin = "http://127.0.0.1:{port}"
-store = "sqlite://{db}"
-
-[session]
-cookie_name = "__Host-valv"
-active_key = "k1"
-
-[session.keys]
-k1 = "file:{key}"
-
-[rate_limits]
-logins_per_ip = "off"
-api_per_ip = "off"
-api_per_session = "off"
-
-[providers.seb]
-authorize_url = "{bank}/mga/sps/oauth/oauth20/authorize"
-token_url = "{bank}/mga/sps/oauth/oauth20/token"
-revocation_url = "{bank}/mga/sps/oauth/oauth20/revoke"
-api_base_url = "{bank}"
-client_id = "{CLIENT_ID}-bin"
-client_secret = "env:VALV_TEST_CLIENT_SECRET"
-client_auth = "client_secret_post"
-scopes = ["psd2_accounts", "psd2_payments"]
-pkce = true
-psd2_headers = true
-allow_preset = "seb-psd2"
-"#,
-            db = dir.join("sessions.db").display(),
-            key = key.display()
-        ),
-    )
-    .unwrap();
-    path
+    let (listen, origin, store) =
+        (format!("127.0.0.1:{port}"), format!("http://127.0.0.1:{port}"), format!("sqlite://{}", dir.join("sessions.db").display()));
+    let file = common::ConfigFile {
+        listen: &listen,
+        public_origin: &origin,
+        store: &store,
+        bank,
+        client_id: &format!("{CLIENT_ID}-bin"),
+        extra: "\n[rate_limits]\nlogins_per_ip = \"off\"\napi_per_ip = \"off\"\napi_per_session = \"off\"\n",
+    };
+    common::write_config_file(dir, &file)
 }
 
 fn temp_dir(name: &str) -> std::path::PathBuf {
