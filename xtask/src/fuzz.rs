@@ -6,7 +6,6 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 
@@ -32,7 +31,8 @@ pub struct Args {
 struct Outcome {
     target: String,
     execs: u64,
-    seconds: f64,
+    /// libFuzzer's own average (the build check before the run is not in it).
+    per_sec: u64,
     corpus: u64,
     coverage: u64,
     crash: Option<PathBuf>,
@@ -66,12 +66,11 @@ pub fn run_cmd(args: Args) -> Result<()> {
     step("Fuzzing summary");
     note(&format!("{:<14} {:>12} {:>10} {:>8} {:>8}  result", "target", "execs", "execs/s", "corpus", "cov"));
     for o in &outcomes {
-        let rate = if o.seconds > 0.0 { o.execs as f64 / o.seconds } else { 0.0 };
         let result = match &o.crash {
             Some(p) => format!("CRASH: {}", p.display()),
             None => "no crash".to_owned(),
         };
-        note(&format!("{:<14} {:>12} {:>10.0} {:>8} {:>8}  {result}", o.target, o.execs, rate, o.corpus, o.coverage));
+        note(&format!("{:<14} {:>12} {:>10} {:>8} {:>8}  {result}", o.target, o.execs, o.per_sec, o.corpus, o.coverage));
     }
     let crashed: Vec<&Outcome> = outcomes.iter().filter(|o| o.crash.is_some()).collect();
     if !crashed.is_empty() {
@@ -140,9 +139,7 @@ fn fuzz_one(tools: &FuzzTools, work: &Path, target: &str, seconds: u64) -> Resul
         .stdout(Stdio::null())
         .stderr(log.try_clone()?);
     note(&format!("$ {} (log: {})", describe(&cmd), log_path.display()));
-    let started = Instant::now();
     let status = cmd.status().with_context(|| format!("could not start `{}`", describe(&cmd)))?;
-    let elapsed = started.elapsed().as_secs_f64();
     let text = std::fs::read_to_string(&log_path).unwrap_or_default();
     let stat = |name: &str| -> u64 {
         text.lines().rev().find_map(|l| l.strip_prefix(&format!("stat::{name}:"))).and_then(|v| v.trim().parse().ok()).unwrap_or(0)
@@ -175,7 +172,7 @@ fn fuzz_one(tools: &FuzzTools, work: &Path, target: &str, seconds: u64) -> Resul
     Ok(Outcome {
         target: target.to_owned(),
         execs: stat("number_of_executed_units"),
-        seconds: elapsed,
+        per_sec: stat("average_exec_per_sec"),
         corpus: list(&corpus).len() as u64,
         coverage: field("cov:"),
         crash,

@@ -209,10 +209,7 @@ pub async fn callback(State(state): State<AppState>, uri: Uri, headers: HeaderMa
     };
     let claimed = match state.store.claim(&claim, lifetime).await {
         Ok(c) => c,
-        Err(e) => {
-            let _ = store_failure(e);
-            return Ok(back_with(ErrorCode::StoreUnavailable.as_str(), login_cookie));
-        }
+        Err(e) => return Ok(back_with(store_failure(e).code.as_str(), login_cookie)),
     };
     if !claimed {
         tracing::warn!(provider = %p.provider, "callback for a state that was already used");
@@ -256,8 +253,7 @@ pub async fn callback(State(state): State<AppState>, uri: Uri, headers: HeaderMa
             // The bank issued tokens nobody will use: take them back.
             tracing::error!(provider = %p.provider, "the store failed after the code exchange; revoking the new tokens");
             Retire { revoke: Some((p.provider.clone(), tokens)), vault_id, ..Retire::default() }.run(&state).await;
-            let code = if e.code == ErrorCode::StoreUnavailable { e.code.as_str() } else { ErrorCode::Internal.as_str() };
-            return Ok(back_with(code, login_cookie));
+            return Ok(back_with(e.code.as_str(), login_cookie));
         }
     };
     // A new login replaces any earlier session of this browser.
