@@ -52,16 +52,18 @@ fn hex_id(seed: &str, len: usize) -> String {
     h.iter().map(|b| format!("{b:02x}")).collect::<String>()[..len].to_owned()
 }
 
-/// Öre (1/100 SEK) as SEB's decimal string with `scale` decimals, e.g. `-63.0`, `40055.940`.
+/// Öre (1/100 SEK) as SEB's decimal string with `scale` decimals, e.g. `-63.0`, `40055.940`;
+/// two decimals where fewer would drop öre.
 pub fn money(ore: i64, scale: u32) -> String {
     let sign = if ore < 0 { "-" } else { "" };
     let abs = ore.unsigned_abs();
     let whole = abs / 100;
     let cents = abs % 100;
     match scale {
-        0 => format!("{sign}{whole}"),
-        1 => format!("{sign}{whole}.{}", cents / 10),
-        2 => format!("{sign}{whole}.{cents:02}"),
+        // Fewer than two decimals only when that is exact: an amount is never shown rounded.
+        0 if cents == 0 => format!("{sign}{whole}"),
+        1 if cents % 10 == 0 => format!("{sign}{whole}.{}", cents / 10),
+        0..=2 => format!("{sign}{whole}.{cents:02}"),
         _ => format!("{sign}{whole}.{cents:02}{}", "0".repeat(scale as usize - 2)),
     }
 }
@@ -118,6 +120,26 @@ impl Account {
     /// Available balance: booked + credit line + pending (pending amounts are negative).
     pub fn available(&self) -> i64 {
         self.booked_balance + self.credit_line + self.pending.iter().map(|t| t.ore).sum::<i64>()
+    }
+
+    /// Books an outgoing payment of `ore` today: a new newest booked transaction.
+    pub fn book_payment(&mut self, id: &str, ore: i64, counterparty: &str, text: &str, today: Date) {
+        self.booked_balance -= ore;
+        let seq = self.booked.first().map_or(1, |t| t.seq + 1);
+        self.booked.insert(
+            0,
+            Tx {
+                id: id.to_owned(),
+                seq,
+                date: today,
+                ore: -ore,
+                balance_after: Some(self.booked_balance),
+                counterparty: counterparty.to_owned(),
+                text: text.to_owned(),
+                code: ("BETALNING", "Payment"),
+                pending_type: None,
+            },
+        );
     }
 
     /// The account as SEB lists it (`withBalance` adds balances).
@@ -356,6 +378,8 @@ pub struct Payment {
     pub status: TransactionStatus,
     /// Authorisations (id → SCA status); the payment advances while one is in progress.
     pub authorisations: Vec<(String, ScaStatus)>,
+    /// Why the bank rejected it (`RJCT`), for its status body.
+    pub rejection: Option<&'static str>,
 }
 
 /// A signing basket.
@@ -416,6 +440,12 @@ impl BankState {
     /// The person's account by resource id.
     pub fn account(&self, person: &str, resource_id: &str) -> Option<&Account> {
         self.accounts.get(person)?.iter().find(|a| a.resource_id == resource_id)
+    }
+
+    /// The person's account by IBAN or BBAN, to change (a payment booked on it).
+    pub fn account_by_number_mut(&mut self, person: &str, number: &str) -> Option<&mut Account> {
+        let n = number.replace(' ', "");
+        self.accounts.get_mut(person)?.iter_mut().find(|a| a.iban == n || a.bban == n)
     }
 
     /// The person's account by IBAN or BBAN.
@@ -507,5 +537,7 @@ mod tests {
         assert_eq!(money(-6300, 1), "-63.0");
         assert_eq!(money(4_005_594, 3), "40055.940");
         assert_eq!(money(5, 2), "0.05");
+        // Never rounded: one decimal only when the öre are a multiple of ten.
+        assert_eq!(money(-6345, 1), "-63.45");
     }
 }

@@ -6,7 +6,9 @@
 //! status moves it one step, as SEB's sandbox does after the BankID app is opened:
 //! authorisation `scaMethodSelected → started → finalised`, payment `RCVD → ACTC → ACSC`.
 //! A signing basket works the same way for all its payments. Cancelling is allowed until the
-//! payment is final. A second initiation with an `X-Request-ID` already used is rejected
+//! payment is final. A payment the debtor account cannot cover (more than its available
+//! balance) is rejected where SEB would execute it: `ACTC → RJCT`, with a `tppMessages` entry
+//! saying why. An executed (`ACSC`) payment is booked on the debtor account that day. A second initiation with an `X-Request-ID` already used is rejected
 //! (SEB uses the id as the payment reference): 400 with `transactionStatus: RJCT`.
 
 use std::str::FromStr;
@@ -182,6 +184,7 @@ async fn initiate(
             body: payment,
             status: TransactionStatus::Rcvd,
             authorisations: Vec::new(),
+            rejection: None,
         },
     );
     response["paymentId"] = json!(id);
@@ -223,13 +226,57 @@ fn sign_step(authorisations: &mut [(String, ScaStatus)], status: &mut Transactio
     false
 }
 
-/// Called on every poll of a payment.
-fn advance(p: &mut Payment) {
+/// Called on every poll of a payment: one signing step; at execution the funds check, then
+/// the booking on the debtor account.
+fn advance(bank: &mut BankState, id: &str) {
+    let today = bank.today;
+    let Some(p) = bank.payments.get_mut(id) else { return };
+    let was = p.status.clone();
     sign_step(&mut p.authorisations, &mut p.status);
+    if was != TransactionStatus::Actc || p.status != TransactionStatus::Acsc {
+        return;
+    }
+    let (person, body, pid) = (p.person.clone(), p.body.clone(), p.id.clone());
+    let ore = ore_of(body.instructed_amount.amount.as_str());
+    let number = body.debtor_account.iban.as_deref().or(body.debtor_account.bban.as_deref()).unwrap_or_default();
+    let account = bank.account_by_number_mut(&person, number);
+    let covered = match (ore, &account) {
+        (Some(ore), Some(a)) => body.instructed_amount.currency != "SEK" || ore <= a.available(),
+        _ => false,
+    };
+    if !covered {
+        if let Some(p) = bank.payments.get_mut(id) {
+            p.status = TransactionStatus::Rjct;
+            p.rejection = Some("The payment was rejected: the debtor account does not have enough money available.");
+        }
+        return;
+    }
+    if let (Some(ore), Some(a)) = (ore, account) {
+        if body.instructed_amount.currency == "SEK" {
+            let to = body.creditor_name.as_deref().unwrap_or("Payment");
+            let text = body.creditor_account_message.as_deref().or(body.remittance_information_unstructured.as_deref()).unwrap_or(to);
+            a.book_payment(&pid, ore, to, text, today);
+        }
+    }
+}
+
+/// A decimal amount (`"10.5"`, `"1200.00"`) in öre; `None` for more than two decimals.
+fn ore_of(amount: &str) -> Option<i64> {
+    let (whole, fraction) = amount.split_once('.').unwrap_or((amount, ""));
+    let fraction = fraction.trim_end_matches('0');
+    if fraction.len() > 2 {
+        return None;
+    }
+    let whole: i64 = whole.parse().ok()?;
+    let cents: i64 = format!("{fraction:0<2}").parse().ok()?;
+    whole.checked_mul(100)?.checked_add(cents)
 }
 
 fn status_body(p: &Payment) -> Value {
     let mut v = json!({"transactionStatus": p.status.as_str()});
+    if let Some(reason) = p.rejection {
+        v["tppMessages"] = json!([{"category": "ERROR", "code": "PAYMENT_FAILED", "text": reason}]);
+    }
     if p.authorisations.is_empty() && p.status == TransactionStatus::Rcvd {
         v["scaMethods"] = sca_methods();
         v["chosenScaMethod"] = json!({});
@@ -250,8 +297,9 @@ async fn get_payment(
 ) -> Result<Response, Problem> {
     let rid = admit(&psu, &headers)?;
     let mut bank = st.bank().state();
+    find(&mut bank, &psu, service_of(&uri), &product, &id)?;
+    advance(&mut bank, &id);
     let p = find(&mut bank, &psu, service_of(&uri), &product, &id)?;
-    advance(p);
     let mut v = serde_json::to_value(&p.body).unwrap_or_else(|_| json!({}));
     v["paymentId"] = json!(p.id);
     v["transactionStatus"] = json!(p.status.as_str());
@@ -267,8 +315,9 @@ async fn payment_status(
 ) -> Result<Response, Problem> {
     let rid = admit(&psu, &headers)?;
     let mut bank = st.bank().state();
+    find(&mut bank, &psu, service_of(&uri), &product, &id)?;
+    advance(&mut bank, &id);
     let p = find(&mut bank, &psu, service_of(&uri), &product, &id)?;
-    advance(p);
     Ok(reply(StatusCode::OK, &rid, status_body(p)))
 }
 
@@ -376,8 +425,9 @@ async fn auth_status(
         return Err(Problem::unknown("The authorisation is unknown"));
     }
     if p.authorisations.last().is_some_and(|(a, _)| *a == auth) {
-        advance(p);
+        advance(&mut bank, &id);
     }
+    let p = find(&mut bank, &psu, service, &product, &id)?;
     let sca = p.authorisations.iter().find(|(a, _)| *a == auth).map(|(_, s)| s.clone()).unwrap_or(ScaStatus::Failed);
     let owner = format!("{product}/{id}");
     Ok(reply(StatusCode::OK, &rid, authorisation_body(&format!("/{service}"), &owner, &auth, &sca)))

@@ -113,6 +113,68 @@ async fn payment_through_sca_to_acsc() {
     assert_eq!(s, 409);
 }
 
+/// Signs a payment by polling its status until it is final; returns the final status body.
+async fn sign_to_final(p: &Pis, id: &str) -> Value {
+    p.post(&format!("/payments/{CT}/{id}/authorisations"), json!({})).await;
+    for _ in 0..5 {
+        let (_, v) = p.get(&format!("/payments/{CT}/{id}/status")).await;
+        if ["ACSC", "RJCT"].contains(&v["transactionStatus"].as_str().unwrap()) {
+            return v;
+        }
+    }
+    panic!("payment {id} never became final");
+}
+
+#[tokio::test]
+async fn a_payment_the_account_cannot_cover_is_rejected_with_a_reason_and_an_executed_one_is_booked() {
+    let p = Pis::new().await;
+    let (_, accounts) =
+        p.sb.http
+            .get(p.sb.url("/ais/v7/identified2/accounts?withBalance=true"))
+            .bearer_auth(&p.token)
+            .header("x-request-id", uuid::Uuid::new_v4().to_string())
+            .header("psu-ip-address", "192.0.2.7")
+            .send()
+            .await
+            .map(|r| (r.status(), r))
+            .unwrap();
+    let accounts: Value = accounts.json().await.unwrap();
+    let main = accounts["accounts"].as_array().unwrap().iter().find(|a| a["iban"] == "SE3750000000054400047881").unwrap().clone();
+    let available = main["balances"].as_array().unwrap().iter().find(|b| b["balanceType"] == "interimAvailable").unwrap()["balanceAmount"]
+        ["amount"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let whole: i64 = available.split('.').next().unwrap().parse().unwrap();
+
+    // One krona more than is available: signed, then rejected where it would be executed.
+    let (s, v) = p.post(&format!("/payments/{CT}"), transfer(&format!("{}.00", whole + 1))).await;
+    assert_eq!(s, 201, "{v}");
+    let id = v["paymentId"].as_str().unwrap().to_owned();
+    let v = sign_to_final(&p, &id).await;
+    assert_eq!(v["transactionStatus"], "RJCT", "{v}");
+    assert!(v["tppMessages"][0]["text"].as_str().unwrap().contains("not have enough money"), "{v}");
+
+    // A covered one is executed and booked: the newest transaction, the booked balance lower.
+    let (_, v) = p.post(&format!("/payments/{CT}"), transfer("12.34")).await;
+    let id = v["paymentId"].as_str().unwrap().to_owned();
+    assert_eq!(sign_to_final(&p, &id).await["transactionStatus"], "ACSC");
+    let rid = main["resourceId"].as_str().unwrap();
+    let res =
+        p.sb.http
+            .get(p.sb.url(&format!("/ais/v7/identified2/accounts/{rid}/transactions?bookingStatus=booked")))
+            .bearer_auth(&p.token)
+            .header("x-request-id", uuid::Uuid::new_v4().to_string())
+            .header("psu-ip-address", "192.0.2.7")
+            .send()
+            .await
+            .unwrap();
+    let page: Value = res.json().await.unwrap();
+    let newest = &page["transactions"]["booked"][0];
+    assert_eq!(newest["transactionAmount"]["amount"], "-12.34", "{newest}");
+    assert_eq!(newest["descriptiveText"], "Test Person");
+}
+
 #[tokio::test]
 async fn status_polls_alone_reach_a_final_status_and_cancel_works_before() {
     let p = Pis::new().await;
