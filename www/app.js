@@ -1,197 +1,182 @@
-// The Valv demo app. Everything Valv-specific comes from example.js — the npm README's
-// example, used unchanged.
-import { valv, login, overview, describe } from "./example.js";
+// The Valv demo app: a signed-out landing page, the accounts, one account's transactions and
+// balance, and payments. Every bank call goes through valv-client (set up in example.js, the
+// npm README's example); the page never sees a token.
+import { valv, login } from "./example.js";
+import { $, h } from "./lib/dom.js";
+import { explain, loginError } from "./lib/errors.js";
+import * as landing from "./views/landing.js";
+import * as accountsView from "./views/accounts.js";
+import * as accountView from "./views/account.js";
+import * as paymentView from "./views/payment.js";
+import { sessionIndicator } from "./views/session.js";
 
-const $ = (id) => document.getElementById(id);
-const el = (tag, text, className) => {
-  const e = document.createElement(tag);
-  if (text !== undefined) e.textContent = text;
-  if (className) e.className = className;
-  return e;
-};
-const money = (a) => (a ? `${a.amount} ${a.currency}` : "–");
+const LOCALES = ["sv-SE", "en-GB", "en-US", "de-DE"];
+const locale = LOCALES.includes(localStorage.getItem("valv-demo-locale")) ? localStorage.getItem("valv-demo-locale") : "sv-SE";
+document.documentElement.dataset.locale = locale;
 
-function showError(err) {
-  const box = $("error");
-  if (!err) { box.hidden = true; box.textContent = ""; return; }
-  box.textContent = describe(err);
-  if (err && err.body && typeof err.body === "object") {
-    box.textContent += "\n" + JSON.stringify(err.body, null, 2);
+let signedIn = false;
+let shown = null; // the AbortController of the view on screen
+let accountsList = null; // the accounts with balances, fetched once per sign-in
+
+/** The signed-in user's accounts (cached until `changed()`). */
+function accounts() {
+  accountsList ??= valv.accounts({ withBalance: true }).catch((err) => {
+    accountsList = null;
+    throw err;
+  });
+  return accountsList;
+}
+
+const indicator = sessionIndicator({ locale, onRunOut: () => valv.session().catch(() => {}) });
+
+// ---- screens ----
+
+const ROUTES = [
+  [/^#\/accounts\/([^/]+)$/, (view, ctx, m) => accountView.render(view, ctx, decodeURIComponent(m[1]))],
+  [/^#\/pay$/, (view, ctx) => paymentView.render(view, ctx)],
+  [/^(#\/?)?$/, (view, ctx) => accountsView.render(view, ctx)],
+];
+
+async function show() {
+  shown?.abort();
+  const controller = new AbortController();
+  shown = controller;
+  const view = $("view");
+  view.setAttribute("aria-busy", "true");
+  $("nav").hidden = !signedIn;
+  try {
+    if (!signedIn) {
+      indicator.hide();
+      landing.render(view, { onSignIn: signIn });
+      return;
+    }
+    const ctx = { valv, accounts, locale, signal: controller.signal, fail, changed: () => { accountsList = null; updateSession(); } };
+    const [, render, m] = ROUTES.map(([re, r]) => [re, r, re.exec(location.hash)]).find(([, , m]) => m) ?? [null, null, null];
+    for (const a of $("nav").querySelectorAll("a")) {
+      a.toggleAttribute("aria-current", a.getAttribute("href") === (location.hash.startsWith("#/pay") ? "#/pay" : "#/"));
+    }
+    if (!render) {
+      view.replaceChildren(h("h1", {}, "Page not found"), h("p", {}, h("a", { href: "#/" }, "Go to your accounts")));
+      return;
+    }
+    await render(view, ctx, m);
+  } catch (err) {
+    if (!controller.signal.aborted) fail(err, show);
+  } finally {
+    if (shown === controller) view.setAttribute("aria-busy", "false");
   }
+}
+
+window.addEventListener("hashchange", () => {
+  dismiss();
+  show().then(() => $("view").focus({ preventScroll: true }));
+});
+
+async function updateSession() {
+  const info = await valv.session();
+  if (!info.authenticated) return;
+  const owner = await accounts().then((list) => list.find((a) => a.ownerName)?.ownerName, () => undefined);
+  indicator.show(info, owner);
+}
+
+// ---- signing in and out ----
+
+function signIn() {
+  login(); // to the bank's login page; back here afterwards
+}
+
+$("logout").addEventListener("click", async () => {
+  $("logout").disabled = true;
+  try {
+    await valv.logout();
+  } catch (err) {
+    fail(err);
+  } finally {
+    $("logout").disabled = false;
+  }
+});
+
+// Login, logout and expiry, from this tab or another one of the app's tabs.
+valv.onSessionChange((change) => {
+  const was = signedIn;
+  signedIn = change.authenticated;
+  accountsList = null;
+  if (change.type === "expired") {
+    $("expired").showModal();
+  } else if (change.type === "logout") {
+    notify({ title: "You are signed out", detail: "Sign in again whenever you like.", action: null }, null, "info");
+  } else if (change.type === "login") {
+    $("expired").close();
+    dismiss();
+  }
+  if (was !== signedIn || change.type === "login") {
+    show();
+    if (signedIn) updateSession().catch(() => {});
+  }
+});
+
+$("expired-signin").addEventListener("click", signIn);
+$("expired-close").addEventListener("click", () => $("expired").close());
+
+// ---- errors a person can act on ----
+
+function fail(err, retry) {
+  if (!err || err.code === "aborted") return;
+  const what = explain(err);
+  // The end of a session is shown once, by the dialog (onSessionChange), in every tab.
+  if (what.action === "signin") return;
+  notify(what, retry);
+}
+
+function notify(what, retry, kind = "error") {
+  const box = $("notice");
+  const again = retry && what.action === "retry"
+    ? h("button", { type: "button", onclick: () => { dismiss(); retry(); } }, "Try again")
+    : null;
+  box.className = `notice ${kind}`;
+  box.replaceChildren(
+    h("div", {},
+      h("strong", {}, what.title),
+      h("p", {}, what.detail),
+      what.requestId ? h("small", {}, `Reference for support: ${what.requestId}`) : null),
+    h("div", { class: "actions" },
+      again,
+      h("button", { type: "button", class: "ghost", "aria-label": "Dismiss", onclick: dismiss }, "Dismiss")),
+  );
   box.hidden = false;
 }
 
-async function guarded(fn) {
-  try { showError(null); return await fn(); } catch (err) { showError(err); return undefined; }
+function dismiss() {
+  $("notice").hidden = true;
+  $("notice").replaceChildren();
 }
 
-// ---- session ----
+// ---- the locale of amounts and dates ----
 
-async function refresh() {
-  const session = await guarded(() => valv.session());
-  const authenticated = Boolean(session && session.authenticated);
-  $("login").hidden = authenticated;
-  $("logout").hidden = !authenticated;
-  $("app").hidden = !authenticated;
-  $("session").textContent = !session ? "Session unknown"
-    : authenticated
-      ? `Logged in to ${session.provider} · scopes ${(session.scopes || []).join(" ")} · session until ${session.sessionExpiresAt ?? "?"}`
-      : "Not logged in";
-  if (authenticated) await loadAccounts();
-}
-
-$("login").addEventListener("click", () => guarded(() => login()));
-$("logout").addEventListener("click", () => guarded(() => valv.logout()));
-valv.onSessionChange(() => refresh());
-
-// ---- accounts ----
-
-async function loadAccounts() {
-  const data = await guarded(() => overview());
-  if (!data) return;
-  const body = $("accounts").tBodies[0];
-  const debtor = document.forms.payment.elements.debtor;
-  body.replaceChildren();
-  debtor.replaceChildren();
-  for (const { account, transactions } of data) {
-    const row = el("tr");
-    const balance = (account.balances || []).find((b) => b.balanceType === "interimAvailable") || (account.balances || [])[0];
-    row.append(
-      el("td", account.name || account.product || account.resourceId),
-      el("td", account.iban || account.bban || ""),
-      el("td", money(balance && balance.balanceAmount), "num"),
-    );
-    const cell = el("td");
-    const button = el("button", `Transactions (${transactions.length}${transactions.length ? "+" : ""})`);
-    button.type = "button";
-    button.addEventListener("click", () => openTransactions(account));
-    cell.append(button);
-    row.append(cell);
-    body.append(row);
-    if (account.iban) debtor.append(new Option(`${account.name || account.iban} (${account.iban})`, account.iban));
-  }
-}
-
-// ---- transactions, page by page ----
-
-let pages = null;
-
-function openTransactions(account) {
-  if (pages) pages.return();
-  pages = valv.transactions(account.resourceId, { bookingStatus: "booked" });
-  $("transactions-account").textContent = `— ${account.name || account.iban || account.resourceId}`;
-  $("transactions").tBodies[0].replaceChildren();
-  $("transactions-section").hidden = false;
-  $("more").hidden = false;
-  $("transactions-status").textContent = "";
-  loadMore();
-}
-
-async function loadMore() {
-  const current = pages;
-  $("more").disabled = true;
-  const step = await guarded(() => current.next());
-  $("more").disabled = false;
-  if (!step || current !== pages) return;
-  if (step.done) {
-    $("more").hidden = true;
-    $("transactions-status").textContent = "No more transactions.";
-    return;
-  }
-  const body = $("transactions").tBodies[0];
-  for (const t of step.value.transactions.booked || []) {
-    const amount = t.transactionAmount;
-    const row = el("tr");
-    body.append(row);
-    row.append(
-      el("td", t.bookingDate || t.valueDate || ""),
-      el("td", t.descriptiveText || t.remittanceInformationUnstructured || t.creditorName || ""),
-      el("td", money(amount), amount && amount.amount.startsWith("-") ? "num negative" : "num"),
-    );
-  }
-  $("transactions-status").textContent = `${body.rows.length} transactions loaded.`;
-}
-
-$("more").addEventListener("click", loadMore);
-
-// ---- payments ----
-
-let waiting = null;
-
-function paymentBody(form) {
-  const f = form.elements;
-  const product = f.product.value;
-  const creditor = f.creditor.value.trim();
-  const creditorAccount = product.endsWith("bankgiros") ? { bgnr: creditor }
-    : product.endsWith("plusgiros") ? { pgnr: creditor }
-    : { iban: creditor };
-  const body = {
-    templateId: product,
-    instructedAmount: { amount: f.amount.value.trim(), currency: f.currency.value },
-    debtorAccount: { iban: f.debtor.value },
-    creditorAccount,
-    creditorName: f.creditorName.value.trim() || undefined,
-  };
-  const message = f.message.value.trim();
-  if (message) {
-    if (product.endsWith("credit-transfers") && product.startsWith("swedish")) body.creditorAccountMessage = message;
-    else if (product.endsWith("bankgiros") || product.endsWith("plusgiros")) body.debtorAccountMessage = message;
-    else body.remittanceInformationUnstructured = message;
-  }
-  return { product, body };
-}
-
-function state(text, className) {
-  const p = $("payment-state");
-  p.textContent = text;
-  p.className = className || "";
-}
-
-$("payment").addEventListener("submit", async (event) => {
-  event.preventDefault();
-  const { product, body } = paymentBody(event.target);
-  await guarded(async () => {
-    $("payment-progress").hidden = false;
-    state("Sending the payment…");
-    const created = await valv.initiatePayment(product, body);
-    const paymentId = created.paymentId;
-    $("payment-cancel").onclick = () => guarded(async () => {
-      const r = await valv.cancelPayment(product, paymentId);
-      state(`Cancelled${r && r.transactionStatus ? ` (${r.transactionStatus})` : ""}.`, "final-bad");
-    });
-    state(`Payment ${paymentId} received (${created.transactionStatus || "RCVD"}). Starting signing…`);
-    const sca = await valv.startAuthorisation(product, paymentId);
-    state(`${sca.psuMessage || "Sign the payment"} — waiting for the bank (SCA ${sca.scaStatus})…`);
-    waiting = new AbortController();
-    $("payment-stop").onclick = () => waiting && waiting.abort();
-    const final = await valv.waitForPayment(product, paymentId, { signal: waiting.signal, timeoutMs: 120000 });
-    const ok = ["ACSC", "ACCC"].includes(final.transactionStatus);
-    state(`Payment ${paymentId}: ${final.transactionStatus}`, ok ? "final-ok" : "final-bad");
-    await loadAccounts();
-  });
-  waiting = null;
+const pick = $("locale");
+for (const l of LOCALES) pick.append(new Option(l, l, false, l === locale));
+pick.addEventListener("change", () => {
+  localStorage.setItem("valv-demo-locale", pick.value);
+  location.reload();
 });
 
-// A login that the bank or the broker refused comes back as `?valvError=<code>`: show it once,
+// ---- start ----
+
+// A login the bank or the broker refused comes back as `?valvError=<code>`: say so once,
 // then drop it from the address bar.
-const LOGIN_ERRORS = {
-  access_denied: "You cancelled the login at the bank.",
-  invalid_grant: "The bank did not accept the login (the code expired or was used). Please log in again.",
-  upstream_unavailable: "The bank could not be reached to finish the login. Please try again.",
-  upstream_timeout: "The bank took too long to finish the login. Please try again.",
-};
-function showLoginError() {
-  const params = new URLSearchParams(location.search);
-  const code = params.get("valvError");
-  if (code) {
-    const box = $("error");
-    box.textContent = LOGIN_ERRORS[code] || `The login failed (${code}).`;
-    box.hidden = false;
-    params.delete("valvError");
-    const rest = params.toString();
-    history.replaceState(null, "", location.pathname + (rest ? `?${rest}` : "") + location.hash);
-  }
+const params = new URLSearchParams(location.search);
+const loginFailed = params.get("valvError");
+if (loginFailed) {
+  params.delete("valvError");
+  const rest = params.toString();
+  history.replaceState(null, "", location.pathname + (rest ? `?${rest}` : "") + location.hash);
 }
 
-// After the first session check (which clears the error box).
-refresh().finally(showLoginError);
+try {
+  signedIn = (await valv.session()).authenticated;
+} catch (err) {
+  fail(err, () => location.reload());
+}
+await show();
+if (signedIn) updateSession().catch((err) => fail(err));
+if (loginFailed) notify(loginError(loginFailed), null);
