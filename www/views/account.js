@@ -21,7 +21,7 @@ export async function render(view, { valv, accounts, locale, signal, fail }, acc
   const booked = balanceOf(account, "interimBooked");
   const state = { pages: null, booked: [], filtered: false };
 
-  const chart = h("figure", { class: "card chart", "aria-labelledby": "chart-title" });
+  const chart = h("figure", { class: "card chart", "aria-labelledby": "chart-title", hidden: true });
   const pendingList = h("tbody");
   const bookedList = h("tbody");
   const pendingSection = h("section", { class: "card", "aria-labelledby": "pending-title", hidden: true },
@@ -107,8 +107,9 @@ export async function render(view, { valv, accounts, locale, signal, fail }, acc
     const amount = t.transactionAmount;
     const text = t.descriptiveText || t.creditorName || t.debtorName || t.remittanceInformationUnstructured || "Transaction";
     const open = h("button", { type: "button", class: "link", onclick: () => showDetails(t) }, text);
-    const when = formatDate(pending ? t.valueDate : t.bookingDate || t.valueDate, locale);
-    return h("tr", {},
+    const iso = pending ? t.valueDate : t.bookingDate || t.valueDate;
+    const when = formatDate(iso, locale);
+    return h("tr", { "data-date": iso },
       h("td", {}, when),
       h("td", {}, open, pending && t.pendingType ? h("span", { class: "tag" }, t.pendingType === "reserved" ? "reserved" : "upcoming") : null,
         h("span", { class: "when", "aria-hidden": "true" }, when)),
@@ -156,6 +157,7 @@ export async function render(view, { valv, accounts, locale, signal, fail }, acc
     const anchor = state.filtered ? after && (after.balanceAmount || after) : booked;
     const points = anchor ? balanceHistory(anchor, state.booked) : [];
     const g = chartGeometry(points, { width: 640, height: 180, pad: 6 });
+    chart.hidden = false;
     if (!g || points.length < 2) {
       chart.replaceChildren(h("figcaption", { id: "chart-title" }, "Balance"), h("p", { class: "empty" }, "Not enough transactions to draw the balance."));
       return;

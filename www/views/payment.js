@@ -16,8 +16,8 @@ const CREDITOR = {
 const STATUS = {
   RCVD: "Received by the bank — waiting for your signature",
   ACTC: "Signed — the bank is checking it",
-  ACSC: "Paid",
-  ACCC: "Paid",
+  ACSC: "Paid — booked on your account today",
+  ACCC: "Paid — booked on your account today",
   RJCT: "Rejected by the bank",
   CANC: "Cancelled",
 };
@@ -130,10 +130,10 @@ export async function render(view, ctx) {
 
   /** valv-client's rules name the member; show each message at its field. */
   function showFieldErrors(message) {
-    const where = (path) => path.startsWith("creditorAccount") ? "creditor"
+    const where = (path) => /Message|remittance/.test(path) ? "message"
+      : path.startsWith("creditorAccount") ? "creditor"
       : path.startsWith("instructedAmount") ? "amount"
       : path === "creditorName" ? "name"
-      : /Message|remittance/.test(path) ? "message"
       : path.startsWith("debtorAccount") ? "debtor" : null;
     const errors = fieldErrors(message).filter((e) => where(e.path));
     for (const e of errors) mark(where(e.path), e.message);
@@ -149,11 +149,13 @@ export async function render(view, ctx) {
     const sign = h("button", { type: "button", class: "primary", onclick: () => signIt() }, "Sign with Mobile BankID");
     const cancel = h("button", { type: "button", class: "danger", onclick: () => cancelIt() }, "Cancel payment");
     const again = h("button", { type: "button", class: "ghost", hidden: true, onclick: () => render(view, ctx) }, "New payment");
+    const from = own.find((a) => a.iban === b.debtorAccount.iban);
+    const see = h("a", { class: "button", hidden: true, href: `#/accounts/${encodeURIComponent(from ? from.resourceId : "")}` }, `See it on ${from ? from.name || "the account" : "the account"}`);
     let waiting = null;
     progress.replaceChildren(
       h("h2", { id: "progress-title", tabindex: "-1" }, `${formatMoney(b.instructedAmount, locale)} to ${b.creditorName || Object.values(b.creditorAccount)[0]}`),
       steps, state,
-      h("div", { class: "actions" }, sign, cancel, again),
+      h("div", { class: "actions" }, sign, cancel, see, again),
     );
     progress.hidden = false;
     progress.querySelector("h2").focus();
@@ -168,6 +170,7 @@ export async function render(view, ctx) {
       const final = ["ACSC", "ACCC", "RJCT", "CANC"].includes(status);
       cancel.hidden = final;
       again.hidden = !final;
+      see.hidden = !(status === "ACSC" || status === "ACCC") || !from;
       if (final) { sign.hidden = true; changed(); }
     }
 

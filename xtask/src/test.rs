@@ -9,7 +9,9 @@
 //! 5. package: the npm package (wasm-pack) and a Vite + TypeScript build that imports it;
 //! 6. browser: valv-client's wasm-bindgen-test suite in headless Chromium against a live
 //!    broker + sandbox;
-//! 7. fuzz: every fuzz target of `fuzz/` for a few seconds (cargo-fuzz, installed when missing).
+//! 7. e2e: the demo app driven in headless Chromium by Playwright (`tests/e2e`, npm
+//!    `playwright-core` with the system Chromium, axe-core), against a live broker + sandbox;
+//! 8. fuzz: every fuzz target of `fuzz/` for a few seconds (cargo-fuzz, installed when missing).
 
 use std::process::Command;
 use std::time::Instant;
@@ -36,6 +38,8 @@ pub enum Part {
     Fuzz,
     /// The demo app's modules (`node --test www/test`).
     Www,
+    /// The demo app end to end in headless Chromium (Playwright, axe-core).
+    E2e,
 }
 
 /// Options of `cargo xtask test`.
@@ -47,6 +51,10 @@ pub struct Args {
     /// Do not install missing tools; fail naming them instead.
     #[arg(long)]
     no_install: bool,
+    /// Save the demo app's main screens (desktop and phone) as PNG in `docs/screenshots`
+    /// while the e2e part runs.
+    #[arg(long)]
+    screenshots: bool,
 }
 
 /// Seconds per fuzz target in the suite's short pass (longer runs: `cargo xtask fuzz`).
@@ -55,14 +63,14 @@ const FUZZ_SECONDS: u64 = 10;
 /// Runs the suite.
 pub fn run_cmd(args: Args) -> Result<()> {
     let parts = if args.only.is_empty() {
-        vec![Part::Native, Part::Www, Part::Newman, Part::Package, Part::Browser, Part::Fuzz]
+        vec![Part::Native, Part::Www, Part::Newman, Part::Package, Part::Browser, Part::E2e, Part::Fuzz]
     } else {
         args.only.clone()
     };
     let started = Instant::now();
     let needs = Needs {
-        wasm: parts.iter().any(|p| matches!(p, Part::Package | Part::Browser)),
-        system: parts.iter().any(|p| matches!(p, Part::Native | Part::Browser)),
+        wasm: parts.iter().any(|p| matches!(p, Part::Package | Part::Browser | Part::E2e)),
+        system: parts.iter().any(|p| matches!(p, Part::Native | Part::Browser | Part::E2e)),
     };
     let tools = tools::ensure(needs, !args.no_install)?;
     let mut timings = Vec::new();
@@ -74,6 +82,7 @@ pub fn run_cmd(args: Args) -> Result<()> {
             Part::Package => package(&tools)?,
             Part::Browser => browser(&tools)?,
             Part::Www => www()?,
+            Part::E2e => e2e(&tools, !parts.contains(&Part::Package), args.screenshots)?,
             Part::Fuzz => {
                 crate::fuzz::run_cmd(crate::fuzz::Args { seconds: FUZZ_SECONDS, targets: Vec::new(), no_install: args.no_install })?
             }
@@ -172,6 +181,45 @@ fn browser(tools: &Tools) -> Result<()> {
         .env("WASM_BINDGEN_TEST_TIMEOUT", "300")
         .env("VALV_TEST_BROKER", &stack.broker.url)
         .env("VALV_TEST_SANDBOX", &stack.bank_url));
+    if result.is_err() {
+        eprintln!("{}\n{}", stack.broker.log_tail(), stack.sandbox.log_tail());
+    }
+    result
+}
+
+/// The demo app end to end: `node --test tests/e2e` with Playwright driving the system
+/// Chromium against a broker (serving `www/`) and the sandbox with its test controls.
+fn e2e(tools: &Tools, build_package: bool, screenshots: bool) -> Result<()> {
+    if build_package {
+        crate::wasm::build(&tools.path)?;
+    }
+    step("The demo app end to end: Playwright + axe-core in headless Chromium (tests/e2e)");
+    let dir = root().join("tests/e2e");
+    npm_install(&dir)?;
+    let state_dir = crate::target_dir().join("xtask/e2e");
+    let _ = std::fs::remove_dir_all(&state_dir);
+    let stack = stack::start(&StackOptions {
+        broker_port: free_port()?,
+        sandbox_port: free_port()?,
+        controls: true,
+        store: format!("sqlite://{}", state_dir.join("sessions.db").display()),
+        cors: Vec::new(),
+        state_dir,
+        release: false,
+        rate_limits: "",
+    })?;
+    let mut cmd = Command::new("node");
+    cmd.current_dir(&dir)
+        .args(["--test", "--test-concurrency=1", "--test-reporter=spec"])
+        .env("VALV_APP", &stack.broker.url)
+        .env("VALV_BANK", &stack.bank_url)
+        .env("VALV_CHROMIUM", &tools.chromium);
+    if screenshots {
+        let shots = root().join("docs/screenshots");
+        note(&format!("screenshots: {}", shots.display()));
+        cmd.env("VALV_SCREENSHOTS", shots);
+    }
+    let result = run(&mut cmd);
     if result.is_err() {
         eprintln!("{}\n{}", stack.broker.log_tail(), stack.sandbox.log_tail());
     }
