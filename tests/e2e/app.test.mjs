@@ -306,6 +306,54 @@ test("phone (375 px): every main screen fits, is accessible, and works by touch"
   });
 });
 
+test("keyboard only: sign in, open an account and a transaction, pay, and sign out without a pointer", async () => {
+  await withApp(DESKTOP, MARIA, async (app, page) => {
+    const tabTo = async (name, key = "Tab") => {
+      for (let i = 0; i < 40; i++) {
+        await page.keyboard.press(key);
+        const label = await page.evaluate(() => {
+          const e = document.activeElement;
+          return !e || e === document.body ? "" : e.innerText || e.getAttribute("aria-label") || "";
+        });
+        if (label.includes(name)) return;
+      }
+      assert.fail(`Tab never reached "${name}"`);
+    };
+    await page.goto(`${APP}/`);
+    await page.getByRole("button", { name: "Sign in with SEB (sandbox)" }).waitFor();
+    await tabTo("Sign in with SEB");
+    await page.keyboard.press("Enter");
+    await page.locator("#pin").waitFor();
+    await page.keyboard.type(MARIA);
+    await page.keyboard.press("Enter");
+    await page.locator(".account").first().waitFor();
+    await tabTo("Lönekonto");
+    await page.keyboard.press("Enter");
+    await page.getByText("199 transactions shown.").waitFor();
+    await tabTo("Clear"); // past the pending ones and the date filter
+    await page.keyboard.press("Tab"); // the first booked transaction
+    await page.keyboard.press("Enter");
+    const dialog = page.getByRole("dialog");
+    await dialog.getByText("Amount").waitFor();
+    assert.equal(await page.evaluate(() => document.activeElement.innerText), "Close", "focus moves into the dialog");
+    await page.keyboard.press("Enter");
+    await dialog.waitFor({ state: "hidden" });
+    await tabTo("Pay", "Shift+Tab"); // back up to the navigation
+    await page.keyboard.press("Enter");
+    await page.getByLabel("Amount (SEK)").waitFor();
+    await page.getByLabel("Amount (SEK)").focus();
+    await page.keyboard.type("17");
+    await page.keyboard.press("Enter"); // submits the form
+    await page.getByRole("button", { name: "Sign with Mobile BankID" }).waitFor();
+    await tabTo("Sign with Mobile BankID");
+    await page.keyboard.press("Enter");
+    await page.locator("section.progress .state.ok").waitFor();
+    await tabTo("Sign out");
+    await page.keyboard.press("Enter");
+    await page.getByRole("button", { name: "Sign in with SEB (sandbox)" }).waitFor();
+  });
+});
+
 test("the token check is not vacuous: a token page JavaScript could read fails it", async () => {
   const app = await newApp(DESKTOP);
   try {

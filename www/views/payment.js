@@ -161,6 +161,12 @@ export async function render(view, ctx) {
     progress.querySelector("h2").focus();
     show(created.transactionStatus || "RCVD");
 
+    /** Hides a button; if it had the focus, the focus goes to the payment's heading. */
+    function hide(button) {
+      if (document.activeElement === button) progress.querySelector("h2").focus();
+      button.hidden = true;
+    }
+
     function show(status, reason) {
       const reached = { RCVD: 1, ACTC: 2, ACSC: 3, ACCC: 3 }[status] || 0;
       [...steps.children].forEach((li, i) => li.classList.toggle("done", i < reached));
@@ -168,10 +174,10 @@ export async function render(view, ctx) {
       state.className = `state ${status === "ACSC" || status === "ACCC" ? "ok" : status === "RJCT" || status === "CANC" ? "bad" : ""}`;
       progress.dataset.status = status;
       const final = ["ACSC", "ACCC", "RJCT", "CANC"].includes(status);
-      cancel.hidden = final;
+      if (final) hide(cancel);
       again.hidden = !final;
       see.hidden = !(status === "ACSC" || status === "ACCC") || !from;
-      if (final) { sign.hidden = true; changed(); }
+      if (final) { hide(sign); changed(); }
     }
 
     async function signIt() {
@@ -179,7 +185,7 @@ export async function render(view, ctx) {
       try {
         await valv.startAuthorisation(product, id, { signal });
         state.textContent = "Open the BankID app on your phone and sign the payment…";
-        sign.hidden = true;
+        hide(sign);
         waiting = new AbortController();
         const final = await valv.waitForPayment(product, id, { signal: waiting.signal, intervalMs: 1000, timeoutMs: 120000 });
         const said = (final.tppMessages || []).map((m) => (typeof m === "string" ? m : m.text)).filter(Boolean).join(" ");
