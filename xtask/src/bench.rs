@@ -34,6 +34,9 @@ pub struct Args {
     /// A smoke run: 1 s per measurement instead of 5 s.
     #[arg(long)]
     quick: bool,
+    /// Only the CPU work per proxied call (callgrind: nginx, then the broker); no wrk runs.
+    #[arg(long)]
+    cpu_only: bool,
     /// Sessions to create for the memory measurement (default 100,000; 2,000 with --quick).
     #[arg(long)]
     sessions: Option<usize>,
@@ -62,7 +65,17 @@ pub fn run(args: Args) -> Result<()> {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir)?;
     let d = crate::proxybench::Durations { seconds: if args.quick { 1 } else { 5 }, counted_calls: if args.quick { 200 } else { 2000 } };
-    let proxy = crate::proxybench::run(&tools, &bins, &dir, &d)?;
+    let proxy = crate::proxybench::run(&tools, &bins, &dir, &d, !args.cpu_only)?;
+    if args.cpu_only {
+        step("CPU work per proxied call (callgrind, 1 KB, kept-alive connection)");
+        let nginx = proxy.work.first().map_or(1.0, |w| w.per_call);
+        println!("| system | instructions per call | vs nginx |");
+        println!("| --- | ---: | ---: |");
+        for w in &proxy.work {
+            println!("| {} | {:.0} | {:.2}× |", w.system, w.per_call, w.per_call / nginx);
+        }
+        return Ok(());
+    }
     let cluster_dir = crate::target_dir().join("bench/cluster");
     let _ = std::fs::remove_dir_all(&cluster_dir);
     let cluster = crate::cluster::start(
