@@ -1,8 +1,9 @@
 //! Per-request context: the request id (kept from the browser when it is a UUID, else new,
 //! and written back into the request's `X-Request-ID` so every later step reads the same
-//! one), a tracing span carrying it, the access log line (method, path without query, route
-//! template, status, latency — never a query string, cookie or header value), the request
-//! metric, and the rendering of every broker error into the one JSON shape.
+//! one), the task-local [`Current`] that puts it on every log line of the request, the
+//! access log line (method, path without query, route template, status, latency — never a
+//! query string, cookie or header value), the request metric, and the rendering of every
+//! broker error into the one JSON shape.
 
 use std::time::Instant;
 
@@ -21,14 +22,64 @@ fn is_broker_path(path: &str) -> bool {
     path.starts_with("/api/") || path.starts_with("/auth/") || path == "/readyz"
 }
 
+/// The request a task is serving, for its log lines (`request{request_id=… method="GET"}:`);
+/// a task-local instead of a tracing span, which costs a span's allocation and field
+/// formatting on every call.
+#[derive(Clone, Copy)]
+pub(crate) struct Current {
+    id: [u8; 36],
+    method: &'static str,
+}
+
+impl Current {
+    /// The request with this id (36 bytes, a hyphenated UUID; anything else reads as zeros)
+    /// and method label.
+    pub(crate) fn new(id: &str, method: &'static str) -> Self {
+        let mut text = [b'0'; 36];
+        if id.len() == 36 {
+            text.copy_from_slice(id.as_bytes());
+        }
+        Self { id: text, method }
+    }
+
+    /// The request id (a hyphenated UUID).
+    pub(crate) fn id(&self) -> &str {
+        std::str::from_utf8(&self.id).unwrap_or("-")
+    }
+
+    /// The method label (`GET`, …, `OTHER`).
+    pub(crate) fn method(&self) -> &'static str {
+        self.method
+    }
+}
+
+tokio::task_local! {
+    static CURRENT: Current;
+}
+
+/// The request the calling task serves, if any.
+pub(crate) fn current() -> Option<Current> {
+    CURRENT.try_with(|c| *c).ok()
+}
+
+/// Runs `fut` as the request `current`: its log lines carry the request id.
+pub(crate) fn scope<F: std::future::Future>(current: Current, fut: F) -> impl std::future::Future<Output = F::Output> {
+    CURRENT.scope(current, fut)
+}
+
+/// Runs `f` as the request `current` (outside a task: tests).
+#[cfg(test)]
+pub(crate) fn sync_scope<R>(current: Current, f: impl FnOnce() -> R) -> R {
+    CURRENT.sync_scope(current, f)
+}
+
 /// What the context keeps of a request until its answer.
 pub(crate) struct RequestContext {
     started: Instant,
     id: HeaderValue,
-    method: &'static str,
+    current: Current,
     route: &'static str,
     uri: Uri,
-    span: tracing::Span,
 }
 
 impl RequestContext {
@@ -39,14 +90,13 @@ impl RequestContext {
         let method = crate::metrics::method_label(req.method());
         let uri = req.uri().clone();
         let route = crate::metrics::route_of(uri.path());
-        let id_text = id.to_str().unwrap_or_default();
-        let span = tracing::info_span!("request", request_id = %id_text, method);
-        Self { started, id, method, route, uri, span }
+        let current = Current::new(id.to_str().unwrap_or_default(), method);
+        Self { started, id, current, route, uri }
     }
 
-    /// The span the request runs in.
-    pub(crate) fn span(&self) -> &tracing::Span {
-        &self.span
+    /// The request, for [`scope`].
+    pub(crate) fn current(&self) -> Current {
+        self.current
     }
 
     /// Finishes `res`: renders broker errors, adds the request id, counts and logs it.
@@ -72,12 +122,11 @@ impl RequestContext {
             res = render(res, status, code, message, id_text);
         }
         let status = res.status().as_u16();
-        state.metrics.request(self.route, self.method, status);
+        state.metrics.request(self.route, self.current.method, status);
         // The path only: query strings (codes, state, login hints) are never logged.
         let logged_path = if path.starts_with("/auth/") || path.starts_with("/api/") { path } else { self.route };
-        self.span.in_scope(|| {
-            tracing::info!(path = %logged_path, route = %self.route, status, ms = self.started.elapsed().as_millis() as u64, "request");
-        });
+        let ms = self.started.elapsed().as_millis() as u64;
+        crate::logging::access(&self.current, logged_path, self.route, status, ms);
         res.headers_mut().insert(REQUEST_ID, self.id);
         res
     }

@@ -20,7 +20,7 @@
 use std::cell::RefCell;
 use std::fmt;
 use std::io::Write;
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tracing::field::{Field, Visit};
@@ -49,6 +49,9 @@ where
             Level::DEBUG => " DEBUG ",
             Level::TRACE => " TRACE ",
         })?;
+        if let Some(current) = crate::context::current() {
+            request_prefix(&mut writer, &current)?;
+        }
         if let Some(scope) = ctx.event_scope() {
             for span in scope.from_root() {
                 writer.write_str(span.name())?;
@@ -69,9 +72,67 @@ where
     }
 }
 
+/// `request{request_id=… method="GET"}: `, the request the line belongs to.
+fn request_prefix(w: &mut impl fmt::Write, current: &crate::context::Current) -> fmt::Result {
+    w.write_str("request{request_id=")?;
+    w.write_str(current.id())?;
+    w.write_str(" method=\"")?;
+    w.write_str(current.method())?;
+    w.write_str("\"}: ")
+}
+
+/// Where [`access`] writes: the batched writer, once [`batched_stderr`] made it.
+static ACCESS: OnceLock<Arc<Shared>> = OnceLock::new();
+
+/// The access-log target, as the line names it.
+const ACCESS_TARGET: &str = "valv_broker::context";
+
+/// Writes the access-log line of one request, in the format of every other line:
+/// `… INFO request{request_id=… method="GET"}: valv_broker::context: request path=/api/…
+/// route=/api/{provider}/{*path} status=200 ms=0`. It is the one line every request writes,
+/// so it is formatted here, straight into the batched buffer, instead of going through a
+/// tracing event (its field visitors, `Display` formatting and writer per line). It obeys the
+/// subscriber's filter for its target; without [`batched_stderr`] (tests, other
+/// subscribers) it is an ordinary `tracing` event.
+pub(crate) fn access(current: &crate::context::Current, path: &str, route: &str, status: u16, ms: u64) {
+    if !tracing::enabled!(target: ACCESS_TARGET, Level::INFO) {
+        return;
+    }
+    let Some(shared) = ACCESS.get() else {
+        tracing::info!(target: ACCESS_TARGET, path = %path, route = %route, status, ms, "request");
+        return;
+    };
+    thread_local! {
+        static LINE: RefCell<String> = const { RefCell::new(String::new()) };
+    }
+    LINE.with(|line| {
+        let mut line = line.borrow_mut();
+        line.clear();
+        access_line(&mut line, current, path, route, status, ms);
+        let _ = EventWriter { shared, urgent: false }.write_all(line.as_bytes());
+    });
+}
+
+/// The access-log line (see [`access`]).
+fn access_line(w: &mut String, current: &crate::context::Current, path: &str, route: &str, status: u16, ms: u64) {
+    let _ = timestamp(w);
+    w.push_str("  INFO ");
+    let _ = request_prefix(w, current);
+    w.push_str(ACCESS_TARGET);
+    w.push_str(": request path=");
+    w.push_str(path);
+    w.push_str(" route=");
+    w.push_str(route);
+    w.push_str(" status=");
+    w.push_str(itoa::Buffer::new().format(status));
+    w.push_str(" ms=");
+    w.push_str(itoa::Buffer::new().format(ms));
+    w.push('\n');
+}
+
 /// `2026-12-01T22:39:20.651985Z`, the part before the fraction formatted once a second per
 /// thread.
-fn timestamp(w: &mut Writer<'_>) -> fmt::Result {
+fn timestamp(w: &mut impl fmt::Write) -> fmt::Result {
     thread_local! {
         static SECOND: RefCell<(u64, String)> = const { RefCell::new((u64::MAX, String::new())) };
     }
@@ -132,7 +193,8 @@ impl FieldVisitor<'_> {
         if field.name() == "message" {
             return Ok(());
         }
-        self.writer.write_str(field.name().trim_start_matches("r#"))?;
+        let name = field.name();
+        self.writer.write_str(name.strip_prefix("r#").unwrap_or(name))?;
         self.writer.write_char('=')
     }
 }
@@ -244,6 +306,7 @@ pub fn batched_stderr() -> (BatchedStderr, LogGuard) {
             }
         })
         .ok();
+    let _ = ACCESS.set(shared.clone());
     (BatchedStderr { shared: shared.clone() }, LogGuard { shared, flusher })
 }
 
@@ -327,23 +390,47 @@ mod tests {
             .with_max_level(Level::INFO)
             .finish();
         tracing::subscriber::with_default(subscriber, || {
-            let span = tracing::info_span!("request", request_id = %"6083bde9", method = "GET");
-            span.in_scope(|| {
+            crate::context::sync_scope(request(), || {
                 tracing::info!(path = %"/api/seb/x", status = 200u16, ms = 3u64, "request");
                 tracing::warn!(error = "a \"quoted\"\nline", delta = -2i64, "the bank's answer broke off");
             });
+            tracing::info!("outside any request");
         });
         let text = String::from_utf8(out.0.lock().unwrap_or_else(PoisonError::into_inner).clone()).unwrap_or_default();
         let lines: Vec<&str> = text.lines().collect();
-        assert_eq!(lines.len(), 2, "{text}");
+        assert_eq!(lines.len(), 3, "{text}");
         let (stamp, rest) = lines[0].split_once(' ').unwrap_or_default();
         assert_eq!(stamp.len(), "2026-12-01T22:39:20.651985Z".len(), "{stamp}");
         assert!(stamp.ends_with('Z') && stamp.as_bytes()[10] == b'T' && stamp.as_bytes()[19] == b'.', "{stamp}");
         assert_eq!(
             rest,
-            r#" INFO request{request_id=6083bde9 method="GET"}: valv_broker::logging::tests: request path=/api/seb/x status=200 ms=3"#
+            format!(
+                r#" INFO request{{request_id={ID} method="GET"}}: valv_broker::logging::tests: request path=/api/seb/x status=200 ms=3"#
+            )
         );
-        assert!(lines[1].ends_with(r#"  WARN request{request_id=6083bde9 method="GET"}: valv_broker::logging::tests: the bank's answer broke off error="a \"quoted\"\nline" delta=-2"#.trim_start()), "{}", lines[1]);
+        let warn = format!(
+            r#"WARN request{{request_id={ID} method="GET"}}: valv_broker::logging::tests: the bank's answer broke off error="a \"quoted\"\nline" delta=-2"#
+        );
+        assert!(lines[1].ends_with(&warn), "{}", lines[1]);
+        assert!(lines[2].ends_with("  INFO valv_broker::logging::tests: outside any request"), "{}", lines[2]);
+    }
+
+    const ID: &str = "6083bde9-0d2f-4c51-9a4e-5b1f1f2a9c10";
+
+    fn request() -> crate::context::Current {
+        crate::context::Current::new(ID, "GET")
+    }
+
+    #[test]
+    fn the_access_line_has_the_same_format() {
+        let mut line = String::new();
+        access_line(&mut line, &request(), "/api/seb/ais/v7/identified2/accounts", "/api/{provider}/{*path}", 200, 4);
+        let (stamp, rest) = line.split_once(' ').unwrap_or_default();
+        assert_eq!(stamp.len(), "2026-12-01T22:39:20.651985Z".len(), "{stamp}");
+        assert_eq!(
+            rest,
+            format!(" INFO request{{request_id={ID} method=\"GET\"}}: valv_broker::context: request path=/api/seb/ais/v7/identified2/accounts route=/api/{{provider}}/{{*path}} status=200 ms=4\n")
+        );
     }
 
     #[test]

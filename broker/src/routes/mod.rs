@@ -28,7 +28,6 @@ use tower::{Layer, Service};
 use tower_http::cors::{AllowOrigin, Cors, CorsLayer};
 use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
-use tracing::Instrument;
 
 use crate::context;
 use crate::state::AppState;
@@ -166,25 +165,27 @@ impl Service<Request> for Connection {
             Either::Right(self.router.call(req))
         };
         let state = self.state.clone();
-        Box::pin(async move {
+        let current = ctx.current();
+        let scoped = context::scope(current, async move {
             let limit = state.config.limits.request_timeout;
-            let guarded = tokio::time::timeout(limit, AssertUnwindSafe(inner.instrument(ctx.span().clone())).catch_unwind());
+            let guarded = tokio::time::timeout(limit, AssertUnwindSafe(inner).catch_unwind());
             let res = match guarded.await {
                 Ok(Ok(Ok(res))) => res,
                 Ok(Ok(Err(never))) => match never {},
                 Ok(Err(_)) => {
-                    tracing::error!(parent: ctx.span(), "a handler panicked");
+                    tracing::error!("a handler panicked");
                     crate::error::ApiError::internal().into_response()
                 }
                 Err(_) => {
-                    tracing::warn!(parent: ctx.span(), "the request took longer than limits.request_timeout");
+                    tracing::warn!("the request took longer than limits.request_timeout");
                     crate::error::ApiError::new(crate::error::ErrorCode::RequestTimeout, "The request took too long.").into_response()
                 }
             };
             let mut res = ctx.finish(&state, res);
             secure(&mut res);
             Ok(res)
-        })
+        });
+        Box::pin(scoped)
     }
 }
 
