@@ -25,25 +25,18 @@ pub struct Provider {
     pub api: crate::upstream::ApiClient,
     /// The method + path allowlist, compiled.
     pub allow: crate::policy::allowlist::Allowlist,
-    /// `api_base_url` without a trailing `/`: what an API path is appended to.
-    pub api_prefix: String,
-    /// `host[:port]` of `api_base_url`, as it appears in a URI built from it.
-    pub api_authority: String,
+    /// The path of `api_base_url` without a trailing `/`: what an API path is appended to
+    /// (the request goes to the origin of `api_base_url` in origin form).
+    pub api_path: String,
 }
 
 impl Provider {
     /// A provider from its configuration and its two HTTP clients.
     pub fn new(config: ProviderConfig, http: reqwest::Client, api: crate::upstream::ApiClient) -> Self {
-        let base = &config.api_base_url;
-        let api_prefix = base.as_str().trim_end_matches('/').to_owned();
-        let host = base.host_str().unwrap_or_default();
-        let api_authority = match base.port() {
-            Some(p) => format!("{host}:{p}"),
-            None => host.to_owned(),
-        };
+        let api_path = config.api_base_url.path().trim_end_matches('/').to_owned();
         let allow = crate::policy::allowlist::Allowlist::new(&config.allow);
         let label = Arc::new(config.name.clone());
-        Self { config: Arc::new(config), label, http, api, allow, api_prefix, api_authority }
+        Self { config: Arc::new(config), label, http, api, allow, api_path }
     }
 }
 

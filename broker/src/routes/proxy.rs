@@ -234,10 +234,10 @@ async fn ended(state: &AppState, session_id: &tower_sessions::session::Id, vault
     res
 }
 
-/// `api_base_url` + raw path + raw query; the result must stay on the base URL's authority
-/// and under its path.
+/// The origin-form target of the call: `api_base_url`'s path + raw path + raw query. (The
+/// connection always goes to `api_base_url`'s origin; see [`crate::upstream`].)
 fn upstream_uri(provider: &Provider, path: &ApiPath<'_>, query: Option<&str>) -> Result<Uri, ApiError> {
-    let prefix = &provider.api_prefix;
+    let prefix = &provider.api_path;
     let mut s = String::with_capacity(prefix.len() + path.raw.len() + query.map_or(0, |q| q.len() + 1));
     s.push_str(prefix);
     s.push_str(path.raw);
@@ -246,8 +246,7 @@ fn upstream_uri(provider: &Provider, path: &ApiPath<'_>, query: Option<&str>) ->
         s.push_str(q);
     }
     let uri = Uri::try_from(s).map_err(|_| ApiError::bad_request("The path cannot be forwarded."))?;
-    let same_authority = uri.authority().map(|a| a.as_str()) == Some(&*provider.api_authority);
-    if !same_authority || !uri.path().starts_with(provider.config.api_base_url.path().trim_end_matches('/')) {
+    if uri.authority().is_some() || !uri.path().starts_with('/') {
         return Err(ApiError::bad_request("The path cannot be forwarded."));
     }
     Ok(uri)
@@ -274,6 +273,8 @@ fn upstream_headers(conn: &ProxyService, provider: &Provider, incoming: &HeaderM
 
 struct Sent {
     inner: http::Response<hyper::body::Incoming>,
+    /// The connection, lent until the answer is read.
+    conn: crate::upstream::Pooled,
     /// The `Authorization` value the bank saw.
     request_bearer: HeaderValue,
     /// When the whole exchange (the answer's body included) must be over.
@@ -308,7 +309,7 @@ async fn send(
     let deadline = tokio::time::Instant::now() + state.config.limits.upstream_timeout;
     let res = tokio::time::timeout_at(deadline, provider.api.request(req)).await;
     state.metrics.upstream(&provider.label, "api", started.elapsed().as_secs_f64());
-    let inner = match res {
+    let (inner, conn) = match res {
         Ok(Ok(r)) => r,
         Ok(Err(e)) => {
             tracing::warn!(provider = %provider.config.name, error = %e, "bank API unreachable or answered garbage");
@@ -319,7 +320,7 @@ async fn send(
             return Err(ApiError::upstream_timeout());
         }
     };
-    Ok(Sent { inner, request_bearer: bearer, deadline })
+    Ok(Sent { inner, conn, request_bearer: bearer, deadline })
 }
 
 /// Answers up to this size, with a declared length, are read whole and sent in one write.
@@ -327,6 +328,7 @@ const BUFFERED_ANSWER: u64 = 256 * 1024;
 
 async fn respond(state: &AppState, res: Sent) -> Result<Response, ApiError> {
     let deadline = res.deadline;
+    let mut conn = res.conn;
     let (parts, body) = res.inner.into_parts();
     let status = parts.status;
     if status.is_redirection() && status != StatusCode::NOT_MODIFIED {
@@ -343,7 +345,10 @@ async fn respond(state: &AppState, res: Sent) -> Result<Response, ApiError> {
         // PSD2 answers are small: one write instead of one per chunk read from the bank.
         let collected = tokio::time::timeout_at(deadline, http_body_util::BodyExt::collect(body)).await;
         match collected {
-            Ok(Ok(c)) => Body::from(c.to_bytes()),
+            Ok(Ok(c)) => {
+                conn.read_to_end();
+                Body::from(c.to_bytes())
+            }
             Ok(Err(e)) => {
                 tracing::warn!(error = %e, "the bank's answer broke off");
                 return Err(ApiError::upstream_unavailable("The bank's answer broke off."));
@@ -354,7 +359,7 @@ async fn respond(state: &AppState, res: Sent) -> Result<Response, ApiError> {
             }
         }
     } else {
-        Body::from_stream(limited_stream(body, limit, deadline))
+        Body::from_stream(limited_stream(body, conn, limit, deadline))
     };
     Ok(finish(parts, body))
 }
@@ -371,11 +376,15 @@ fn finish(parts: http::response::Parts, body: Body) -> Response {
 /// The bank's whole answer (a refusal: small), within the exchange's deadline.
 async fn collect(state: &AppState, res: Sent) -> Result<(http::response::Parts, Bytes), ApiError> {
     let deadline = res.deadline;
+    let mut conn = res.conn;
     let (parts, body) = res.inner.into_parts();
     let limit = state.config.limits.max_response_body.min(BUFFERED_ANSWER as usize);
     let limited = http_body_util::Limited::new(body, limit);
     match tokio::time::timeout_at(deadline, http_body_util::BodyExt::collect(limited)).await {
-        Ok(Ok(c)) => Ok((parts, c.to_bytes())),
+        Ok(Ok(c)) => {
+            conn.read_to_end();
+            Ok((parts, c.to_bytes()))
+        }
         Ok(Err(_)) => {
             tracing::warn!("the bank's refusal broke off or was too large");
             Err(ApiError::upstream_unavailable("The bank's answer broke off."))
@@ -401,35 +410,40 @@ fn consent_problem(body: &[u8]) -> bool {
 }
 
 /// The bank's answer as a stream that fails (cutting the answer off) when it grows past
-/// `limit` bytes or is still running at `deadline`.
+/// `limit` bytes or is still running at `deadline`. The connection goes back to the pool
+/// when the answer has been read to its end.
 fn limited_stream(
     body: hyper::body::Incoming,
+    conn: crate::upstream::Pooled,
     limit: usize,
     deadline: tokio::time::Instant,
 ) -> impl futures::Stream<Item = Result<Bytes, std::io::Error>> + Send {
     let data = http_body_util::BodyExt::into_data_stream(body);
-    futures::stream::unfold((data, 0usize, false), move |(mut data, seen, done)| async move {
+    futures::stream::unfold((data, conn, 0usize, false), move |(mut data, mut conn, seen, done)| async move {
         if done {
             return None;
         }
         match tokio::time::timeout_at(deadline, data.next()).await {
-            Ok(None) => None,
+            Ok(None) => {
+                conn.read_to_end();
+                None
+            }
             Ok(Some(Ok(bytes))) => {
                 let seen = seen.saturating_add(bytes.len());
                 if seen > limit {
                     tracing::warn!("the bank's answer went over the response size limit; aborted");
-                    Some((Err(std::io::Error::other("upstream response over the size limit")), (data, seen, true)))
+                    Some((Err(std::io::Error::other("upstream response over the size limit")), (data, conn, seen, true)))
                 } else {
-                    Some((Ok(bytes), (data, seen, false)))
+                    Some((Ok(bytes), (data, conn, seen, false)))
                 }
             }
             Ok(Some(Err(e))) => {
                 tracing::warn!(error = %e, "the bank's answer broke off");
-                Some((Err(std::io::Error::other("upstream body error")), (data, seen, true)))
+                Some((Err(std::io::Error::other("upstream body error")), (data, conn, seen, true)))
             }
             Err(_) => {
                 tracing::warn!("the bank's answer did not finish in time; aborted");
-                Some((Err(std::io::Error::other("upstream body timed out")), (data, seen, true)))
+                Some((Err(std::io::Error::other("upstream body timed out")), (data, conn, seen, true)))
             }
         }
     })
