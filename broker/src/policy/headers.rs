@@ -165,7 +165,8 @@ fn on_origin(uri: &[u8], origin: &str) -> bool {
 /// The bank's response headers that may go to the browser.
 pub fn forward_response_headers(incoming: &HeaderMap) -> HeaderMap {
     let hop = connection_names_headers(incoming);
-    let mut out = HeaderMap::with_capacity(incoming.len() + 2);
+    // Room for what the broker adds to every answer (request id, cache and security headers).
+    let mut out = HeaderMap::with_capacity(incoming.len() + 8);
     for (name, value) in incoming {
         let n = name.as_str();
         if DROP_RESPONSE.contains(&n) || n.starts_with("access-control-") || (hop && connection_lists(incoming, n)) {

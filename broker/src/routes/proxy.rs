@@ -147,7 +147,12 @@ async fn proxy(conn: &ProxyService, req: Request) -> Result<Response, ApiError> 
         tracing::info!(provider = %provider.config.name, "session reached its absolute lifetime");
         return Ok(ended(state, &session.session_id, &session.vault_id).await);
     }
-    let read = tokio::time::timeout(state.config.limits.body_read_timeout, axum::body::to_bytes(body, max)).await;
+    // A request without a body (a GET) has nothing to wait for: no timer, no read.
+    let read = if axum::body::HttpBody::is_end_stream(&body) {
+        Ok(Ok(Bytes::new()))
+    } else {
+        tokio::time::timeout(state.config.limits.body_read_timeout, axum::body::to_bytes(body, max)).await
+    };
     let Ok(read) = read else {
         tracing::info!(provider = %provider.config.name, "the request body did not arrive in time");
         return Err(ApiError::new(ErrorCode::RequestTimeout, "The request body did not arrive in time."));
@@ -256,7 +261,7 @@ fn upstream_uri(provider: &Provider, path: &ApiPath<'_>, query: Option<&str>) ->
 /// `User-Agent` (see [`send`]).
 fn upstream_headers(conn: &ProxyService, provider: &Provider, incoming: &HeaderMap) -> Result<HeaderMap, ApiError> {
     let mut headers =
-        forward_request_headers(incoming, &provider.config.forward_headers, &conn.state.origin, 5).map_err(ApiError::bad_request)?;
+        forward_request_headers(incoming, &provider.config.forward_headers, &conn.state.origin, 6).map_err(ApiError::bad_request)?;
     if let Some(id) = incoming.get(HeaderName::from_static("x-request-id")) {
         headers.insert(HeaderName::from_static("x-request-id"), id.clone());
     }

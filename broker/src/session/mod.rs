@@ -42,9 +42,10 @@ pub struct AuthData {
     pub vault_id: String,
 }
 
-/// Unix seconds now.
+/// Unix seconds now (the clock read only: no calendar conversion on the proxy path).
 pub fn now() -> i64 {
-    OffsetDateTime::now_utc().unix_timestamp()
+    let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    i64::try_from(since.as_secs()).unwrap_or(i64::MAX)
 }
 
 /// The value of the first cookie named `name` in `headers` (the first one: a `__Host-`
