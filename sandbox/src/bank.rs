@@ -17,6 +17,15 @@ use valv_psd2::sca::ScaStatus;
 
 use crate::auth::TEST_PERSONS;
 
+/// The accounts SEB's Postman collections pay from and to (the first test person's): usable
+/// as a debtor by every test person, as in SEB's sandbox.
+pub const EXAMPLE_ACCOUNTS: [&str; 2] = ["SE3750000000054400047881", "SE2550000000054400047903"];
+
+/// Is `number` (IBAN or BBAN, no spaces) one of [`EXAMPLE_ACCOUNTS`].
+fn is_example_account(number: &str) -> bool {
+    EXAMPLE_ACCOUNTS.iter().any(|iban| *iban == number || iban[4..] == *number)
+}
+
 /// Booked transactions per page of an undated transaction list (SEB: at most 199).
 pub const PAGE_SIZE: usize = 199;
 /// Calls a day per person, account and operation without `PSU-IP-Address` (SEB's rule).
@@ -442,16 +451,30 @@ impl BankState {
         self.accounts.get(person)?.iter().find(|a| a.resource_id == resource_id)
     }
 
-    /// The person's account by IBAN or BBAN, to change (a payment booked on it).
+    /// The account `person` may pay from by IBAN or BBAN, to change (a payment booked on it):
+    /// see [`BankState::account_by_number`].
     pub fn account_by_number_mut(&mut self, person: &str, number: &str) -> Option<&mut Account> {
-        let n = number.replace(' ', "");
-        self.accounts.get_mut(person)?.iter_mut().find(|a| a.iban == n || a.bban == n)
+        let n: String = number.chars().filter(|c| !c.is_whitespace()).collect();
+        let owner = if self.accounts.get(person)?.iter().any(|a| a.iban == n || a.bban == n) {
+            person
+        } else if is_example_account(&n) {
+            TEST_PERSONS[0]
+        } else {
+            return None;
+        };
+        self.accounts.get_mut(owner)?.iter_mut().find(|a| a.iban == n || a.bban == n)
     }
 
-    /// The person's account by IBAN or BBAN.
+    /// The account `person` may pay from (or ask funds of) by IBAN or BBAN: their own, or one
+    /// of the accounts SEB's Postman collections use ([`EXAMPLE_ACCOUNTS`], owned by the first
+    /// test person), which SEB's sandbox accepts from every test person — the Payment
+    /// Initiation collection logs in as `198811215477` and pays from `SE3750000000054400047881`.
     pub fn account_by_number(&self, person: &str, number: &str) -> Option<&Account> {
         let n: String = number.chars().filter(|c| !c.is_whitespace()).collect();
-        self.accounts.get(person)?.iter().find(|a| a.iban == n || a.bban == n)
+        let own = self.accounts.get(person)?.iter().find(|a| a.iban == n || a.bban == n);
+        own.or_else(|| {
+            is_example_account(&n).then(|| self.accounts.get(TEST_PERSONS[0])?.iter().find(|a| a.iban == n || a.bban == n)).flatten()
+        })
     }
 
     /// Counts a call without `PSU-IP-Address`; `false` when the daily limit is used up.

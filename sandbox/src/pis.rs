@@ -237,7 +237,7 @@ fn advance(bank: &mut BankState, id: &str) {
         return;
     }
     let (person, body, pid) = (p.person.clone(), p.body.clone(), p.id.clone());
-    let ore = ore_of(body.instructed_amount.amount.as_str());
+    let ore = body.instructed_amount.amount.to_minor_units(2).ok().and_then(|o| i64::try_from(o).ok());
     let number = body.debtor_account.iban.as_deref().or(body.debtor_account.bban.as_deref()).unwrap_or_default();
     let account = bank.account_by_number_mut(&person, number);
     let covered = match (ore, &account) {
@@ -258,18 +258,6 @@ fn advance(bank: &mut BankState, id: &str) {
             a.book_payment(&pid, ore, to, text, today);
         }
     }
-}
-
-/// A decimal amount (`"10.5"`, `"1200.00"`) in öre; `None` for more than two decimals.
-fn ore_of(amount: &str) -> Option<i64> {
-    let (whole, fraction) = amount.split_once('.').unwrap_or((amount, ""));
-    let fraction = fraction.trim_end_matches('0');
-    if fraction.len() > 2 {
-        return None;
-    }
-    let whole: i64 = whole.parse().ok()?;
-    let cents: i64 = format!("{fraction:0<2}").parse().ok()?;
-    whole.checked_mul(100)?.checked_add(cents)
 }
 
 fn status_body(p: &Payment) -> Value {

@@ -113,6 +113,45 @@ async fn payment_through_sca_to_acsc() {
     assert_eq!(s, 409);
 }
 
+#[tokio::test]
+async fn every_test_person_may_pay_from_the_collections_example_account_but_not_from_another_persons() {
+    // SEB's Payment Initiation collection logs in as 198811215477 and pays from
+    // SE3750000000054400047881 (the first test person's account); SEB's sandbox accepts it.
+    let sb = common::spawn_default().await;
+    let token = sb.token_for("8811215477", "psd2_accounts psd2_payments").await;
+    let post = |body: Value| {
+        sb.http
+            .post(sb.url(&format!("{PIS}/payments/{CT}")))
+            .bearer_auth(&token)
+            .header("x-request-id", uuid::Uuid::new_v4().to_string())
+            .header("psu-ip-address", "192.0.2.7")
+            .json(&body)
+            .send()
+    };
+    let res = post(transfer("10.00")).await.unwrap();
+    assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
+    // Another person's own account is not theirs to pay from.
+    let erik = sb.token_for("9311219589", "psd2_accounts").await;
+    let accounts: Value = sb
+        .http
+        .get(sb.url("/ais/v7/identified2/accounts"))
+        .bearer_auth(&erik)
+        .header("x-request-id", uuid::Uuid::new_v4().to_string())
+        .header("psu-ip-address", "192.0.2.7")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let erik_iban = accounts["accounts"][0]["iban"].as_str().unwrap().to_owned();
+    let mut body = transfer("10.00");
+    body["debtorAccount"]["iban"] = json!(erik_iban);
+    let res = post(body).await.unwrap();
+    assert_eq!(res.status(), 400);
+    assert_eq!(res.json::<Value>().await.unwrap()["code"], "RESOURCE_UNKNOWN");
+}
+
 /// Signs a payment by polling its status until it is final; returns the final status body.
 async fn sign_to_final(p: &Pis, id: &str) -> Value {
     p.post(&format!("/payments/{CT}/{id}/authorisations"), json!({})).await;
