@@ -259,6 +259,45 @@ pub fn router() -> Router<SandboxState> {
         .route("/__sandbox/revoke", post(revoke_person))
         .route("/__sandbox/tokens/expire", post(expire_tokens))
         .route("/__sandbox/tokens", get(issued_tokens))
+        .route("/__sandbox/decoupled/fail", post(fail_decoupled))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct FailBody {
+    /// The hint code the order fails with (`userCancel`, `expiredTransaction`,
+    /// `startFailed`, `sebTimeout`, or anything: clients must pass unknown codes on).
+    hint_code: String,
+    /// The order (`auth_req_id`); absent: the newest one still pending.
+    auth_req_id: Option<String>,
+}
+
+/// Makes a pending decoupled authorization fail as if the person cancelled, the order timed
+/// out or BankID could not start: its next status poll is `FAILED` with `hintCode`.
+async fn fail_decoupled(State(st): State<SandboxState>, body: Bytes) -> Response {
+    let b: FailBody = match parse(&body) {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    if b.hint_code.is_empty() || !b.hint_code.chars().all(|c| c.is_ascii_alphanumeric()) {
+        return bad_request("hintCode must be a non-empty alphanumeric code");
+    }
+    let mut map = st.decoupled();
+    let pending = |a: &crate::decoupled::DecoupledAuth| a.person.is_none() && a.failed.is_none();
+    let id = match b.auth_req_id {
+        Some(id) => id,
+        None => match map.iter().filter(|(_, a)| pending(a)).max_by_key(|(_, a)| a.created) {
+            Some((id, _)) => id.clone(),
+            None => return bad_request("no pending decoupled authorization"),
+        },
+    };
+    match map.get_mut(&id).filter(|a| pending(a)) {
+        Some(a) => {
+            a.failed = Some(b.hint_code);
+            Json(json!({ "authReqId": id })).into_response()
+        }
+        None => bad_request("no such pending decoupled authorization"),
+    }
 }
 
 fn bad_request(msg: impl Into<String>) -> Response {

@@ -1,4 +1,5 @@
-//! SEB's decoupled authorization (auth v3) and the sandbox's mock login.
+//! SEB's decoupled authorization v3, the state it shares with v4 ([`crate::decoupled_v4`]),
+//! and the sandbox's mock login (the "phone" of a test person).
 
 use std::time::{Duration, Instant};
 
@@ -19,18 +20,26 @@ use crate::state::SandboxState;
 /// State of one decoupled authorization.
 #[derive(Debug, Clone)]
 pub struct DecoupledAuth {
-    client: String,
-    scopes: Vec<String>,
-    autostart_token: String,
+    pub(crate) client: String,
+    pub(crate) scopes: Vec<String>,
+    pub(crate) autostart_token: String,
     /// `Some(person)` once the mock login completed it.
-    person: Option<String>,
+    pub(crate) person: Option<String>,
     /// Tokens were issued for it already.
-    consumed: bool,
-    created: Instant,
+    pub(crate) consumed: bool,
+    pub(crate) created: Instant,
+    /// v4 QR: the order's `qrStartToken` and `qrStartSecret`.
+    pub(crate) qr: Option<(String, String)>,
+    /// v4: the status polls seen since the mock login (the first says `userSign`).
+    pub(crate) polls_after_login: u32,
+    /// A failure the test controls chose (`userCancel`, `startFailed`, …).
+    pub(crate) failed: Option<String>,
+    /// Made through v4.
+    pub(crate) v4: bool,
 }
 
 /// How long a decoupled authorization is remembered.
-const AUTH_LIFETIME: Duration = Duration::from_secs(600);
+pub(crate) const AUTH_LIFETIME: Duration = Duration::from_secs(600);
 
 /// The decoupled-flow routes.
 pub fn router() -> Router<SandboxState> {
@@ -92,6 +101,10 @@ async fn start(State(st): State<SandboxState>, body: Bytes) -> Response {
             person: None,
             consumed: false,
             created: Instant::now(),
+            qr: None,
+            polls_after_login: 0,
+            failed: None,
+            v4: false,
         },
     );
     drop(map);
@@ -102,12 +115,26 @@ async fn status(State(st): State<SandboxState>, Path(id): Path<String>) -> Respo
     let Some(a) = st.decoupled().get(&id).cloned() else {
         return AuthV3Error::new(StatusCode::NOT_FOUND, "Not Found", "Unknown auth_req_id").into_response();
     };
-    let body = if a.person.is_some() {
+    let body = if let Some(code) = &a.failed {
+        json!({ "status": "FAILED", "hint_code": v3_hint_code(code), "poll_delay": 500 })
+    } else if a.person.is_some() {
         json!({ "status": "COMPLETE", "poll_delay": 500 })
     } else {
         json!({ "status": "PENDING", "hint_code": "OUTSTANDING_TRANSACTION", "autostart_token": a.autostart_token, "poll_delay": 500 })
     };
     (StatusCode::OK, Json(body)).into_response()
+}
+
+/// v3's form of a hint code: `userCancel` → `USER_CANCEL`.
+fn v3_hint_code(code: &str) -> String {
+    let mut out = String::with_capacity(code.len() + 4);
+    for c in code.chars() {
+        if c.is_ascii_uppercase() && !out.is_empty() {
+            out.push('_');
+        }
+        out.push(c.to_ascii_uppercase());
+    }
+    out
 }
 
 #[derive(Deserialize)]
@@ -128,7 +155,7 @@ async fn mock_login(State(st): State<SandboxState>, body: Bytes) -> Response {
     let Some(a) = map.values_mut().find(|a| a.autostart_token == b.start_token) else {
         return AuthV3Error::new(StatusCode::NOT_FOUND, "Not Found", "Unknown start_token").into_response();
     };
-    if a.person.is_some() {
+    if a.person.is_some() || a.failed.is_some() {
         return AuthV3Error::new(StatusCode::CONFLICT, "Conflict", "The authorization is already complete").into_response();
     }
     a.person = Some(person.to_owned());

@@ -19,6 +19,7 @@ pub mod bank;
 pub mod config;
 pub mod controls;
 pub mod decoupled;
+pub mod decoupled_v4;
 pub mod error;
 pub mod oauth;
 pub mod pis;
@@ -36,7 +37,12 @@ pub use state::SandboxState;
 /// The whole sandbox as one router over `state` (controls mounted only if the state's
 /// config enables them).
 pub fn app(state: SandboxState) -> Router {
-    let mut router = Router::new().merge(oauth::router()).merge(decoupled::router()).merge(ais::router()).merge(pis::router());
+    let mut router = Router::new()
+        .merge(oauth::router())
+        .merge(decoupled::router())
+        .merge(decoupled_v4::router())
+        .merge(ais::router())
+        .merge(pis::router());
     if state.config().controls {
         router = router
             .merge(controls::router().layer(CorsLayer::permissive()))
