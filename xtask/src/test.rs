@@ -2,6 +2,8 @@
 //!
 //! 1. tools: installs what is missing (wasm target, wasm-bindgen-cli = Cargo.lock's version,
 //!    wasm-pack, wasm-opt from npm `binaryen`, Chromium, ChromeDriver, redis-server);
+//!    lint: `cargo fmt --check` and `cargo clippy -D warnings` on the workspace (all targets)
+//!    and on valv-client for `wasm32-unknown-unknown`;
 //! 2. native: `cargo test --workspace` (unit, integration and end-to-end tests; the end-to-end
 //!    ones find Chromium, ChromeDriver and redis-server through `VALV_*` variables);
 //! 3. www: the demo app's modules (amounts, dates, the balance chart) under `node --test`;
@@ -26,6 +28,8 @@ use crate::{note, root, step};
 /// A part of the suite.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, clap::ValueEnum)]
 pub enum Part {
+    /// `cargo fmt --check`, `cargo clippy -D warnings` (native and wasm).
+    Lint,
     /// `cargo test --workspace`.
     Native,
     /// SEB's Postman collections with newman against the sandbox.
@@ -63,20 +67,24 @@ const FUZZ_SECONDS: u64 = 10;
 /// Runs the suite.
 pub fn run_cmd(args: Args) -> Result<()> {
     let parts = if args.only.is_empty() {
-        vec![Part::Native, Part::Www, Part::Newman, Part::Package, Part::Browser, Part::E2e, Part::Fuzz]
+        vec![Part::Lint, Part::Native, Part::Www, Part::Newman, Part::Package, Part::Browser, Part::E2e, Part::Fuzz]
     } else {
         args.only.clone()
     };
     let started = Instant::now();
     let needs = Needs {
-        wasm: parts.iter().any(|p| matches!(p, Part::Package | Part::Browser | Part::E2e)),
+        wasm: parts.iter().any(|p| matches!(p, Part::Lint | Part::Package | Part::Browser | Part::E2e)),
         system: parts.iter().any(|p| matches!(p, Part::Native | Part::Browser | Part::E2e)),
     };
     let tools = tools::ensure(needs, !args.no_install)?;
+    if parts.contains(&Part::Lint) {
+        tools::lint_components(!args.no_install)?;
+    }
     let mut timings = Vec::new();
     for part in &parts {
         let t = Instant::now();
         match part {
+            Part::Lint => lint(&tools)?,
             Part::Native => native(&tools)?,
             Part::Newman => newman()?,
             Part::Package => package(&tools)?,
@@ -95,6 +103,31 @@ pub fn run_cmd(args: Args) -> Result<()> {
     }
     note(&format!("total: {:.0} s", started.elapsed().as_secs_f64()));
     Ok(())
+}
+
+/// Formatting and lints, before anything runs: a change that does not pass them fails here.
+fn lint(tools: &Tools) -> Result<()> {
+    step("Lint: cargo fmt --check, cargo clippy -D warnings (workspace, all targets; valv-client for wasm32)");
+    run(Command::new("cargo").current_dir(root()).args(["fmt", "--all", "--", "--check"]))?;
+    run(Command::new("cargo").current_dir(root()).env("PATH", &tools.path).args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+    run(Command::new("cargo").current_dir(root()).env("PATH", &tools.path).args([
+        "clippy",
+        "-p",
+        "valv-client",
+        "--target",
+        "wasm32-unknown-unknown",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]))
 }
 
 fn native(tools: &Tools) -> Result<()> {

@@ -79,6 +79,20 @@ pub fn which(name: &str, path: &OsString) -> Result<PathBuf> {
     std::env::split_paths(path).map(|d| d.join(name)).find(|p| p.is_file()).with_context(|| format!("`{name}` not found on PATH"))
 }
 
+/// rustfmt and clippy (rustup components; a `minimal` toolchain profile has neither).
+pub fn lint_components(install: bool) -> Result<()> {
+    let has = |args: &[&str]| Command::new("cargo").args(args).output().is_ok_and(|o| o.status.success());
+    if has(&["fmt", "--version"]) && has(&["clippy", "--version"]) {
+        note("rustfmt, clippy: installed");
+        return Ok(());
+    }
+    if !install {
+        bail!("rustfmt or clippy is missing: run `rustup component add rustfmt clippy`");
+    }
+    note("rustfmt or clippy: missing, installing (rustup component add rustfmt clippy)");
+    run(Command::new("rustup").args(["component", "add", "rustfmt", "clippy"]))
+}
+
 fn wasm_target(install: bool) -> Result<()> {
     const T: &str = "wasm32-unknown-unknown";
     let installed = output(Command::new("rustup").args(["target", "list", "--installed"])).unwrap_or_default();
