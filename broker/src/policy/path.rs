@@ -16,7 +16,7 @@ pub struct ApiPath<'a> {
 /// Normalises the raw path after `/api/{provider}`. Refuses (rather than resolves) anything
 /// ambiguous: empty segments (`//`), segments made only of dots (`.`, `..`, `...`, also
 /// `%2e`-encoded), `;` anywhere (servlet-style gateways read `..;` as `..` and `a;x=1` as
-/// `a`; PSD2 paths never need it), encoded `/` or `\` (`%2F`, `%5C`), a literal `\`, double
+/// `a`; PSD2 paths never need it), encoded `/`, `\`, `?` or `#` (`%2F`, `%5C`, `%3F`, `%23`), a literal `\`, double
 /// encoding (`%25`), malformed escapes, control characters, non-ASCII bytes and the
 /// characters RFC 3986 does not allow raw in a path (`"`, `<`, `>`, `` ` ``, `{`, `}`, `|`, `^`,
 /// `[`, `]`).
@@ -85,6 +85,8 @@ fn segment(seg: &str) -> Result<Cow<'_, str>, &'static str> {
             b'/' | b'\\' => return Err("encoded slashes (%2F, %5C) are not allowed in the path"),
             b'%' => return Err("double encoding (%25) is not allowed in the path"),
             b';' => return Err("semicolons (path parameters) are not allowed in the path"),
+            // A gateway that decodes before it parses would read these as a query or fragment.
+            b'?' | b'#' => return Err("encoded ? and # (%3F, %23) are not allowed in the path"),
             0..=0x1f | 0x7f => return Err("control characters are not allowed in the path"),
             _ => decoded.push(v),
         }
@@ -151,6 +153,9 @@ mod tests {
             "/a;x=1/..;/b",
             "/ais/v7;jsessionid=1",
             "/ais/%3b/x",
+            "/ais/%3F/x",
+            "/ais/a%3fb",
+            "/ais/%23frag",
             "/ais/.../x",
             "/ais/.",
             "",
