@@ -50,10 +50,11 @@ async function show() {
       landing.render(view, { onSignIn: signIn });
       return;
     }
-    const ctx = { valv, accounts, locale, signal: controller.signal, fail, changed: () => { accountsList = null; updateSession(); } };
+    const ctx = { valv, accounts, locale, signal: controller.signal, fail, changed: () => { accountsList = null; updateSession().catch(() => {}); } };
     const [, render, m] = ROUTES.map(([re, r]) => [re, r, re.exec(location.hash)]).find(([, , m]) => m) ?? [null, null, null];
     for (const a of $("nav").querySelectorAll("a")) {
-      a.toggleAttribute("aria-current", a.getAttribute("href") === (location.hash.startsWith("#/pay") ? "#/pay" : "#/"));
+      if (a.getAttribute("href") === (location.hash.startsWith("#/pay") ? "#/pay" : "#/")) a.setAttribute("aria-current", "page");
+      else a.removeAttribute("aria-current");
     }
     if (!render) {
       view.replaceChildren(h("h1", {}, "Page not found"), h("p", {}, h("a", { href: "#/" }, "Go to your accounts")));
@@ -76,6 +77,7 @@ async function updateSession() {
   const info = await valv.session();
   if (!info.authenticated) return;
   const owner = await accounts().then((list) => list.find((a) => a.ownerName)?.ownerName, () => undefined);
+  if (!signedIn) return; // signed out meanwhile
   indicator.show(info, owner);
 }
 
@@ -134,6 +136,7 @@ function notify(what, retry, kind = "error") {
     ? h("button", { type: "button", onclick: () => { dismiss(); retry(); } }, "Try again")
     : null;
   box.className = `notice ${kind}`;
+  box.hidden = false; // shown before its text arrives, so screen readers announce it
   box.replaceChildren(
     h("div", {},
       h("strong", {}, what.title),

@@ -14,6 +14,7 @@ export function balanceOf(account, type) {
 export async function render(view, { valv, accounts, locale, signal, fail }, accountId) {
   view.replaceChildren(h("p", { class: "loading" }, "Loading the account…"));
   const account = (await accounts()).find((a) => a.resourceId === accountId);
+  signal.throwIfAborted();
   if (!account) {
     view.replaceChildren(h("h1", {}, "Account not found"), h("p", {}, h("a", { href: "#/" }, "Back to your accounts")));
     return;
@@ -26,15 +27,15 @@ export async function render(view, { valv, accounts, locale, signal, fail }, acc
   const bookedList = h("tbody");
   const pendingSection = h("section", { class: "card", "aria-labelledby": "pending-title", hidden: true },
     h("h2", { id: "pending-title" }, "Pending"), table(pendingList, "Date"));
-  const more = h("button", { type: "button", class: "ghost", onclick: () => loadMore() }, "Load more");
+  const more = h("button", { type: "button", class: "ghost", onclick: () => loadMore().catch((e) => fail(e)) }, "Load more");
   const status = h("p", { class: "status", role: "status" });
   const from = h("input", { type: "date", id: "date-from", name: "dateFrom" });
   const to = h("input", { type: "date", id: "date-to", name: "dateTo" });
-  const filter = h("form", { class: "filter", "aria-label": "Filter by date", onsubmit: (e) => { e.preventDefault(); start(); } },
+  const filter = h("form", { class: "filter", "aria-label": "Filter by date", onsubmit: (e) => { e.preventDefault(); start().catch((err) => fail(err)); } },
     h("label", { for: "date-from" }, "From", from),
     h("label", { for: "date-to" }, "To", to),
     h("button", { type: "submit" }, "Show"),
-    h("button", { type: "button", class: "ghost", onclick: () => { from.value = ""; to.value = ""; start(); } }, "Clear"),
+    h("button", { type: "button", class: "ghost", onclick: () => { from.value = ""; to.value = ""; start().catch((e) => fail(e)); } }, "Clear"),
   );
   const details = h("dialog", { class: "details", "aria-labelledby": "details-title" });
 
@@ -82,6 +83,7 @@ export async function render(view, { valv, accounts, locale, signal, fail }, acc
     try {
       step = await pages.next();
     } catch (err) {
+      if (pages !== state.pages) return; // a newer filter replaced this list
       status.textContent = "";
       more.disabled = false;
       fail(err, () => loadMore());
@@ -117,7 +119,9 @@ export async function render(view, { valv, accounts, locale, signal, fail }, acc
     );
   }
 
+  let opened = 0;
   async function showDetails(t) {
+    const seq = ++opened;
     details.replaceChildren(h("h2", { id: "details-title" }, "Transaction"), h("p", { class: "loading" }, "Loading…"));
     details.showModal();
     let full = t;
@@ -125,11 +129,13 @@ export async function render(view, { valv, accounts, locale, signal, fail }, acc
       try {
         full = await valv.transaction(accountId, t.transactionId, { signal });
       } catch (err) {
+        if (seq !== opened) return;
         details.close();
         fail(err, () => showDetails(t));
         return;
       }
     }
+    if (seq !== opened || !details.open) return; // another transaction was opened, or it was closed
     const fields = [
       ["Amount", formatMoney(full.transactionAmount, locale)],
       ["Booked", full.bookingDate && formatDate(full.bookingDate, locale)],

@@ -3,9 +3,10 @@ import { h } from "../lib/dom.js";
 import { formatMoney, parseAmount, toUnits, fromUnits } from "../lib/money.js";
 import { balanceOf } from "./account.js";
 
-export async function render(view, { accounts, locale }) {
+export async function render(view, { accounts, locale, signal }) {
   view.replaceChildren(h("h1", {}, "Accounts"), h("p", { class: "loading" }, "Loading your accounts…"));
   const list = await accounts();
+  signal.throwIfAborted();
   const total = sum(list.map((a) => balanceOf(a, "interimAvailable")).filter(Boolean));
   view.replaceChildren(
     h("div", { class: "title-row" },

@@ -26,6 +26,7 @@ export async function render(view, ctx) {
   const { valv, accounts, locale, signal, fail, changed } = ctx;
   view.replaceChildren(h("h1", {}, "New payment"), h("p", { class: "loading" }, "Loading templates…"));
   const [templates, own] = await Promise.all([valv.templates({ signal }), accounts()]);
+  signal.throwIfAborted(); // another screen replaced this one meanwhile
   const offered = templates.filter((t) => CREDITOR[t.templateId]);
   const field = (name, label, input, hint) => h("div", { class: "field" },
     h("label", { for: `pay-${name}` }, label),
@@ -57,18 +58,20 @@ export async function render(view, ctx) {
   view.replaceChildren(h("p", { class: "crumbs" }, h("a", { href: "#/" }, "← Accounts")), h("h1", {}, "New payment"), form, progress);
 
   template.addEventListener("change", () => prefill(template.value));
+  let prefilled = 0; // the newest prefill; an older answer arriving late is dropped
   await prefill(template.value);
 
   async function prefill(id) {
+    const seq = ++prefilled;
     const kind = CREDITOR[id];
     creditorLabel.textContent = kind.label;
     $("pay-creditor-hint").textContent = kind.hint;
     // The template's own example payee, as the bank gives it.
     const t = await valv.request("GET", `/pis/v7/identified2/templates/${encodeURIComponent(id)}`, undefined, { signal }).catch(() => ({}));
+    if (seq !== prefilled || signal.aborted) return; // another template was picked meanwhile
     creditor.value = (t.creditorAccount && t.creditorAccount[kind.key]) || "";
     form.elements.name.value = t.creditorName || "";
-    form.elements.amount.value = "";
-    form.elements.message.value = "";
+    form.dataset.template = id;
     clearErrors();
   }
 
@@ -102,7 +105,21 @@ export async function render(view, ctx) {
     return b;
   }
 
+  let sending = false;
   async function submit() {
+    if (sending) return; // one payment per press, however often it is pressed
+    sending = true;
+    const button = form.querySelector("[type=submit]");
+    button.disabled = true;
+    try {
+      await send();
+    } finally {
+      sending = false;
+      button.disabled = false;
+    }
+  }
+
+  async function send() {
     clearErrors();
     const b = body();
     let ok = true;
@@ -148,10 +165,11 @@ export async function render(view, ctx) {
     const steps = h("ol", { class: "steps" }, ["Received", "Signed", "Paid"].map((s) => h("li", {}, s)));
     const sign = h("button", { type: "button", class: "primary", onclick: () => signIt() }, "Sign with Mobile BankID");
     const cancel = h("button", { type: "button", class: "danger", onclick: () => cancelIt() }, "Cancel payment");
-    const again = h("button", { type: "button", class: "ghost", hidden: true, onclick: () => render(view, ctx) }, "New payment");
+    const again = h("button", { type: "button", class: "ghost", hidden: true, onclick: () => render(view, ctx).catch((e) => fail(e)) }, "New payment");
     const from = own.find((a) => a.iban === b.debtorAccount.iban);
     const see = h("a", { class: "button", hidden: true, href: `#/accounts/${encodeURIComponent(from ? from.resourceId : "")}` }, `See it on ${from ? from.name || "the account" : "the account"}`);
-    let waiting = null;
+    let waiting = null; // the BankID wait, while it runs
+    let done = false; // a final status was shown
     progress.replaceChildren(
       h("h2", { id: "progress-title", tabindex: "-1" }, `${formatMoney(b.instructedAmount, locale)} to ${b.creditorName || Object.values(b.creditorAccount)[0]}`),
       steps, state,
@@ -177,24 +195,36 @@ export async function render(view, ctx) {
       if (final) hide(cancel);
       again.hidden = !final;
       see.hidden = !(status === "ACSC" || status === "ACCC") || !from;
-      if (final) { hide(sign); changed(); }
+      if (final) { done = true; hide(sign); changed(); }
     }
 
     async function signIt() {
       sign.disabled = true;
       try {
         await valv.startAuthorisation(product, id, { signal });
-        state.textContent = "Open the BankID app on your phone and sign the payment…";
-        hide(sign);
-        waiting = new AbortController();
-        const final = await valv.waitForPayment(product, id, { signal: waiting.signal, intervalMs: 1000, timeoutMs: 120000 });
+      } catch (err) {
+        if (done || err.code === "aborted") return;
+        sign.disabled = false;
+        return fail(err, () => signIt());
+      }
+      if (done) return; // cancelled meanwhile
+      state.textContent = "Open the BankID app on your phone and sign the payment…";
+      hide(sign);
+      await watch();
+    }
+
+    /** Follows the payment until its final status (ends with the view or a cancel). */
+    async function watch() {
+      waiting = new AbortController();
+      try {
+        const both = AbortSignal.any([signal, waiting.signal]);
+        const final = await valv.waitForPayment(product, id, { signal: both, intervalMs: 1000, timeoutMs: 120000 });
+        if (done) return;
         const said = (final.tppMessages || []).map((m) => (typeof m === "string" ? m : m.text)).filter(Boolean).join(" ");
         show(final.transactionStatus, final.transactionStatus === "RJCT" ? said || "no reason was given" : undefined);
       } catch (err) {
-        if (err.code === "aborted") return;
-        sign.disabled = false;
-        sign.hidden = false;
-        fail(err, () => signIt());
+        if (done || err.code === "aborted") return;
+        fail(err, () => watch());
       } finally {
         waiting = null;
       }
@@ -202,6 +232,7 @@ export async function render(view, ctx) {
 
     async function cancelIt() {
       cancel.disabled = true;
+      const wasWatching = waiting !== null;
       if (waiting) waiting.abort();
       try {
         await valv.cancelPayment(product, id, { signal });
@@ -209,6 +240,8 @@ export async function render(view, ctx) {
       } catch (err) {
         cancel.disabled = false;
         fail(err);
+        // The bank refused (it may be signed already): keep following it.
+        if (wasWatching && !done) watch();
       }
     }
   }
