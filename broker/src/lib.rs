@@ -6,6 +6,7 @@
 
 pub mod config;
 pub mod context;
+pub(crate) mod decoupled;
 pub mod error;
 pub mod logging;
 pub mod metrics;

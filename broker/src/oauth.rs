@@ -49,7 +49,7 @@ struct OAuthErrorBody {
 pub const MAX_TOKEN_RESPONSE: usize = 64 * 1024;
 
 /// Reads a body of at most `limit` bytes (a bigger one is treated as a broken bank).
-async fn read_limited(mut res: reqwest::Response, limit: usize) -> Result<Vec<u8>, TokenError> {
+pub(crate) async fn read_limited(mut res: reqwest::Response, limit: usize) -> Result<Vec<u8>, TokenError> {
     if res.content_length().is_some_and(|n| n > limit as u64) {
         return Err(TokenError::Unavailable);
     }

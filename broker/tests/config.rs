@@ -309,3 +309,27 @@ fn every_provider_has_a_callback_of_its_own() {
     let issuer = load(&demo_toml().replace("pkce = true", "pkce = true\nissuer = \"https://bank.example\"")).unwrap();
     assert_eq!(issuer.providers["seb"].issuer.as_deref(), Some("https://bank.example"));
 }
+
+#[test]
+fn the_decoupled_api_is_named_with_its_version_and_start_mode() {
+    let with = |extra: &str| demo_toml().replace("client_id = \"valv-demo\"", &format!("{extra}\nclient_id = \"valv-demo\""));
+    let c = load(&with("decoupled_url = \"http://localhost:8081/auth/v4\"")).unwrap();
+    let d = c.providers["seb"].decoupled.clone().unwrap();
+    assert_eq!(d.base.as_str(), "http://localhost:8081/auth/v4/");
+    assert_eq!(d.version, valv_broker::config::DecoupledVersion::V4);
+    assert_eq!(d.start_mode, valv_broker::config::StartMode::Qr);
+    let c = load(&with("decoupled_url = \"http://localhost:8081/auth/v3/\"\nstart_mode = \"ast\"")).unwrap();
+    let d = c.providers["seb"].decoupled.clone().unwrap();
+    assert_eq!((d.version, d.start_mode), (valv_broker::config::DecoupledVersion::V3, valv_broker::config::StartMode::Ast));
+    assert!(load(&demo_toml()).unwrap().providers["seb"].decoupled.is_none());
+    for (extra, says) in [
+        ("decoupled_url = \"http://localhost:8081/auth\"", "/v4"),
+        ("decoupled_url = \"http://bank.example/auth/v4\"", "plain http"),
+        ("decoupled_url = \"https://bank.example/auth/v4?x=1\"", "query"),
+        ("start_mode = \"qr\"", "needs decoupled_url"),
+        ("decoupled_url = \"https://bank.example/auth/v4\"\nstart_mode = \"sms\"", "qr or ast"),
+    ] {
+        let e = load_err(&with(extra)).to_string();
+        assert!(e.contains("providers.seb.") && e.contains(says), "{extra}: {e}");
+    }
+}

@@ -91,6 +91,8 @@ struct RawProvider {
     allow: Vec<RawRule>,
     allow_preset: Option<String>,
     mtls: Option<RawMtls>,
+    decoupled_url: Option<String>,
+    start_mode: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -438,6 +440,7 @@ fn provider(
             }
         }),
     };
+    let decoupled = decoupled(&k, p.decoupled_url.as_deref(), p.start_mode.as_deref())?;
     Ok(ProviderConfig {
         name: name.to_owned(),
         authorize_url,
@@ -456,7 +459,40 @@ fn provider(
         psd2_headers: p.psd2_headers.unwrap_or(true),
         forward_headers,
         mtls,
+        decoupled,
     })
+}
+
+/// `decoupled_url` (SEB's `…/auth/v4` or `…/auth/v3`) and `start_mode`.
+fn decoupled(k: &dyn Fn(&str) -> String, url: Option<&str>, start_mode: Option<&str>) -> Result<Option<DecoupledConfig>, ConfigError> {
+    let Some(url) = url else {
+        if start_mode.is_some() {
+            return Err(err(k("start_mode"), "needs decoupled_url (the bank's decoupled authorization API)"));
+        }
+        return Ok(None);
+    };
+    let mut base = http_url(&k("decoupled_url"), Some(url))?;
+    if base.query().is_some() || base.fragment().is_some() {
+        return Err(err(k("decoupled_url"), "must not have a query or fragment"));
+    }
+    let trimmed = base.path().trim_end_matches('/').to_owned();
+    let version = match trimmed.rsplit('/').next() {
+        Some("v4") => DecoupledVersion::V4,
+        Some("v3") => DecoupledVersion::V3,
+        _ => {
+            return Err(err(
+                k("decoupled_url"),
+                format!("{url:?} must end in the API version, /v4 (or /v3), e.g. https://api.sebgroup.com/auth/v4"),
+            ))
+        }
+    };
+    base.set_path(&format!("{trimmed}/"));
+    let start_mode = match start_mode.unwrap_or("qr") {
+        "qr" => StartMode::Qr,
+        "ast" => StartMode::Ast,
+        other => return Err(err(k("start_mode"), format!("{other:?}: expected qr or ast"))),
+    };
+    Ok(Some(DecoupledConfig { base, version, start_mode }))
 }
 
 /// The request headers a provider receives: the configured list, or the PSD2 default.

@@ -1,7 +1,7 @@
 //! Configuration: one TOML file plus `VALV_…` environment overrides, validated at start.
 //!
-//! FOUNDATION helper implements `Config::load`/`Config::from_toml_str` and validation; the
-//! types below are the contract the HTTP side codes against (fields may be added, not renamed).
+//! The types here are what the rest of the broker reads; `loader` fills them from the raw
+//! TOML and the environment, and validates them.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -222,6 +222,50 @@ pub struct ProviderConfig {
     pub forward_headers: Vec<http::HeaderName>,
     /// Optional mTLS client identity.
     pub mtls: Option<TlsIdentityConfig>,
+    /// The bank's decoupled authorization (Mobile BankID) API, when it has one: SEB's
+    /// `…/auth/v4` (or `…/auth/v3`). `POST /auth/bankid` is offered for this provider only
+    /// when it is set.
+    pub decoupled: Option<DecoupledConfig>,
+}
+
+/// A decoupled authorization API (SEB's `/auth/v3` or `/auth/v4`).
+#[derive(Debug, Clone)]
+pub struct DecoupledConfig {
+    /// `…/authorizations` (start), `…/authorizations/{id}` (status), `…/tokens`.
+    pub base: url::Url,
+    /// The API version, from the base's last path segment (`v3` or `v4`).
+    pub version: DecoupledVersion,
+    /// How BankID is started.
+    pub start_mode: StartMode,
+}
+
+/// SEB's decoupled authorization versions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DecoupledVersion {
+    /// `/auth/v3`: `UPPER_SNAKE` hint codes, `psu-ip-address` optional.
+    V3,
+    /// `/auth/v4`: camelCase hint codes, `psu-ip-address` and `start_mode` required.
+    V4,
+}
+
+/// How BankID is started for a decoupled login.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StartMode {
+    /// An animated QR code scanned with BankID on another device (and the autostart link
+    /// for BankID on this one).
+    Qr,
+    /// BankID on the same device only (the autostart link).
+    Ast,
+}
+
+impl StartMode {
+    /// The `start_mode` value the bank takes.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StartMode::Qr => "qr",
+            StartMode::Ast => "ast",
+        }
+    }
 }
 
 /// An mTLS client identity.

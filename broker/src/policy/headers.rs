@@ -186,6 +186,10 @@ pub fn request_id_from(headers: &HeaderMap) -> uuid::Uuid {
         .unwrap_or_else(uuid::Uuid::new_v4)
 }
 
+/// The browser's address (see [`client_ip`]), for handlers that pass it to the bank.
+#[derive(Clone, Copy, Debug)]
+pub struct ClientAddr(pub IpAddr);
+
 /// The PSU's address: the socket peer, or — only when the peer is a trusted proxy — the
 /// right-most `X-Forwarded-For` entry that is not itself a trusted proxy.
 pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[ipnet::IpNet]) -> IpAddr {

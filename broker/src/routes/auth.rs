@@ -24,7 +24,6 @@ use base64::Engine;
 use rand::RngCore;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use subtle::ConstantTimeEq;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
@@ -32,10 +31,11 @@ use crate::error::{ApiError, ErrorCode};
 use crate::oauth::{self, TokenError};
 use crate::policy::csrf::check_csrf;
 use crate::policy::return_to::{add_query_param, validate_return_to};
+use crate::session::establish::establish;
 use crate::session::login::{self, PendingLogin, MAX_RETURN_TO, PENDING_LIFETIME_SECS};
 use crate::session::resolve::{self, Resolution};
 use crate::session::retire::Retire;
-use crate::session::{create_session, create_vault, now, session_auth, store_failure, AuthData};
+use crate::session::{now, store_failure};
 use crate::state::AppState;
 
 /// The query parameter added to `returnTo` when a login failed.
@@ -89,24 +89,7 @@ pub async fn login(State(state): State<AppState>, headers: HeaderMap, RawQuery(r
     if return_to.len() > MAX_RETURN_TO {
         return Err(ApiError::bad_request(format!("returnTo is longer than {MAX_RETURN_TO} bytes.")));
     }
-    let scopes: Vec<String> = match param(&q, "scope").map(str::trim).filter(|s| !s.is_empty()) {
-        None => cfg.default_scopes.clone(),
-        Some(s) => {
-            let mut out: Vec<String> = Vec::new();
-            for scope in s.split_whitespace() {
-                if !cfg.scopes.iter().any(|c| c == scope) {
-                    return Err(ApiError::bad_request("A requested scope is not configured for this provider."));
-                }
-                if !out.iter().any(|o| o == scope) {
-                    out.push(scope.to_owned());
-                }
-            }
-            out
-        }
-    };
-    if scopes.is_empty() {
-        return Err(ApiError::bad_request("No scope requested and none configured."));
-    }
+    let scopes = choose_scopes(cfg, param(&q, "scope"))?;
     let login_hint = match param(&q, "login_hint").filter(|h| !h.is_empty()) {
         Some(h) if h.len() <= 256 && !h.chars().any(char::is_control) => Some(h.to_owned()),
         Some(_) => return Err(ApiError::bad_request("login_hint is malformed.")),
@@ -133,13 +116,50 @@ pub async fn login(State(state): State<AppState>, headers: HeaderMap, RawQuery(r
     }
 
     let mut pending = login::read(&state, &headers);
-    pending.push(PendingLogin { state: st, verifier, provider: provider_name.clone(), return_to, scopes, created_at: now() });
+    pending.push(PendingLogin {
+        state: st,
+        verifier,
+        provider: provider_name.clone(),
+        return_to,
+        scopes,
+        created_at: now(),
+        decoupled: None,
+    });
     let mut res = (StatusCode::FOUND, [(header::LOCATION, authorize.to_string())]).into_response();
     if let Some(c) = login::cookie(&state, &mut pending) {
         res.headers_mut().append(header::SET_COOKIE, c);
     }
     tracing::info!(provider = %provider_name, "login started");
     Ok(res)
+}
+
+/// The scopes of a login asking for `requested` (space-separated; none: the provider's
+/// defaults): each one configured, duplicates dropped, at least one.
+pub(crate) fn choose_scopes(cfg: &crate::config::ProviderConfig, requested: Option<&str>) -> Result<Vec<String>, ApiError> {
+    let scopes: Vec<String> = match requested.map(str::trim).filter(|s| !s.is_empty()) {
+        None => cfg.default_scopes.clone(),
+        Some(s) => {
+            let mut out: Vec<String> = Vec::new();
+            for scope in s.split_whitespace() {
+                if !cfg.scopes.iter().any(|c| c == scope) {
+                    return Err(ApiError::bad_request("A requested scope is not configured for this provider."));
+                }
+                if !out.iter().any(|o| o == scope) {
+                    out.push(scope.to_owned());
+                }
+            }
+            out
+        }
+    };
+    if scopes.is_empty() {
+        return Err(ApiError::bad_request("No scope requested and none configured."));
+    }
+    Ok(scopes)
+}
+
+/// A random value of `bytes` bytes, base64url.
+pub(crate) fn random_id(bytes: usize) -> String {
+    random_b64(bytes)
 }
 
 fn see_other(location: &str) -> Response {
@@ -175,7 +195,7 @@ pub async fn callback(State(state): State<AppState>, uri: Uri, headers: HeaderMa
     };
     let mut pending = login::read(&state, &headers);
     let wanted = Sha256::digest(st.as_bytes());
-    let found = pending.iter().position(|p| bool::from(Sha256::digest(p.state.as_bytes()).ct_eq(&wanted)));
+    let found = login::find(&pending, &wanted, false);
     let Some(index) = found else {
         tracing::warn!("callback with an unknown or already used state");
         return Err(ApiError::bad_request(
@@ -237,31 +257,10 @@ pub async fn callback(State(state): State<AppState>, uri: Uri, headers: HeaderMa
         }
     };
 
-    let login_at = now();
-    let absolute = time::Duration::try_from(state.config.session.absolute_timeout).unwrap_or(time::Duration::hours(12));
-    let vault_expiry = OffsetDateTime::now_utc() + absolute;
-    let stored = match create_vault(&state, &tokens, vault_expiry).await {
-        Ok(vault_id) => {
-            let data = AuthData { provider: p.provider.clone(), scopes: tokens.scopes.clone(), login_at, vault_id: vault_id.clone() };
-            create_session(&state, &data).await.map_err(|e| (e, Some(vault_id)))
-        }
-        Err(e) => Err((e, None)),
-    };
-    let session_id = match stored {
+    let session_id = match establish(&state, &headers, &p.provider, tokens).await {
         Ok(id) => id,
-        Err((e, vault_id)) => {
-            // The bank issued tokens nobody will use: take them back.
-            tracing::error!(provider = %p.provider, "the store failed after the code exchange; revoking the new tokens");
-            Retire { revoke: Some((p.provider.clone(), tokens)), vault_id, ..Retire::default() }.run(&state).await;
-            return Ok(back_with(e.code.as_str(), login_cookie));
-        }
+        Err(e) => return Ok(back_with(e.code.as_str(), login_cookie)),
     };
-    // A new login replaces any earlier session of this browser.
-    if let Some(old) = resolve::session_id(&headers, &state.config.session.cookie_name) {
-        if let Ok(auth) = session_auth(&state, &old).await {
-            Retire { vault_id: auth.map(|a| a.vault_id), session_id: Some(old), ..Retire::default() }.run(&state).await;
-        }
-    }
     tracing::info!(provider = %p.provider, "login complete");
     Ok(with_cookies(see_other(&p.return_to), [resolve::cookie(&state, Some(&session_id), false), login_cookie]))
 }

@@ -8,6 +8,7 @@
 //! CORS for allowlisted origins apply to `/auth/*` and `/api/*`.
 
 pub(crate) mod auth;
+pub(crate) mod bankid;
 pub(crate) mod health;
 pub(crate) mod proxy;
 
@@ -54,6 +55,8 @@ fn router(state: &AppState, cors: Option<CorsLayer>) -> Router {
         .route("/auth/callback/{provider}", get(auth::callback))
         .route("/auth/logout", post(auth::logout))
         .route("/auth/session", get(auth::session_info))
+        .route("/auth/bankid", post(bankid::start))
+        .route("/auth/bankid/{id}", get(bankid::poll).delete(bankid::cancel))
         .layer(SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, HeaderValue::from_static("no-store")));
     let auth = match cors {
         Some(cors) => auth.layer(cors),
@@ -129,7 +132,8 @@ impl Connection {
     /// Whether a login step from this browser is over its rate limit (`Err(wait)`).
     fn login_allowed(&self, req: &Request) -> Result<(), std::time::Duration> {
         let path = req.uri().path();
-        if path != "/auth/login" && !path.starts_with("/auth/callback") {
+        let starts_bankid = path == "/auth/bankid" && req.method() == axum::http::Method::POST;
+        if path != "/auth/login" && !path.starts_with("/auth/callback") && !starts_bankid {
             return Ok(());
         }
         let Some(peer) = self.peer else { return Ok(()) };
@@ -155,6 +159,13 @@ impl Service<Request> for Connection {
             let mut res = ctx.finish(&state, crate::policy::rate::too_many(wait));
             secure(&mut res);
             return Box::pin(std::future::ready(Ok(res)));
+        }
+        if req.uri().path().starts_with("/auth/bankid") {
+            // The bank wants the browser's address (PSU-IP-Address) with every BankID call.
+            if let Some(peer) = self.peer {
+                let ip = crate::policy::headers::client_ip(peer, req.headers(), &self.state.config.trusted_proxies);
+                req.extensions_mut().insert(crate::policy::headers::ClientAddr(ip));
+            }
         }
         let inner = if req.uri().path().starts_with("/api/") {
             Either::Left(match &mut self.api {

@@ -49,12 +49,26 @@ pub struct PendingLogin {
     /// Start time (unix seconds).
     #[serde(rename = "t")]
     pub created_at: i64,
+    /// A decoupled (Mobile BankID) login: the bank's order id. `state` is then the id the
+    /// browser polls with, and this login cannot complete at `/auth/callback`.
+    #[serde(rename = "d", default, skip_serializing_if = "Option::is_none")]
+    pub decoupled: Option<String>,
 }
 
 impl std::fmt::Debug for PendingLogin {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PendingLogin").field("provider", &self.provider).field("created_at", &self.created_at).finish_non_exhaustive()
     }
+}
+
+/// The index of the pending login whose `state` (or BankID login id) hashes to `wanted`
+/// (SHA-256, compared in constant time), of the redirect kind or the `decoupled` kind.
+pub fn find(pending: &[PendingLogin], wanted: &[u8], decoupled: bool) -> Option<usize> {
+    use sha2::Digest as _;
+    use subtle::ConstantTimeEq as _;
+    pending
+        .iter()
+        .position(|p| p.decoupled.is_some() == decoupled && bool::from(sha2::Sha256::digest(p.state.as_bytes()).as_slice().ct_eq(wanted)))
 }
 
 /// The name of the login cookie.

@@ -8,6 +8,7 @@
 //! [`refresh`] renews tokens in tasks detached from the browser's request.
 
 pub mod cache;
+pub(crate) mod establish;
 pub mod login;
 pub mod refresh;
 pub mod resolve;

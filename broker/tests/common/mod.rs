@@ -192,6 +192,11 @@ pub fn provider(name: &str, bank: &str, api_base: &str, redirect: &str, client_a
         psd2_headers: true,
         forward_headers: valv_broker::policy::headers::DEFAULT_FORWARD.iter().map(|n| http::HeaderName::from_static(n)).collect(),
         mtls: None,
+        decoupled: Some(valv_broker::config::DecoupledConfig {
+            base: format!("{bank}/auth/v4/").parse().unwrap(),
+            version: valv_broker::config::DecoupledVersion::V4,
+            start_mode: valv_broker::config::StartMode::Qr,
+        }),
     }
 }
 
