@@ -260,6 +260,43 @@ pub fn router() -> Router<SandboxState> {
         .route("/__sandbox/tokens/expire", post(expire_tokens))
         .route("/__sandbox/tokens", get(issued_tokens))
         .route("/__sandbox/decoupled/fail", post(fail_decoupled))
+        .route("/__sandbox/decoupled/sign", post(sign_decoupled))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct SignBody {
+    /// Who signs (a sandbox test person).
+    personal_identity_number: String,
+    /// The order's autostart token (what BankID on the phone would open); absent: the
+    /// newest order still pending.
+    autostart_token: Option<String>,
+}
+
+/// The person opens BankID and signs a pending decoupled authorization (what the mock login
+/// does with the autostart token, here with CORS so a page or a browser test can be "the
+/// phone"): its next polls are `userSign`, then `COMPLETE`.
+async fn sign_decoupled(State(st): State<SandboxState>, body: Bytes) -> Response {
+    let b: SignBody = match parse(&body) {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let Some(person) = crate::auth::test_person(&b.personal_identity_number) else {
+        return bad_request("personalIdentityNumber is not a sandbox test person");
+    };
+    let mut map = st.decoupled();
+    let pending = |a: &crate::decoupled::DecoupledAuth| a.person.is_none() && a.failed.is_none();
+    let order = match &b.autostart_token {
+        Some(t) => map.values_mut().find(|a| pending(a) && a.autostart_token == *t),
+        None => map.values_mut().filter(|a| pending(a)).max_by_key(|a| a.created),
+    };
+    match order {
+        Some(a) => {
+            a.person = Some(person.to_owned());
+            StatusCode::NO_CONTENT.into_response()
+        }
+        None => bad_request("no such pending decoupled authorization"),
+    }
 }
 
 #[derive(Deserialize)]

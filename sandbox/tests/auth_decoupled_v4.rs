@@ -140,3 +140,24 @@ async fn the_controls_make_an_order_fail_with_any_hint_code_and_it_stays_failed(
     let res = v4.sb.http.post(v4.sb.url("/__sandbox/decoupled/fail")).json(&json!({"hintCode": "userCancel"})).send().await.unwrap();
     assert_eq!(res.status(), 400, "nothing pending is left");
 }
+
+#[tokio::test]
+async fn the_sign_control_plays_the_phone_for_the_newest_or_a_named_order() {
+    let v4 = V4::new().await;
+    let first = v4.start("qr").await;
+    let first_token = v4.status(&first).await["autostart_token"].as_str().unwrap().to_owned();
+    let second = v4.start("qr").await;
+    let sign =
+        |body: Value| v4.sb.http.post(v4.sb.url("/__sandbox/decoupled/sign")).header("origin", "http://127.0.0.1:9").json(&body).send();
+    let res = sign(json!({"personalIdentityNumber": "9311219639", "autostartToken": first_token})).await.unwrap();
+    assert_eq!(res.status(), 204);
+    assert!(res.headers().contains_key("access-control-allow-origin"), "a page may call it (CORS)");
+    assert_eq!(v4.status(&first).await["hint_code"], "userSign");
+    assert_eq!(v4.status(&first).await["status"], "COMPLETE");
+    assert_eq!(v4.status(&second).await["status"], "PENDING", "only the named order was signed");
+    assert_eq!(sign(json!({"personalIdentityNumber": "9311219639"})).await.unwrap().status(), 204, "the newest pending one");
+    assert_eq!(v4.status(&second).await["hint_code"], "userSign");
+    assert_eq!(sign(json!({"personalIdentityNumber": "9311219639"})).await.unwrap().status(), 400, "nothing pending is left");
+    let _ = v4.start("qr").await;
+    assert_eq!(sign(json!({"personalIdentityNumber": "0000"})).await.unwrap().status(), 400, "not a test person");
+}

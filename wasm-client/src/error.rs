@@ -36,6 +36,9 @@ pub enum ErrorCode {
     BankError,
     /// An argument was rejected before any request was sent.
     InvalidArgument,
+    /// A Mobile BankID login ended without a session (cancelled, timed out, failed to
+    /// start); `err.body` is `{ status: "failed", hintCode }`, `err.message` BankID's text.
+    LoginFailed,
 }
 
 /// How many of [`ErrorCode::ALL`] (the first ones) are the broker's.
@@ -43,7 +46,7 @@ const BROKER_CODES: usize = 11;
 
 impl ErrorCode {
     /// Every code, in declaration order.
-    pub const ALL: [ErrorCode; 16] = [
+    pub const ALL: [ErrorCode; 17] = [
         ErrorCode::Unauthenticated,
         ErrorCode::SessionExpired,
         ErrorCode::Csrf,
@@ -60,6 +63,7 @@ impl ErrorCode {
         ErrorCode::Aborted,
         ErrorCode::BankError,
         ErrorCode::InvalidArgument,
+        ErrorCode::LoginFailed,
     ];
 
     /// The wire / JavaScript form, e.g. `"session_expired"`.
@@ -81,6 +85,7 @@ impl ErrorCode {
             ErrorCode::Aborted => "aborted",
             ErrorCode::BankError => "bank_error",
             ErrorCode::InvalidArgument => "invalid_argument",
+            ErrorCode::LoginFailed => "login_failed",
         }
     }
 

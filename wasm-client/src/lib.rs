@@ -20,6 +20,7 @@
 //!                            Outcome::Status(503), 0, None, 0.5), None);
 //! ```
 
+pub mod bankid;
 pub mod error;
 pub mod options;
 pub mod paths;

@@ -51,6 +51,11 @@ impl Reader<'_> {
             .transpose()
     }
 
+    /// An optional function member.
+    pub fn function(&self, key: &str) -> Result<Option<js_sys::Function>, Invalid> {
+        self.raw(key).map(|v| v.dyn_into::<js_sys::Function>().map_err(|_| wrong(key, "a function"))).transpose()
+    }
+
     /// An optional `AbortSignal` member.
     pub fn signal(&self, key: &str) -> Result<Option<AbortSignal>, Invalid> {
         self.raw(key).map(|v| v.dyn_into::<AbortSignal>().map_err(|_| wrong(key, "an AbortSignal"))).transpose()
@@ -133,6 +138,37 @@ pub struct LoginOptions {
 impl FromJs for LoginOptions {
     fn read(r: &Reader<'_>) -> Result<Self, Invalid> {
         Ok(Self { return_to: r.string("returnTo")?, scopes: r.strings("scopes")?, login_hint: r.string("loginHint")? })
+    }
+}
+
+/// `bankIdLogin(options)`.
+#[derive(Debug, Default, Tsify)]
+#[serde(rename_all = "camelCase")]
+pub struct BankIdOptions {
+    /// Local path for the app to go to afterwards (default `/`): checked by the broker and
+    /// given back in the `complete` update.
+    #[tsify(optional)]
+    pub return_to: Option<String>,
+    /// Scopes to ask for (default: the broker's configured scopes).
+    #[tsify(optional)]
+    pub scopes: Option<Vec<String>>,
+    /// Called with every step: status, hint code, BankID's message, the QR code as SVG and
+    /// the link that opens BankID on this device.
+    #[tsify(optional, type = "(update: BankIdUpdate) => void")]
+    pub on_update: Option<js_sys::Function>,
+    /// Stops the login (the broker forgets it) and rejects with code `aborted`.
+    #[tsify(optional, type = "AbortSignal")]
+    pub signal: Option<AbortSignal>,
+}
+
+impl FromJs for BankIdOptions {
+    fn read(r: &Reader<'_>) -> Result<Self, Invalid> {
+        Ok(Self {
+            return_to: r.string("returnTo")?,
+            scopes: r.strings("scopes")?,
+            on_update: r.function("onUpdate")?,
+            signal: r.signal("signal")?,
+        })
     }
 }
 

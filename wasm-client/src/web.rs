@@ -13,11 +13,12 @@ use web_sys::{AbortSignal, BroadcastChannel, Headers, MessageEvent, RequestCrede
 
 use crate::error::{bank_message, classify, status_message, BankErrorFields, BodyFields, ErrorCode};
 use crate::options::{
-    AccountsOptions, AuthorisationOptions, CallOptions, FromJs, LoginOptions, Reader, TransactionsOptions, ValvOptions, WaitOptions,
+    AccountsOptions, AuthorisationOptions, BankIdOptions, CallOptions, FromJs, LoginOptions, Reader, TransactionsOptions, ValvOptions,
+    WaitOptions,
 };
 use crate::paths::{self, Query, AIS, COF, PIS};
 use crate::retry::{parse_retry_after, Outcome, RetryPolicy};
-use crate::{poll, validate};
+use crate::{bankid, poll, validate};
 
 #[wasm_bindgen(typescript_custom_section)]
 const MODELS: &'static str = include_str!("models.d.ts");
@@ -434,6 +435,37 @@ impl Valv {
         self.start(opts(options).map(|o| Op::Logout { signal: o.signal }))
     }
 
+    /// Signs in with Mobile BankID through the broker (the bank's decoupled authorization):
+    /// `onUpdate` gets every step — `{ status, hintCode, message, qrSvg, autoStartUrl }`,
+    /// with a new QR code about every second — until the person has signed; then the
+    /// promise resolves with the new session and `onSessionChange` hears `login`. Rejects
+    /// `login_failed` (BankID's message; `err.body.hintCode`), `aborted` on `signal` (the
+    /// broker forgets the login), or the broker's errors.
+    #[wasm_bindgen(js_name = bankIdLogin, unchecked_return_type = "Promise<Session>")]
+    pub fn bank_id_login(&self, options: Option<Ts<BankIdOptions>>) -> Promise {
+        self.start(opts(options).and_then(|o| {
+            if let Some(r) = &o.return_to {
+                if !paths::is_local_path(r) {
+                    return Err(Failure::new(ErrorCode::InvalidArgument, "returnTo must be a local path starting with /"));
+                }
+            }
+            let scopes = o.scopes.unwrap_or_default();
+            if scopes.iter().any(|s| s.is_empty() || s.contains(' ')) {
+                return Err(Failure::new(ErrorCode::InvalidArgument, "scopes must be non-empty words"));
+            }
+            let body = Object::new();
+            set(&body, "provider", &JsValue::from_str(&self.inner.provider));
+            if !scopes.is_empty() {
+                set(&body, "scopes", &scopes.iter().map(|s| JsValue::from_str(s)).collect::<Array>());
+            }
+            if let Some(r) = &o.return_to {
+                set(&body, "returnTo", &JsValue::from_str(r));
+            }
+            let body = stringify(&body, "options")?;
+            Ok(Op::BankId { body, on_update: o.on_update, signal: o.signal })
+        }))
+    }
+
     /// Calls `callback(change)` on login, logout and expiry, in this tab and the others.
     /// Returns the function that unsubscribes.
     #[wasm_bindgen(js_name = onSessionChange, unchecked_return_type = "() => void")]
@@ -703,6 +735,7 @@ enum Op {
     Logout { signal: Option<AbortSignal> },
     Wait { path: String, interval: f64, max: f64, timeout: f64, signal: Option<AbortSignal> },
     Page { state: Rc<RefCell<PagesState>>, signal: Option<AbortSignal> },
+    BankId { body: String, on_update: Option<Function>, signal: Option<AbortSignal> },
 }
 
 impl Op {
@@ -767,6 +800,79 @@ async fn run(inner: &Inner, op: Op) -> Res {
             }
         }
         Op::Page { state, signal } => next_page(inner, &state, signal).await,
+        Op::BankId { body, on_update, signal } => bank_id_login(inner, &body, on_update.as_ref(), signal).await,
+    }
+}
+
+/// Is the page in Swedish (`<html lang>`, else the browser's language).
+fn swedish() -> bool {
+    let lang = web_sys::window()
+        .and_then(|w| Reflect::get(&w, &JsValue::from_str("document")).ok())
+        .and_then(|d| Reflect::get(&d, &JsValue::from_str("documentElement")).ok())
+        .and_then(|e| get_str(&e, "lang"))
+        .filter(|l| !l.is_empty())
+        .or_else(|| get_str(&Reflect::get(&js_sys::global(), &JsValue::from_str("navigator")).unwrap_or(JsValue::UNDEFINED), "language"));
+    lang.is_some_and(|l| l.get(..2).is_some_and(|p| p.eq_ignore_ascii_case("sv")))
+}
+
+/// The update `onUpdate` gets for one step of the broker's answer.
+fn bank_id_update(step: &JsValue, sv: bool) -> Object {
+    let status = get_str(step, "status").unwrap_or_default();
+    let hint = get_str(step, "hintCode").unwrap_or_default();
+    let qr = get_str(step, "qrData");
+    let u = Object::new();
+    set(&u, "status", &JsValue::from_str(&status));
+    if !hint.is_empty() {
+        set(&u, "hintCode", &JsValue::from_str(&hint));
+    }
+    set(&u, "message", &JsValue::from_str(bankid::message(&status, &hint, qr.is_some(), sv)));
+    if let Some(svg) = qr.as_deref().and_then(bankid::qr_svg) {
+        set(&u, "qrSvg", &JsValue::from_str(&svg));
+    }
+    if let Some(a) = get_str(step, "autoStartUrl") {
+        set(&u, "autoStartUrl", &JsValue::from_str(&a));
+    }
+    u
+}
+
+async fn bank_id_login(inner: &Inner, body: &str, on_update: Option<&Function>, signal: Option<AbortSignal>) -> Res {
+    let sv = swedish();
+    let mut step = inner.call("POST", Target::Broker("/auth/bankid"), Some(body), signal.clone()).await?;
+    let id = get_str(&step, "id").filter(|i| i.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')).unwrap_or_default();
+    let path = ["/auth/bankid/", &id].concat();
+    loop {
+        let status = get_str(&step, "status").unwrap_or_default();
+        let update = bank_id_update(&step, sv);
+        if let Some(f) = on_update {
+            // A throwing callback must not end the login.
+            let _ = f.call1(&JsValue::UNDEFINED, &update);
+        }
+        match status.as_str() {
+            "complete" => {
+                inner.change("login", true, None);
+                return inner.call("GET", Target::Broker("/auth/session"), None, signal).await;
+            }
+            "pending" if !id.is_empty() => {}
+            _ => {
+                let message = get_str(&update, "message").unwrap_or_default();
+                return Err(Failure { body: step, ..Failure::new(ErrorCode::LoginFailed, message) });
+            }
+        }
+        let delay = get(&step, "pollDelayMs").as_f64().unwrap_or(1000.0).clamp(500.0, 10_000.0);
+        let next = match JsFuture::from(js_sleep(delay, signal.clone())).await {
+            Ok(_) => inner.call("GET", Target::Broker(&path), None, signal.clone()).await,
+            Err(_) => Err(Failure::new(ErrorCode::Aborted, "the BankID login was aborted")),
+        };
+        step = match next {
+            Ok(s) => s,
+            Err(f) => {
+                if f.code == ErrorCode::Aborted {
+                    // Stopped by the page: the broker forgets the login (best effort).
+                    let _ = inner.call("DELETE", Target::Broker(&path), None, None).await;
+                }
+                return Err(f);
+            }
+        };
     }
 }
 

@@ -624,3 +624,91 @@ async fn live_javascript_never_sees_a_token() {
     }
     assert!(checked > 0, "the sandbox reported no tokens to compare against");
 }
+
+/// `bankIdLogin` options with `onUpdate` and an optional `signal`.
+fn bank_id_options(json: &str, on_update: &js_sys::Function, signal: Option<&JsValue>) -> Option<Ts<valv_client::options::BankIdOptions>> {
+    let v = obj(json);
+    Reflect::set(&v, &"onUpdate".into(), on_update).expect("set onUpdate");
+    if let Some(sig) = signal {
+        Reflect::set(&v, &"signal".into(), sig).expect("set signal");
+    }
+    Some(Ts::new_unchecked(v))
+}
+
+/// The autostart token of a BankID update's `autoStartUrl`.
+fn autostart_token(update: &JsValue) -> String {
+    let url = s(update, "autoStartUrl");
+    assert!(url.starts_with("bankid:///?autostarttoken=") && url.ends_with("&redirect=null"), "{url}");
+    url["bankid:///?autostarttoken=".len()..url.len() - "&redirect=null".len()].to_owned()
+}
+
+#[wasm_bindgen_test]
+async fn live_bankid_login_shows_animated_qr_codes_and_ends_with_a_session() {
+    let valv = live_client("");
+    if get(&ok(valv.session(None)).await, "authenticated").as_bool() == Some(true) {
+        ok(valv.logout(None)).await;
+    }
+    let events = recorder();
+    let _unsubscribe = valv.on_session_change(events.clone());
+    let updates = recorder();
+    let login = valv.bank_id_login(bank_id_options(r#"{"scopes": ["psd2_accounts"], "returnTo": "/healthz"}"#, &updates, None));
+    let first = ok(next_event(&updates)).await;
+    assert_eq!(s(&first, "status"), "pending");
+    assert_eq!(s(&first, "hintCode"), "outstandingTransaction");
+    assert!(s(&first, "message").contains("BankID"), "{}", s(&first, "message"));
+    let svg = s(&first, "qrSvg");
+    assert!(svg.starts_with("<svg") && svg.contains("viewBox"), "{svg}");
+    // About a second later the QR code is another one.
+    let second = ok(next_event(&updates)).await;
+    let mut later = second;
+    for _ in 0..4 {
+        if s(&later, "qrSvg") != svg {
+            break;
+        }
+        later = ok(next_event(&updates)).await;
+    }
+    assert_ne!(s(&later, "qrSvg"), svg, "the QR code is animated");
+
+    // The phone signs.
+    sandbox_control(
+        "/__sandbox/decoupled/sign",
+        &format!(r#"{{"personalIdentityNumber": "{PERSON}", "autostartToken": "{}"}}"#, autostart_token(&first)),
+    )
+    .await;
+    let session = ok(login).await;
+    assert_eq!(get(&session, "authenticated").as_bool(), Some(true));
+    assert_eq!(Array::from(&get(&session, "scopes")).to_vec(), vec![JsValue::from_str("psd2_accounts")]);
+    expect_event(&events, "login").await;
+    assert!(Array::from(&ok(valv.accounts(None)).await).length() > 0, "the session serves API calls");
+    assert!(!storage_dump().contains("bankid."), "no QR data or token kept in page storage");
+    ok(valv.logout(None)).await;
+}
+
+#[wasm_bindgen_test]
+async fn live_bankid_login_fails_with_bankids_message_and_stops_on_abort() {
+    let valv = live_client("");
+    let updates = recorder();
+    let login = valv.bank_id_login(bank_id_options("{}", &updates, None));
+    let first = ok(next_event(&updates)).await;
+    assert_eq!(s(&first, "status"), "pending");
+    sandbox_control("/__sandbox/decoupled/fail", r#"{"hintCode": "userCancel"}"#).await;
+    let e = rejects_with(login, "login_failed").await;
+    assert_eq!(s(&e, "message"), "Action cancelled.");
+    assert_eq!(s(&get(&e, "body"), "hintCode"), "userCancel");
+
+    // A hint code nobody knows yet still ends the login, with BankID's generic text.
+    let updates = recorder();
+    let login = valv.bank_id_login(bank_id_options("{}", &updates, None));
+    assert_eq!(s(&ok(next_event(&updates)).await, "status"), "pending");
+    sandbox_control("/__sandbox/decoupled/fail", r#"{"hintCode": "somethingNew"}"#).await;
+    let e = rejects_with(login, "login_failed").await;
+    assert_eq!(s(&get(&e, "body"), "hintCode"), "somethingNew");
+    assert_eq!(s(&e, "message"), "Unknown error. Please try again.");
+
+    // Aborted by the page while it waits: rejected `aborted` (the client then forgets the login at the broker).
+    let signal = abort_later(700);
+    let e = rejects_with(valv.bank_id_login(bank_id_options("{}", &updates, Some(&signal))), "aborted").await;
+    assert!(s(&e, "message").contains("aborted"));
+    rejects_with(valv.bank_id_login(o(r#"{"returnTo": "https://evil.example/"}"#)), "invalid_argument").await;
+    rejects_with(valv.bank_id_login(o(r#"{"onUpdate": 3}"#)), "invalid_argument").await;
+}

@@ -1,0 +1,134 @@
+//! Mobile BankID in the page (pure logic, no JS): BankID's recommended user messages for its
+//! hint codes, and the QR code of BankID's animated QR data as an SVG.
+//!
+//! The messages are BankID's "RFA" texts (its relying-party guidelines), in Swedish or
+//! English; a hint code BankID adds later gets the generic text of its state.
+
+use qrcodegen::{QrCode, QrCodeEcc};
+
+/// BankID's message for a login `pending` or `failed` with `hint_code` (`swedish`: the
+/// page's language is Swedish). `qr`: the person scans a QR code (else BankID starts on
+/// this device).
+pub fn message(status: &str, hint_code: &str, qr: bool, swedish: bool) -> &'static str {
+    let (sv, en) = match (status, hint_code) {
+        ("pending", "outstandingTransaction" | "noClient") if qr => (
+            "Starta BankID-appen i din mobil eller surfplatta och tryck på QR-symbolen. Skanna sedan QR-koden.",
+            "Start the BankID app on your phone or tablet and tap the QR code button. Then scan this QR code.",
+        ),
+        ("pending", "outstandingTransaction" | "noClient") => ("Försöker starta BankID-appen.", "Trying to start your BankID app."),
+        ("pending", "started") => ("Söker efter BankID, det kan ta en liten stund…", "Searching for BankID, it may take a little while…"),
+        ("pending", "userSign" | "userMrtd" | "userCallConfirm") => (
+            "Skriv in din säkerhetskod i BankID-appen och välj Identifiera eller Skriv under.",
+            "Enter your security code in the BankID app and select Identify or Sign.",
+        ),
+        ("pending", _) => ("Identifiering eller underskrift pågår.", "Identification or signing in progress."),
+        ("failed", "userCancel") => ("Åtgärden avbruten.", "Action cancelled."),
+        ("failed", "cancelled") => ("Åtgärden avbruten. Försök igen.", "Action cancelled. Please try again."),
+        ("failed", "expiredTransaction" | "sebTimeout") => (
+            "BankID-appen svarar inte. Kontrollera att den är startad och att du har internetanslutning. Om du inte har något giltigt BankID kan du skaffa ett hos din bank. Försök sedan igen.",
+            "The BankID app is not responding. Please check that it is started and that you have internet access. If you don't have a valid BankID you can get one from your bank. Try again.",
+        ),
+        ("failed", "certificateErr") => (
+            "Det BankID du försöker använda är för gammalt eller spärrat. Använd ett annat BankID eller skaffa ett nytt hos din bank.",
+            "The BankID you are trying to use is blocked or too old. Please use another BankID or get a new one from your bank.",
+        ),
+        ("failed", "startFailed") => (
+            "BankID-appen verkar inte finnas i din dator eller mobil. Installera den och skaffa ett BankID hos din bank. Installera appen från din appbutik eller https://install.bankid.com.",
+            "The BankID app couldn't be found on your computer or mobile device. Please install it and get a BankID from your bank. Install the app from your app store or https://install.bankid.com.",
+        ),
+        ("complete", _) => ("Du är inloggad.", "You are signed in."),
+        _ => ("Okänt fel. Försök igen.", "Unknown error. Please try again."),
+    };
+    if swedish {
+        sv
+    } else {
+        en
+    }
+}
+
+/// Modules of white around the code (the quiet zone the QR standard asks for).
+const QUIET: i32 = 4;
+
+/// The QR code of `data` as an SVG document (one path of dark modules on white, scaled by
+/// its `viewBox`), or `None` when `data` does not fit a QR code.
+pub fn qr_svg(data: &str) -> Option<String> {
+    let code = QrCode::encode_text(data, QrCodeEcc::Low).ok()?;
+    let size = code.size();
+    let side = size + 2 * QUIET;
+    let mut path = String::with_capacity((size * size * 3) as usize);
+    for y in 0..size {
+        let mut x = 0;
+        while x < size {
+            if !code.get_module(x, y) {
+                x += 1;
+                continue;
+            }
+            // A run of dark modules on this row is one rectangle.
+            let start = x;
+            while x < size && code.get_module(x, y) {
+                x += 1;
+            }
+            path.push_str(&format!("M{} {}h{}v1h-{}z", start + QUIET, y + QUIET, x - start, x - start));
+        }
+    }
+    Some(format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {side} {side}\" shape-rendering=\"crispEdges\" role=\"img\" aria-label=\"QR code for Mobile BankID\"><path fill=\"#fff\" d=\"M0 0h{side}v{side}H0z\"/><path fill=\"#000\" d=\"{path}\"/></svg>"
+    ))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_follow_bankids_texts_and_cover_unknown_codes() {
+        assert_eq!(message("pending", "userSign", true, false), "Enter your security code in the BankID app and select Identify or Sign.");
+        assert_eq!(message("failed", "userCancel", false, true), "Åtgärden avbruten.");
+        assert!(message("pending", "outstandingTransaction", true, false).contains("scan this QR code"));
+        assert_eq!(message("pending", "outstandingTransaction", false, false), "Trying to start your BankID app.");
+        assert_eq!(message("pending", "aCodeFrom2030", true, false), "Identification or signing in progress.");
+        assert_eq!(message("failed", "aCodeFrom2030", true, true), "Okänt fel. Försök igen.");
+        assert!(message("failed", "startFailed", false, false).contains("install.bankid.com"));
+    }
+
+    /// Reads the SVG back into a module grid.
+    fn modules(svg: &str) -> (i32, Vec<Vec<bool>>) {
+        let side: i32 = svg.split("viewBox=\"0 0 ").nth(1).unwrap().split(' ').next().unwrap().parse().unwrap();
+        let mut grid = vec![vec![false; side as usize]; side as usize];
+        let d = svg.split("fill=\"#000\" d=\"").nth(1).unwrap().split('"').next().unwrap();
+        for rect in d.split('z').filter(|r| !r.is_empty()) {
+            let nums: Vec<i32> = rect
+                .trim_start_matches('M')
+                .split([' ', 'h', 'v'])
+                .filter(|s| !s.is_empty())
+                .take(3)
+                .map(|s| s.parse().unwrap())
+                .collect();
+            for x in nums[0]..nums[0] + nums[2] {
+                grid[nums[1] as usize][x as usize] = true;
+            }
+        }
+        (side, grid)
+    }
+
+    #[test]
+    fn the_svg_draws_exactly_the_codes_modules_with_a_quiet_zone() {
+        let data = "bankid.67df3917-fa0d-44e5-b327-edcc928297f8.0.dc69358e712458a66a7525beef148ae8526b1c71610eff2c16cdffb4cdac9bf8";
+        let svg = qr_svg(data).unwrap();
+        let code = QrCode::encode_text(data, QrCodeEcc::Low).unwrap();
+        let (side, grid) = modules(&svg);
+        assert_eq!(side, code.size() + 8);
+        for y in 0..side {
+            for x in 0..side {
+                let inner = (QUIET..side - QUIET).contains(&x) && (QUIET..side - QUIET).contains(&y);
+                let dark = inner && code.get_module(x - QUIET, y - QUIET);
+                assert_eq!(grid[y as usize][x as usize], dark, "module {x},{y}");
+            }
+        }
+        // The finder pattern's top-left corner is dark, just inside the quiet zone.
+        assert!(grid[QUIET as usize][QUIET as usize]);
+        assert_ne!(qr_svg("bankid.a.1.b").unwrap(), qr_svg("bankid.a.2.b").unwrap());
+        assert!(qr_svg(&"x".repeat(5000)).is_none(), "too long for any QR code");
+    }
+}
