@@ -5,6 +5,7 @@ import { valv, login } from "./example.js";
 import { $, h } from "./lib/dom.js";
 import { explain, loginError } from "./lib/errors.js";
 import * as landing from "./views/landing.js";
+import * as bankIdView from "./views/bankid.js";
 import * as accountsView from "./views/accounts.js";
 import * as accountView from "./views/account.js";
 import * as paymentView from "./views/payment.js";
@@ -34,7 +35,7 @@ const indicator = sessionIndicator({ locale, onRunOut: () => valv.session().catc
 const ROUTES = [
   [/^#\/accounts\/([^/]+)$/, (view, ctx, m) => accountView.render(view, ctx, decodeURIComponent(m[1]))],
   [/^#\/pay$/, (view, ctx) => paymentView.render(view, ctx)],
-  [/^(#\/?)?$/, (view, ctx) => accountsView.render(view, ctx)],
+  [/^(#\/?|#\/bankid)?$/, (view, ctx) => accountsView.render(view, ctx)], // signed in from #/bankid: the accounts
 ];
 
 async function show() {
@@ -47,7 +48,11 @@ async function show() {
   try {
     if (!signedIn) {
       indicator.hide();
-      landing.render(view, { onSignIn: signIn });
+      if (location.hash === "#/bankid") {
+        bankIdView.render(view, { valv, fail, signal: controller.signal, onCancel: () => { location.hash = "#/"; } });
+      } else {
+        landing.render(view, { onSignIn: signIn, onBankId: () => { location.hash = "#/bankid"; } });
+      }
       return;
     }
     const ctx = { valv, accounts, locale, signal: controller.signal, fail, changed: () => { accountsList = null; updateSession().catch(() => {}); } };
@@ -110,6 +115,8 @@ valv.onSessionChange((change) => {
   } else if (change.type === "login") {
     $("expired").close();
     dismiss();
+    // Signed in with Mobile BankID: the accounts, at the app's own address.
+    if (location.hash === "#/bankid") history.replaceState(null, "", `${location.pathname}${location.search}#/`);
   }
   if (was !== signedIn || change.type === "login") {
     show();

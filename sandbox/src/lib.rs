@@ -22,6 +22,7 @@ pub mod decoupled;
 pub mod decoupled_v4;
 pub mod error;
 pub mod oauth;
+pub mod phone;
 pub mod pis;
 pub mod state;
 pub mod tokens;
@@ -41,6 +42,7 @@ pub fn app(state: SandboxState) -> Router {
         .merge(oauth::router())
         .merge(decoupled::router())
         .merge(decoupled_v4::router())
+        .merge(phone::router())
         .merge(ais::router())
         .merge(pis::router());
     if state.config().controls {

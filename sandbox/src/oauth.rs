@@ -61,7 +61,7 @@ pub fn parse_scopes(s: &str) -> Result<Vec<String>, String> {
     Ok(out)
 }
 
-fn escape(s: &str) -> String {
+pub(crate) fn escape(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
 }
 
@@ -72,7 +72,7 @@ input[type=text]{width:100%;box-sizing:border-box;padding:.5rem;font-size:1rem}\
 button{margin-top:1rem;margin-right:.5rem;padding:.5rem 1rem;font-size:1rem;cursor:pointer}\
 .error{background:#fde8e8;color:#8a1c1c;padding:.6rem;border-radius:4px}ul{padding-left:1.2rem}code{font-size:.95rem}";
 
-fn page(title: &str, body: &str) -> String {
+pub(crate) fn page(title: &str, body: &str) -> String {
     format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
 <title>{t}</title><style>{STYLE}</style></head><body><main><h1>{t}</h1>{body}</main></body></html>",

@@ -224,6 +224,48 @@ test("a payment cancelled before signing, and one the account cannot cover, reje
   });
 });
 
+test("Mobile BankID: an animated QR code, the sandbox's BankID app signs, the accounts appear; a cancel in BankID is explained", async () => {
+  await withApp(DESKTOP, MARIA, async (app, page) => {
+    await page.goto(`${APP}/`);
+    await page.getByRole("button", { name: "Sign in with Mobile BankID" }).click();
+    const card = page.locator("section.bankid");
+    const qr = card.locator("img.qr");
+    await qr.waitFor();
+    const first = await qr.getAttribute("src");
+    assert.match(first, /^data:image\/svg\+xml,%3Csvg/);
+    await card.getByText(/Start the BankID app on your phone/).waitFor();
+    // Animated: a new QR code about every second.
+    await page.waitForFunction((src) => document.querySelector("img.qr").getAttribute("src") !== src, first, { timeout: 5000 });
+    assert.match(await card.getByRole("link", { name: "Open BankID on this device" }).getAttribute("href"), /^bankid:\/\/\/\?autostarttoken=[\w-]+&redirect=null$/);
+    await assertAccessible(page, "Mobile BankID");
+    await screenshot(page, "bankid-desktop");
+
+    // The person has no phone: the sandbox's BankID app, in a new tab, signs.
+    const [phone] = await Promise.all([
+      app.context.waitForEvent("page"),
+      card.getByRole("link", { name: "No phone? Use the sandbox's BankID app" }).click(),
+    ]);
+    await phone.locator("#pin").fill(MARIA);
+    await phone.getByRole("button", { name: "Identify" }).click();
+    await phone.getByText("Identified").waitFor();
+    await phone.close();
+    await page.getByRole("heading", { name: "Accounts", level: 1 }).waitFor();
+    assert.equal(await page.locator(".account").count(), 3, "Maria's three accounts");
+    await page.locator("#session-who").filter({ hasText: /\S/ }).waitFor();
+
+    // Signed out, then BankID says the person cancelled: BankID's words and a way to retry.
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await page.getByRole("button", { name: "Sign in with Mobile BankID" }).click();
+    await qr.waitFor();
+    await bank("POST", "/decoupled/fail", { hintCode: "userCancel" });
+    await card.getByText("Action cancelled.").waitFor();
+    assert.equal(await qr.isHidden(), true, "no QR code for a login that is over");
+    await card.getByRole("button", { name: "Try again" }).waitFor();
+    await card.getByRole("button", { name: "Cancel" }).click();
+    await page.getByRole("heading", { name: "A bank app with no tokens in the browser" }).waitFor();
+  });
+});
+
 test("sign out ends the session: the API refuses the old cookie and the landing page comes back", async () => {
   await withApp(DESKTOP, ANNA, async (app, page) => {
     await signIn(page, ANNA);

@@ -50,6 +50,8 @@ export async function newApp(device = DESKTOP) {
   const b = await launch();
   const context = await b.newContext({ ...device, locale: "sv-SE", timezoneId: "Europe/Stockholm" });
   context.setDefaultTimeout(15_000);
+  // Where the demo's "sandbox BankID app" link goes (the demo's own default is localhost:8081).
+  await context.addInitScript((bank) => localStorage.setItem("valv-demo-sandbox", bank), BANK);
   const received = [];
   const errors = [];
   const pending = new Set();

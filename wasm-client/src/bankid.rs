@@ -98,13 +98,8 @@ mod tests {
         let mut grid = vec![vec![false; side as usize]; side as usize];
         let d = svg.split("fill=\"#000\" d=\"").nth(1).unwrap().split('"').next().unwrap();
         for rect in d.split('z').filter(|r| !r.is_empty()) {
-            let nums: Vec<i32> = rect
-                .trim_start_matches('M')
-                .split([' ', 'h', 'v'])
-                .filter(|s| !s.is_empty())
-                .take(3)
-                .map(|s| s.parse().unwrap())
-                .collect();
+            let nums: Vec<i32> =
+                rect.trim_start_matches('M').split([' ', 'h', 'v']).filter(|s| !s.is_empty()).take(3).map(|s| s.parse().unwrap()).collect();
             for x in nums[0]..nums[0] + nums[2] {
                 grid[nums[1] as usize][x as usize] = true;
             }

@@ -30,6 +30,7 @@ const MESSAGES = {
   payload_too_large: { title: "Too much data", detail: "Shorten what you entered and try again.", action: "fix" },
   invalid_argument: { title: "Check the details", detail: "Some of what you entered is not valid.", action: "fix" },
   aborted: { title: "Stopped", detail: "The request was stopped.", action: null },
+  login_failed: { title: "You are not signed in", detail: "The Mobile BankID sign-in did not finish. Try again.", action: "retry" },
 };
 
 /** A refusal from the bank itself: its own words when it gave some. */

@@ -10,15 +10,16 @@ const PEOPLE = [
   ["8311211356", "Karin Larsson", "3"],
 ];
 
-export function render(view, { onSignIn }) {
+export function render(view, { onSignIn, onBankId }) {
   const signIn = h("button", { type: "button", class: "primary big", onclick: onSignIn }, "Sign in with SEB (sandbox)");
+  const bankId = h("button", { type: "button", class: "big", onclick: onBankId }, "Sign in with Mobile BankID");
   view.replaceChildren(
     h("section", { class: "hero" },
       h("h1", {}, "A bank app with no tokens in the browser"),
       h("p", { class: "lead" },
         "This is a single-page app on SEB's open banking APIs. It signs you in with OAuth, shows your accounts and makes payments — ",
         "and the page never holds an access token, a refresh token or a client secret."),
-      signIn,
+      h("div", { class: "actions" }, signIn, bankId),
     ),
     h("section", { class: "card proofs", "aria-labelledby": "proofs-title" },
       h("h2", { id: "proofs-title" }, "What it proves"),
@@ -30,7 +31,7 @@ export function render(view, { onSignIn }) {
     ),
     h("section", { class: "card", "aria-labelledby": "people-title" },
       h("h2", { id: "people-title" }, "Test people"),
-      h("p", {}, "The bank's login page asks for a personal identity number. Use one of these:"),
+      h("p", {}, "The bank's login page (and the sandbox's BankID app) asks for a personal identity number. Use one of these:"),
       h("table", { class: "people" },
         h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Identity number"), h("th", { scope: "col" }, "Name"), h("th", { scope: "col" }, "Accounts"))),
         h("tbody", {}, PEOPLE.map(([pin, name, note]) =>
