@@ -193,3 +193,34 @@ async fn a_cancelled_or_failed_login_ends_and_passes_on_the_banks_hint_code() {
     }
     assert!(!b.cookies.contains_key("__Host-valv"));
 }
+
+/// Starting a BankID order costs the bank a call: starts count against the address's login
+/// budget (429 `rate_limited`, no order at the bank); polls of a started login do not.
+#[tokio::test]
+async fn bankid_starts_share_the_login_budget_and_polls_do_not() {
+    use valv_broker::config::{Rate, RateLimits};
+    let per = |count, secs| Rate::Per { count, period: std::time::Duration::from_secs(secs) };
+    let stack = start(Options {
+        rate_limits: RateLimits { logins_per_ip: per(3, 60), api_per_ip: per(1000, 1), api_per_session: per(100, 1) },
+        ..Options::default()
+    })
+    .await;
+    let mut b = stack.browser();
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        let r = begin(&mut b, json!({})).await;
+        assert_eq!(r.status, 201, "{}", r.body);
+        ids.push(r.json()["id"].as_str().unwrap().to_owned());
+    }
+    let over = begin(&mut b, json!({})).await;
+    over.assert_error(429, "rate_limited");
+    assert!(over.header("retry-after").is_some());
+    for _ in 0..5 {
+        assert_eq!(poll(&mut b, ids.last().unwrap()).await.status, 200, "polling is not a login step");
+    }
+    // The refused start did not reach the bank: three orders are pending there, not four.
+    for _ in 0..3 {
+        assert!(stack.control_post("/__sandbox/decoupled/fail", json!({ "hintCode": "userCancel" })).await.is_success());
+    }
+    assert_eq!(stack.control_post("/__sandbox/decoupled/fail", json!({ "hintCode": "userCancel" })).await.as_u16(), 400);
+}
