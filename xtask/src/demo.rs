@@ -55,6 +55,7 @@ pub fn run(args: Args) -> Result<()> {
     note(&format!("bank:     {}  (sandbox, another site than the app)", stack.bank_url));
     note(&format!("sessions: {store}"));
     note("log in with a sandbox person: 9311219639, 9311219589, 8811215477, 8811212862, 8311211356");
+    note(&format!("or sign in with Mobile BankID: the sandbox's BankID app is {}/phone (linked beside the QR code)", stack.bank_url));
     note("Ctrl-C stops both servers.");
     while !stop.load(Ordering::SeqCst) {
         std::thread::sleep(Duration::from_millis(200));
