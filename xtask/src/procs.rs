@@ -21,6 +21,22 @@ pub fn run(cmd: &mut Command) -> Result<()> {
     Ok(())
 }
 
+/// [`run`], in a process group of its own that is killed afterwards: whatever the command
+/// started and left behind (a browser its WebDriver did not close) ends with it.
+pub fn run_group(cmd: &mut Command) -> Result<()> {
+    use std::os::unix::process::CommandExt as _;
+    let line = describe(cmd);
+    crate::note(&format!("$ {line}"));
+    let mut child = cmd.process_group(0).spawn().with_context(|| format!("could not start `{line}`"))?;
+    let status = child.wait().with_context(|| format!("`{line}` could not be waited for"))?;
+    // The group's id is the child's pid; `kill` of a group no process is left in fails, harmlessly.
+    let _ = Command::new("kill").args(["-KILL", "--", &format!("-{}", child.id())]).stderr(Stdio::null()).status();
+    if !status.success() {
+        bail!("`{line}` failed ({status})");
+    }
+    Ok(())
+}
+
 /// Runs a command and returns its stdout (trimmed), or `None` when it cannot run or fails.
 pub fn output(cmd: &mut Command) -> Option<String> {
     let out = cmd.stderr(Stdio::null()).output().ok()?;

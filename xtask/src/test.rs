@@ -20,7 +20,7 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 
-use crate::procs::{free_port, run, Server};
+use crate::procs::{free_port, run, run_group, Server};
 use crate::stack::{self, StackOptions};
 use crate::tools::{self, Needs, Tools};
 use crate::{note, root, step};
@@ -204,16 +204,19 @@ fn browser(tools: &Tools) -> Result<()> {
     note(&format!("test page origin: {test_origin}"));
     let runner =
         tools::which("wasm-bindgen-test-runner", &tools.path).context("wasm-bindgen-test-runner (from wasm-bindgen-cli) not found")?;
-    let result = run(Command::new("cargo")
-        .current_dir(root().join("wasm-client"))
-        .args(["test", "-p", "valv-client", "--target", "wasm32-unknown-unknown", "--test", "browser"])
-        .env("PATH", &tools.path)
-        .env("CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER", runner)
-        .env("CHROMEDRIVER", &tools.chromedriver)
-        .env("WASM_BINDGEN_TEST_ADDRESS", format!("127.0.0.1:{test_port}"))
-        .env("WASM_BINDGEN_TEST_TIMEOUT", "300")
-        .env("VALV_TEST_BROKER", &stack.broker.url)
-        .env("VALV_TEST_SANDBOX", &stack.bank_url));
+    // In a group of its own: the runner's chromedriver leaves its Chromium running otherwise.
+    let result = run_group(
+        Command::new("cargo")
+            .current_dir(root().join("wasm-client"))
+            .args(["test", "-p", "valv-client", "--target", "wasm32-unknown-unknown", "--test", "browser"])
+            .env("PATH", &tools.path)
+            .env("CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER", runner)
+            .env("CHROMEDRIVER", &tools.chromedriver)
+            .env("WASM_BINDGEN_TEST_ADDRESS", format!("127.0.0.1:{test_port}"))
+            .env("WASM_BINDGEN_TEST_TIMEOUT", "300")
+            .env("VALV_TEST_BROKER", &stack.broker.url)
+            .env("VALV_TEST_SANDBOX", &stack.bank_url),
+    );
     if result.is_err() {
         eprintln!("{}\n{}", stack.broker.log_tail(), stack.sandbox.log_tail());
     }
