@@ -285,10 +285,9 @@ async fn sign_decoupled(State(st): State<SandboxState>, body: Bytes) -> Response
         return bad_request("personalIdentityNumber is not a sandbox test person");
     };
     let mut map = st.decoupled();
-    let pending = |a: &crate::decoupled::DecoupledAuth| a.person.is_none() && a.failed.is_none();
     let order = match &b.autostart_token {
-        Some(t) => map.values_mut().find(|a| pending(a) && a.autostart_token == *t),
-        None => map.values_mut().filter(|a| pending(a)).max_by_key(|a| a.created),
+        Some(t) => map.values_mut().find(|a| a.is_waiting() && a.autostart_token == *t),
+        None => map.values_mut().filter(|a| a.is_waiting()).max_by_key(|a| a.created),
     };
     match order {
         Some(a) => {
@@ -320,15 +319,14 @@ async fn fail_decoupled(State(st): State<SandboxState>, body: Bytes) -> Response
         return bad_request("hintCode must be a non-empty alphanumeric code");
     }
     let mut map = st.decoupled();
-    let pending = |a: &crate::decoupled::DecoupledAuth| a.person.is_none() && a.failed.is_none();
     let id = match b.auth_req_id {
         Some(id) => id,
-        None => match map.iter().filter(|(_, a)| pending(a)).max_by_key(|(_, a)| a.created) {
+        None => match map.iter().filter(|(_, a)| a.is_waiting()).max_by_key(|(_, a)| a.created) {
             Some((id, _)) => id.clone(),
             None => return bad_request("no pending decoupled authorization"),
         },
     };
-    match map.get_mut(&id).filter(|a| pending(a)) {
+    match map.get_mut(&id).filter(|a| a.is_waiting()) {
         Some(a) => {
             a.failed = Some(b.hint_code);
             Json(json!({ "authReqId": id })).into_response()

@@ -38,6 +38,13 @@ pub struct DecoupledAuth {
     pub(crate) v4: bool,
 }
 
+impl DecoupledAuth {
+    /// Nobody has signed it yet and it has not failed.
+    pub(crate) fn is_waiting(&self) -> bool {
+        self.person.is_none() && self.failed.is_none()
+    }
+}
+
 /// How long a decoupled authorization is remembered.
 pub(crate) const AUTH_LIFETIME: Duration = Duration::from_secs(600);
 
@@ -155,7 +162,7 @@ async fn mock_login(State(st): State<SandboxState>, body: Bytes) -> Response {
     let Some(a) = map.values_mut().find(|a| a.autostart_token == b.start_token) else {
         return AuthV3Error::new(StatusCode::NOT_FOUND, "Not Found", "Unknown start_token").into_response();
     };
-    if a.person.is_some() || a.failed.is_some() {
+    if !a.is_waiting() {
         return AuthV3Error::new(StatusCode::CONFLICT, "Conflict", "The authorization is already complete").into_response();
     }
     a.person = Some(person.to_owned());

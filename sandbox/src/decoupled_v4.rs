@@ -144,7 +144,7 @@ async fn status(State(st): State<SandboxState>, headers: HeaderMap, Path(id): Pa
     let Some(a) = map.get_mut(&id).filter(|a| a.v4) else {
         return problem(StatusCode::NOT_FOUND, "about:blank", "Unknown authorization id", &at);
     };
-    if a.person.is_none() && a.failed.is_none() && a.created.elapsed() > ORDER_TIMEOUT {
+    if a.is_waiting() && a.created.elapsed() > ORDER_TIMEOUT {
         a.failed = Some("expiredTransaction".to_owned());
     }
     let body = if let Some(code) = &a.failed {

@@ -56,7 +56,7 @@ async fn sign(State(st): State<SandboxState>, Form(f): Form<Signed>) -> Response
         return phone_page(StatusCode::UNPROCESSABLE_ENTITY, &f.autostarttoken, Some("That is not a sandbox test person."));
     };
     let mut map = st.decoupled();
-    let found = map.values_mut().find(|a| a.person.is_none() && a.failed.is_none() && a.autostart_token == f.autostarttoken);
+    let found = map.values_mut().find(|a| a.is_waiting() && a.autostart_token == f.autostarttoken);
     let Some(order) = found else {
         drop(map);
         return phone_page(

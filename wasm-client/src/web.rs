@@ -400,15 +400,8 @@ impl Valv {
                 Some([l.pathname().ok()?, l.search().ok()?, l.hash().ok()?].concat())
             }),
         };
-        if let Some(r) = &return_to {
-            if !paths::is_local_path(r) {
-                return Err(Failure::new(ErrorCode::InvalidArgument, "returnTo must be a local path starting with /").into_js());
-            }
-        }
         let scopes = o.scopes.unwrap_or_default();
-        if scopes.iter().any(|s| s.is_empty() || s.contains(' ')) {
-            return Err(Failure::new(ErrorCode::InvalidArgument, "scopes must be non-empty words").into_js());
-        }
+        login_args(return_to.as_deref(), &scopes).map_err(Failure::into_js)?;
         Ok(paths::login_url(
             &self.inner.base_url,
             &self.inner.provider,
@@ -444,15 +437,8 @@ impl Valv {
     #[wasm_bindgen(js_name = bankIdLogin, unchecked_return_type = "Promise<Session>")]
     pub fn bank_id_login(&self, options: Option<Ts<BankIdOptions>>) -> Promise {
         self.start(opts(options).and_then(|o| {
-            if let Some(r) = &o.return_to {
-                if !paths::is_local_path(r) {
-                    return Err(Failure::new(ErrorCode::InvalidArgument, "returnTo must be a local path starting with /"));
-                }
-            }
             let scopes = o.scopes.unwrap_or_default();
-            if scopes.iter().any(|s| s.is_empty() || s.contains(' ')) {
-                return Err(Failure::new(ErrorCode::InvalidArgument, "scopes must be non-empty words"));
-            }
+            login_args(o.return_to.as_deref(), &scopes)?;
             let body = Object::new();
             set(&body, "provider", &JsValue::from_str(&self.inner.provider));
             if !scopes.is_empty() {
@@ -917,6 +903,17 @@ async fn next_page(inner: &Inner, state: &RefCell<PagesState>, signal: Option<Ab
         }
     }
     Ok(iter_result(&page, false))
+}
+
+/// The `returnTo` and `scopes` of a login (either kind): a local path, non-empty words.
+fn login_args(return_to: Option<&str>, scopes: &[String]) -> Res<()> {
+    if return_to.is_some_and(|r| !paths::is_local_path(r)) {
+        return Err(Failure::new(ErrorCode::InvalidArgument, "returnTo must be a local path starting with /"));
+    }
+    if scopes.iter().any(|s| s.is_empty() || s.contains(' ')) {
+        return Err(Failure::new(ErrorCode::InvalidArgument, "scopes must be non-empty words"));
+    }
+    Ok(())
 }
 
 fn payment_path(product: &str, payment_id: &str, rest: &[&str]) -> Res<String> {

@@ -41,7 +41,8 @@ use crate::state::AppState;
 /// The query parameter added to `returnTo` when a login failed.
 pub const ERROR_PARAM: &str = "valvError";
 
-fn random_b64(bytes: usize) -> String {
+/// A random value of `bytes` bytes, base64url.
+pub(crate) fn random_b64(bytes: usize) -> String {
     let mut buf = vec![0u8; bytes];
     rand::rngs::OsRng.fill_bytes(&mut buf);
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(buf)
@@ -157,11 +158,6 @@ pub(crate) fn choose_scopes(cfg: &crate::config::ProviderConfig, requested: Opti
     Ok(scopes)
 }
 
-/// A random value of `bytes` bytes, base64url.
-pub(crate) fn random_id(bytes: usize) -> String {
-    random_b64(bytes)
-}
-
 fn see_other(location: &str) -> Response {
     (StatusCode::SEE_OTHER, [(header::LOCATION, location.to_owned())]).into_response()
 }
@@ -220,7 +216,7 @@ pub async fn callback(State(state): State<AppState>, uri: Uri, headers: HeaderMa
             return Err(ApiError::bad_request("The login answer does not name this bank as its issuer. Start the login again."));
         }
     }
-    let claim = format!("login-state:{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(wanted));
+    let claim = login::claim_key(&wanted);
     let lifetime = Duration::from_secs(PENDING_LIFETIME_SECS.unsigned_abs());
     // From here on the browser goes back to the app with `valvError` (a top-level navigation
     // must not end on a JSON page), also when the store cannot be written.

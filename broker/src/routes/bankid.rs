@@ -19,11 +19,10 @@ use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
-use base64::Engine;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::auth::{choose_scopes, random_id};
+use super::auth::{choose_scopes, random_b64};
 use crate::decoupled::{self, Order};
 use crate::error::{ApiError, ErrorCode};
 use crate::oauth::TokenError;
@@ -138,7 +137,7 @@ pub(crate) async fn start(
     let ip = psu_ip(&addr);
     let order = decoupled::start(&state, provider, cfg, &scopes, ip.as_deref()).await.map_err(|e| bank_error(&e))?;
     let first = decoupled::status(&state, provider, cfg, &order, ip.as_deref()).await.map_err(|e| bank_error(&e))?;
-    let id = random_id(32);
+    let id = random_b64(32);
     let mut logins = login::read(&state, &headers);
     logins.push(PendingLogin {
         state: id.clone(),
@@ -184,7 +183,7 @@ pub(crate) async fn poll(
             let p = logins.remove(index);
             let cookie = login::cookie(&state, &mut logins);
             // Once: claimed before the bank is asked for tokens.
-            let claim = format!("login-state:{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(wanted));
+            let claim = login::claim_key(&wanted);
             let lifetime = std::time::Duration::from_secs(PENDING_LIFETIME_SECS.unsigned_abs());
             let claimed = state.store.claim(&claim, lifetime).await.map_err(store_failure)?;
             if !claimed {

@@ -160,19 +160,19 @@ impl Service<Request> for Connection {
             secure(&mut res);
             return Box::pin(std::future::ready(Ok(res)));
         }
-        if req.uri().path().starts_with("/auth/bankid") {
-            // The bank wants the browser's address (PSU-IP-Address) with every BankID call.
-            if let Some(peer) = self.peer {
-                let ip = crate::policy::headers::client_ip(peer, req.headers(), &self.state.config.trusted_proxies);
-                req.extensions_mut().insert(crate::policy::headers::ClientAddr(ip));
-            }
-        }
         let inner = if req.uri().path().starts_with("/api/") {
             Either::Left(match &mut self.api {
                 Either::Left(cors) => Either::Left(cors.call(req)),
                 Either::Right(proxy) => Either::Right(proxy.call(req)),
             })
         } else {
+            if req.uri().path().starts_with("/auth/bankid") {
+                // The bank wants the browser's address (PSU-IP-Address) with every BankID call.
+                if let Some(peer) = self.peer {
+                    let ip = crate::policy::headers::client_ip(peer, req.headers(), &self.state.config.trusted_proxies);
+                    req.extensions_mut().insert(crate::policy::headers::ClientAddr(ip));
+                }
+            }
             Either::Right(self.router.call(req))
         };
         let state = self.state.clone();

@@ -71,6 +71,13 @@ pub fn find(pending: &[PendingLogin], wanted: &[u8], decoupled: bool) -> Option<
         .position(|p| p.decoupled.is_some() == decoupled && bool::from(sha2::Sha256::digest(p.state.as_bytes()).as_slice().ct_eq(wanted)))
 }
 
+/// The store key that claims a login's `state` (or BankID login id) hashing to `wanted`, so
+/// it completes once, also across replicas.
+pub fn claim_key(wanted: &[u8]) -> String {
+    use base64::Engine as _;
+    format!("login-state:{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(wanted))
+}
+
 /// The name of the login cookie.
 pub fn cookie_name(state: &AppState) -> String {
     format!("{}-login", state.config.session.cookie_name)
