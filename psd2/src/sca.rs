@@ -126,9 +126,12 @@ pub struct Authorisation {
     /// Text for the user, e.g. "Signera med mobilt BankID".
     #[serde(skip_serializing_if = "Option::is_none")]
     pub psu_message: Option<String>,
-    /// BankID animated QR data (SEB).
+    /// BankID animated QR data, new every second (SEB, method `bankIdQr`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub qr_data: Option<String>,
+    /// The token that starts BankID on this device (SEB, `bankIdSameDevice`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auto_start_token: Option<String>,
     /// Messages for the TPP.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tpp_messages: Option<Vec<TppMessage>>,
@@ -153,6 +156,7 @@ impl Authorisation {
             challenge_data: None,
             psu_message: None,
             qr_data: None,
+            auto_start_token: None,
             tpp_messages: None,
             links: None,
             extra: Map::new(),

@@ -13,9 +13,9 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use time::{Date, Duration, OffsetDateTime};
 use valv_psd2::payment::{PaymentInitiation, PaymentProduct, TransactionStatus};
-use valv_psd2::sca::ScaStatus;
 
 use crate::auth::TEST_PERSONS;
+use crate::signing::Authorisation;
 
 /// The accounts SEB's Postman collections pay from and to (the first test person's): usable
 /// as a debtor by every test person, as in SEB's sandbox.
@@ -385,8 +385,8 @@ pub struct Payment {
     pub body: PaymentInitiation,
     /// Current status.
     pub status: TransactionStatus,
-    /// Authorisations (id → SCA status); the payment advances while one is in progress.
-    pub authorisations: Vec<(String, ScaStatus)>,
+    /// Its authorisations, oldest first; the newest advances while it is in progress.
+    pub authorisations: Vec<Authorisation>,
     /// Why the bank rejected it (`RJCT`), for its status body.
     pub rejection: Option<&'static str>,
 }
@@ -402,8 +402,8 @@ pub struct Basket {
     pub payment_ids: Vec<String>,
     /// Status.
     pub status: TransactionStatus,
-    /// Authorisations.
-    pub authorisations: Vec<(String, ScaStatus)>,
+    /// Its authorisations, oldest first.
+    pub authorisations: Vec<Authorisation>,
 }
 
 /// The bank's mutable state.

@@ -16,6 +16,7 @@ use serde_json::json;
 
 use crate::auth::test_person;
 use crate::error::{OAuthError, Problem};
+use crate::signing::{self, Found};
 use crate::state::SandboxState;
 
 /// Call counters, as served by `GET /__sandbox/counters`.
@@ -275,7 +276,8 @@ struct SignBody {
 
 /// The person opens BankID and signs a pending decoupled authorization (what the mock login
 /// does with the autostart token, here with CORS so a page or a browser test can be "the
-/// phone"): its next polls are `userSign`, then `COMPLETE`.
+/// phone"): its next polls are `userSign`, then `COMPLETE`. With the autostart token of a
+/// payment's BankID signing, its owner signs that: its next poll is `finalised`.
 async fn sign_decoupled(State(st): State<SandboxState>, body: Bytes) -> Response {
     let b: SignBody = match parse(&body) {
         Ok(b) => b,
@@ -289,12 +291,15 @@ async fn sign_decoupled(State(st): State<SandboxState>, body: Bytes) -> Response
         Some(t) => map.values_mut().find(|a| a.is_waiting() && a.autostart_token == *t),
         None => map.values_mut().filter(|a| a.is_waiting()).max_by_key(|a| a.created),
     };
-    match order {
-        Some(a) => {
-            a.person = Some(person.to_owned());
-            StatusCode::NO_CONTENT.into_response()
-        }
-        None => bad_request("no such pending decoupled authorization"),
+    if let Some(a) = order {
+        a.person = Some(person.to_owned());
+        return StatusCode::NO_CONTENT.into_response();
+    }
+    drop(map);
+    match b.autostart_token.map(|t| signing::sign(&mut st.bank().state(), &t, person)) {
+        Some(Found::Done) => StatusCode::NO_CONTENT.into_response(),
+        Some(Found::NotYours) => bad_request("the payment belongs to another person"),
+        _ => bad_request("no such pending decoupled authorization or payment signing"),
     }
 }
 
@@ -306,6 +311,9 @@ struct FailBody {
     hint_code: String,
     /// The order (`auth_req_id`); absent: the newest one still pending.
     auth_req_id: Option<String>,
+    /// Instead of an order: the autostart token of a payment's BankID signing, which then
+    /// fails (its next poll is `failed`; the hint code is not part of SEB's answer there).
+    autostart_token: Option<String>,
 }
 
 /// Makes a pending decoupled authorization fail as if the person cancelled, the order timed
@@ -317,6 +325,12 @@ async fn fail_decoupled(State(st): State<SandboxState>, body: Bytes) -> Response
     };
     if b.hint_code.is_empty() || !b.hint_code.chars().all(|c| c.is_ascii_alphanumeric()) {
         return bad_request("hintCode must be a non-empty alphanumeric code");
+    }
+    if let Some(t) = b.autostart_token {
+        return match signing::fail(&mut st.bank().state(), &t) {
+            Found::Done => StatusCode::NO_CONTENT.into_response(),
+            _ => bad_request("no such pending payment signing"),
+        };
     }
     let mut map = st.decoupled();
     let id = match b.auth_req_id {

@@ -1,9 +1,11 @@
 //! An offline bank that behaves like SEB's PSD2 sandbox.
 //!
-//! Module ownership while the crate is being built (two developers in parallel):
-//! - auth side: `lib.rs`, `state.rs`, `config.rs`, `oauth.rs`, `decoupled.rs`, `tokens.rs`,
-//!   `controls.rs`, `auth.rs` (the `Psu` extractor), `error.rs`, `main.rs`
-//! - API side: `bank.rs` (test data and mutable bank state), `ais.rs`, `pis.rs`
+//! - sign-in: `oauth.rs` (the redirect flow and the token endpoint), `decoupled.rs` and
+//!   `decoupled_v4.rs` (Mobile BankID), `tokens.rs` (issued tokens), `auth.rs` (the `Psu`
+//!   extractor of API calls), `phone.rs` (the sandbox's BankID app);
+//! - the bank: `bank.rs` (test people, accounts, payments), `ais.rs`, `pis.rs`, `signing.rs`
+//!   (the SCA of payments);
+//! - `controls.rs` (`/__sandbox/*`, for tests), `config.rs`, `state.rs`, `error.rs`.
 //!
 //! Start it in-process with [`run`] on any listener (tests use port 0):
 //! ```no_run
@@ -24,6 +26,7 @@ pub mod error;
 pub mod oauth;
 pub mod phone;
 pub mod pis;
+pub mod signing;
 pub mod state;
 pub mod tokens;
 

@@ -1,7 +1,8 @@
 //! The sandbox's stand-in for the Mobile BankID app: `GET /phone?autostarttoken=…` is the
-//! page BankID would show on the phone, `POST /phone` signs the decoupled authorization with
-//! that autostart token as the person entered (what the mock login API does for a script).
-//! A page that shows a BankID QR code links here so a person without a phone can sign.
+//! page BankID would show on the phone, `POST /phone` approves, as the person entered, what
+//! waits for that autostart token: a decoupled login (what the mock login API does for a
+//! script) or a payment's BankID signing (only its owner can sign it). A page that shows a
+//! BankID QR code links here so a person without a phone can sign.
 
 use axum::extract::{Query, State};
 use axum::http::{header, StatusCode};
@@ -12,6 +13,7 @@ use serde::Deserialize;
 
 use crate::auth::{test_person, TEST_PERSONS};
 use crate::oauth::{escape, page};
+use crate::signing::{self, Found};
 use crate::state::SandboxState;
 
 /// `/phone`.
@@ -37,7 +39,7 @@ fn phone_page(status: StatusCode, token: &str, error: Option<&str>) -> Response 
     let err = error.map(|e| format!("<p class=\"error\" role=\"alert\">{}</p>", escape(e))).unwrap_or_default();
     let persons: String = TEST_PERSONS.iter().map(|p| format!("<li><code>{p}</code></li>")).collect();
     let body = format!(
-        "<p>This is the sandbox's Mobile BankID app. Sign in as a test person to approve the login that is waiting.</p>{err}\
+        "<p>This is the sandbox's Mobile BankID app. Identify as a test person to approve the login or payment that is waiting.</p>{err}\
 <form method=\"post\" action=\"/phone\"><input type=\"hidden\" name=\"autostarttoken\" value=\"{t}\">\
 <label for=\"pin\">Sandbox identity number</label>\
 <input type=\"text\" id=\"pin\" name=\"personal_identity_number\" inputmode=\"numeric\" autocomplete=\"off\" autofocus>\
@@ -57,16 +59,28 @@ async fn sign(State(st): State<SandboxState>, Form(f): Form<Signed>) -> Response
     };
     let mut map = st.decoupled();
     let found = map.values_mut().find(|a| a.is_waiting() && a.autostart_token == f.autostarttoken);
-    let Some(order) = found else {
-        drop(map);
-        return phone_page(
-            StatusCode::NOT_FOUND,
-            &f.autostarttoken,
-            Some("No login is waiting for this BankID (it may have timed out or been cancelled)."),
-        );
+    let done = match found {
+        Some(order) => {
+            order.person = Some(person.to_owned());
+            "Identified. You can go back to the app now."
+        }
+        None => {
+            drop(map);
+            match signing::sign(&mut st.bank().state(), &f.autostarttoken, person) {
+                Found::Done => "Signed. You can go back to the app now.",
+                Found::NotYours => {
+                    return phone_page(StatusCode::FORBIDDEN, &f.autostarttoken, Some("This payment belongs to another person."))
+                }
+                Found::None => {
+                    return phone_page(
+                        StatusCode::NOT_FOUND,
+                        &f.autostarttoken,
+                        Some("Nothing is waiting for this BankID (it may have timed out or been cancelled)."),
+                    )
+                }
+            }
+        }
     };
-    order.person = Some(person.to_owned());
-    drop(map);
-    let html = page("Mobile BankID (sandbox)", "<p role=\"status\">Identified. You can go back to the app now.</p>");
+    let html = page("Mobile BankID (sandbox)", &format!("<p role=\"status\">{done}</p>"));
     (StatusCode::OK, [(header::CACHE_CONTROL, "no-store")], Html(html)).into_response()
 }

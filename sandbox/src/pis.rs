@@ -1,15 +1,16 @@
 //! Payment Initiation v7 under `/pis/v7/identified2` (and funds confirmation under
 //! `/cof/v7/identified2`).
 //!
-//! A payment is `RCVD` until the PSU signs it. `POST …/authorisations` (mobiltbankid) answers
-//! 201 `scaMethodSelected`; from then on every poll of the authorisation, the payment or its
-//! status moves it one step, as SEB's sandbox does after the BankID app is opened:
-//! authorisation `scaMethodSelected → started → finalised`, payment `RCVD → ACTC → ACSC`.
+//! A payment is `RCVD` until the PSU signs it: `POST …/authorisations` starts signing with one
+//! of the methods in `scaMethods`, and from then on every poll of the authorisation, the
+//! payment or its status advances it ([`crate::signing`]: `mobiltbankid` signs by itself, the
+//! BankID methods wait for the person); once signed the payment goes `RCVD → ACTC → ACSC`.
 //! A signing basket works the same way for all its payments. Cancelling is allowed until the
 //! payment is final. A payment the debtor account cannot cover (more than its available
 //! balance) is rejected where SEB would execute it: `ACTC → RJCT`, with a `tppMessages` entry
-//! saying why. An executed (`ACSC`) payment is booked on the debtor account that day. A second initiation with an `X-Request-ID` already used is rejected
-//! (SEB uses the id as the payment reference): 400 with `transactionStatus: RJCT`.
+//! saying why. An executed (`ACSC`) payment is booked on the debtor account that day. A second
+//! initiation with an `X-Request-ID` already used is rejected (SEB uses the id as the payment
+//! reference): 400 with `transactionStatus: RJCT`.
 
 use std::str::FromStr;
 
@@ -22,12 +23,12 @@ use axum::Router;
 use serde_json::{json, Value};
 use valv_psd2::account::AccountReference;
 use valv_psd2::payment::{FundsConfirmationRequest, PaymentInitiation, PaymentProduct, SigningBasketRequest, TransactionStatus};
-use valv_psd2::sca::ScaStatus;
 
 use crate::ais::{reply, request_id};
 use crate::auth::Psu;
 use crate::bank::{money, BankState, Basket, Payment};
 use crate::error::Problem;
+use crate::signing::{self, Authorisation, Method};
 use crate::state::SandboxState;
 
 /// Base path of PIS v7.
@@ -76,10 +77,6 @@ fn product(text: &str) -> Result<PaymentProduct, Problem> {
         Ok(p) if p.is_known() => Ok(p),
         _ => Err(Problem::new(StatusCode::NOT_FOUND, "PRODUCT_UNKNOWN", format!("The payment product {text} is not supported"))),
     }
-}
-
-fn sca_methods() -> Value {
-    json!([{"authenticationMethodId": "mobiltbankid", "authenticationType": "PUSH_OTP", "name": "Mobilt BankID"}])
 }
 
 fn unknown_payment() -> Problem {
@@ -203,36 +200,13 @@ fn find<'a>(bank: &'a mut BankState, psu: &Psu, service: &str, product: &str, id
         .ok_or_else(unknown_payment)
 }
 
-/// One step of signing, shared by payments and signing baskets: the newest authorisation
-/// goes `scaMethodSelected → started → finalised`; when it finalises the status goes
-/// `RCVD → ACTC`, and the poll after that `ACTC → ACSC`. Returns whether it just finalised.
-fn sign_step(authorisations: &mut [(String, ScaStatus)], status: &mut TransactionStatus) -> bool {
-    let Some((_, sca)) = authorisations.last_mut() else { return false };
-    match sca {
-        ScaStatus::ScaMethodSelected => *sca = ScaStatus::Started,
-        ScaStatus::Started => {
-            *sca = ScaStatus::Finalised;
-            if *status == TransactionStatus::Rcvd {
-                *status = TransactionStatus::Actc;
-            }
-            return true;
-        }
-        _ => {
-            if *status == TransactionStatus::Actc {
-                *status = TransactionStatus::Acsc;
-            }
-        }
-    }
-    false
-}
-
 /// Called on every poll of a payment: one signing step; at execution the funds check, then
 /// the booking on the debtor account.
 fn advance(bank: &mut BankState, id: &str) {
     let today = bank.today;
     let Some(p) = bank.payments.get_mut(id) else { return };
     let was = p.status.clone();
-    sign_step(&mut p.authorisations, &mut p.status);
+    signing::step(&mut p.authorisations, &mut p.status);
     if was != TransactionStatus::Actc || p.status != TransactionStatus::Acsc {
         return;
     }
@@ -265,8 +239,8 @@ fn status_body(p: &Payment) -> Value {
     if let Some(reason) = p.rejection {
         v["tppMessages"] = json!([{"category": "ERROR", "code": "PAYMENT_FAILED", "text": reason}]);
     }
-    if p.authorisations.is_empty() && p.status == TransactionStatus::Rcvd {
-        v["scaMethods"] = sca_methods();
+    if signing::can_start(&p.authorisations, &p.status) {
+        v["scaMethods"] = signing::sca_methods();
         v["chosenScaMethod"] = json!({});
         v["psuMessage"] = json!("Öppna Mobilt BankID app");
         v["_links"] = json!({"startAuthorisationWithAuthenticationMethodSelection": {
@@ -334,28 +308,13 @@ async fn cancel(
     Ok(res)
 }
 
-fn authorisation_body(kind: &str, owner: &str, auth_id: &str, sca: &ScaStatus) -> Value {
-    let mut v = json!({
-        "authorisationId": auth_id,
-        "scaStatus": sca.as_str(),
-        "chosenScaMethod": {"authenticationMethodId": "mobiltbankid", "authenticationType": "PUSH_OTP", "name": "Mobilt BankID"},
-        "_links": {"scaStatus": {"href": format!("{kind}/{owner}/authorisations/{auth_id}")}},
-    });
-    if *sca == ScaStatus::Started || *sca == ScaStatus::ScaMethodSelected {
-        v["psuMessage"] = json!("Signera med mobilt BankID");
-    }
-    v
-}
-
-fn check_method(body: &Bytes) -> Result<(), Problem> {
+/// The SCA method a start-authorisation body asks for.
+fn method(body: &Bytes) -> Result<Method, Problem> {
     if body.is_empty() {
-        return Ok(());
+        return Ok(Method::MobiltBankId);
     }
     let v: Value = serde_json::from_slice(body).map_err(|e| Problem::format(format!("The body is not valid JSON: {e}")))?;
-    match v.get("authenticationMethodId").and_then(Value::as_str) {
-        None | Some("mobiltbankid") => Ok(()),
-        Some(other) => Err(Problem::format(format!("Unknown authenticationMethodId {other:?}; the sandbox offers mobiltbankid"))),
-    }
+    Method::parse(v.get("authenticationMethodId").and_then(Value::as_str)).map_err(Problem::format)
 }
 
 async fn start_auth(
@@ -367,7 +326,7 @@ async fn start_auth(
     body: Bytes,
 ) -> Result<Response, Problem> {
     let rid = admit(&psu, &headers)?;
-    check_method(&body)?;
+    let method = method(&body)?;
     let service = service_of(&uri);
     let mut bank = st.bank().state();
     let auth_id = bank.new_id("authorisation");
@@ -379,9 +338,10 @@ async fn start_auth(
             format!("The payment is {} and cannot be signed", p.status.as_str()),
         ));
     }
-    p.authorisations.push((auth_id.clone(), ScaStatus::ScaMethodSelected));
-    let owner = format!("{}/{}", product, id);
-    Ok(reply(StatusCode::CREATED, &rid, authorisation_body(&format!("/{service}"), &owner, &auth_id, &ScaStatus::ScaMethodSelected)))
+    let auth = Authorisation::start(auth_id, method);
+    let body = auth.body(&format!("/{service}"), &format!("{product}/{id}"));
+    p.authorisations.push(auth);
+    Ok(reply(StatusCode::CREATED, &rid, body))
 }
 
 async fn list_auth(
@@ -394,7 +354,7 @@ async fn list_auth(
     let rid = admit(&psu, &headers)?;
     let mut bank = st.bank().state();
     let p = find(&mut bank, &psu, service_of(&uri), &product, &id)?;
-    let ids: Vec<&str> = p.authorisations.iter().map(|(a, _)| a.as_str()).collect();
+    let ids: Vec<&str> = p.authorisations.iter().map(|a| a.id.as_str()).collect();
     Ok(reply(StatusCode::OK, &rid, json!({ "authorisationIds": ids })))
 }
 
@@ -409,16 +369,15 @@ async fn auth_status(
     let service = service_of(&uri);
     let mut bank = st.bank().state();
     let p = find(&mut bank, &psu, service, &product, &id)?;
-    if !p.authorisations.iter().any(|(a, _)| *a == auth) {
+    if !p.authorisations.iter().any(|a| a.id == auth) {
         return Err(Problem::unknown("The authorisation is unknown"));
     }
-    if p.authorisations.last().is_some_and(|(a, _)| *a == auth) {
+    if p.authorisations.last().is_some_and(|a| a.id == auth) {
         advance(&mut bank, &id);
     }
     let p = find(&mut bank, &psu, service, &product, &id)?;
-    let sca = p.authorisations.iter().find(|(a, _)| *a == auth).map(|(_, s)| s.clone()).unwrap_or(ScaStatus::Failed);
-    let owner = format!("{product}/{id}");
-    Ok(reply(StatusCode::OK, &rid, authorisation_body(&format!("/{service}"), &owner, &auth, &sca)))
+    let a = p.authorisations.iter().find(|a| a.id == auth).ok_or_else(|| Problem::unknown("The authorisation is unknown"))?;
+    Ok(reply(StatusCode::OK, &rid, a.body(&format!("/{service}"), &format!("{product}/{id}"))))
 }
 
 async fn reset_all(State(st): State<SandboxState>, psu: Psu) -> Result<Response, Problem> {
@@ -442,8 +401,8 @@ fn basket_body(b: &Basket) -> Value {
             "status": {"href": format!("/signing-baskets/{}/status", b.id)},
         },
     });
-    if b.authorisations.is_empty() && b.status == TransactionStatus::Rcvd {
-        v["scaMethods"] = sca_methods();
+    if signing::can_start(&b.authorisations, &b.status) {
+        v["scaMethods"] = signing::sca_methods();
         v["_links"]["startAuthorisationWithAuthenticationMethodSelection"] =
             json!({"href": format!("/signing-baskets/{}/authorisations", b.id)});
     }
@@ -457,14 +416,14 @@ fn find_basket<'a>(bank: &'a mut BankState, psu: &Psu, id: &str) -> Result<&'a m
 /// One signing step for a basket; when it is signed its payments are accepted too.
 fn advance_basket(bank: &mut BankState, id: &str) {
     let Some(b) = bank.baskets.get_mut(id) else { return };
-    if !sign_step(&mut b.authorisations, &mut b.status) {
+    if !signing::step(&mut b.authorisations, &mut b.status) {
         return;
     }
     for pid in b.payment_ids.clone() {
         if let Some(p) = bank.payments.get_mut(&pid) {
             if p.status == TransactionStatus::Rcvd {
                 p.status = TransactionStatus::Actc;
-                p.authorisations.push((format!("basket-{id}"), ScaStatus::Finalised));
+                p.authorisations.push(Authorisation::finalised(format!("basket-{id}")));
             }
         }
     }
@@ -480,7 +439,7 @@ async fn create_basket(State(st): State<SandboxState>, psu: Psu, headers: Header
     let mut bank = st.bank().state();
     for pid in &req.payment_ids {
         match bank.payments.get(pid) {
-            Some(p) if p.person == psu.person_id && p.status == TransactionStatus::Rcvd && p.authorisations.is_empty() => {}
+            Some(p) if p.person == psu.person_id && signing::can_start(&p.authorisations, &p.status) => {}
             Some(p) if p.person == psu.person_id => {
                 return Err(Problem::new(
                     StatusCode::BAD_REQUEST,
@@ -545,15 +504,16 @@ async fn start_basket_auth(
     body: Bytes,
 ) -> Result<Response, Problem> {
     let rid = admit(&psu, &headers)?;
-    check_method(&body)?;
+    let method = method(&body)?;
     let mut bank = st.bank().state();
     let auth_id = bank.new_id("authorisation");
     let b = find_basket(&mut bank, &psu, &id)?;
     if b.status != TransactionStatus::Rcvd {
         return Err(Problem::new(StatusCode::CONFLICT, "STATUS_INVALID", "The signing basket is already signed"));
     }
-    b.authorisations.push((auth_id.clone(), ScaStatus::ScaMethodSelected));
-    let mut v = authorisation_body("/signing-baskets", &id, &auth_id, &ScaStatus::ScaMethodSelected);
+    let auth = Authorisation::start(auth_id, method);
+    let mut v = auth.body("/signing-baskets", &id);
+    b.authorisations.push(auth);
     v["basketId"] = json!(id);
     Ok(reply(StatusCode::CREATED, &rid, v))
 }
@@ -567,7 +527,7 @@ async fn list_basket_auth(
     let rid = admit(&psu, &headers)?;
     let mut bank = st.bank().state();
     let b = find_basket(&mut bank, &psu, &id)?;
-    let ids: Vec<&str> = b.authorisations.iter().map(|(a, _)| a.as_str()).collect();
+    let ids: Vec<&str> = b.authorisations.iter().map(|a| a.id.as_str()).collect();
     Ok(reply(StatusCode::OK, &rid, json!({ "authorisationIds": ids })))
 }
 
@@ -580,16 +540,16 @@ async fn basket_auth(
     let rid = admit(&psu, &headers)?;
     let mut bank = st.bank().state();
     let b = find_basket(&mut bank, &psu, &id)?;
-    if !b.authorisations.iter().any(|(a, _)| *a == auth) {
+    if !b.authorisations.iter().any(|a| a.id == auth) {
         return Err(Problem::unknown("The authorisation is unknown"));
     }
-    let last = b.authorisations.last().is_some_and(|(a, _)| *a == auth);
+    let last = b.authorisations.last().is_some_and(|a| a.id == auth);
     if last {
         advance_basket(&mut bank, &id);
     }
     let b = find_basket(&mut bank, &psu, &id)?;
-    let sca = b.authorisations.iter().find(|(a, _)| *a == auth).map(|(_, s)| s.clone()).unwrap_or(ScaStatus::Failed);
-    let mut v = authorisation_body("/signing-baskets", &id, &auth, &sca);
+    let a = b.authorisations.iter().find(|a| a.id == auth).ok_or_else(|| Problem::unknown("The authorisation is unknown"))?;
+    let mut v = a.body("/signing-baskets", &id);
     v["basketId"] = json!(id);
     Ok(reply(StatusCode::OK, &rid, v))
 }

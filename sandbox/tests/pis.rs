@@ -387,3 +387,109 @@ async fn funds_confirmation_and_reset() {
     assert_eq!(s, 200, "{v}");
     assert_eq!(p.get(&format!("/payments/{CT}/{id}")).await.0, 404);
 }
+
+/// `/phone` as the sandbox's BankID app: `person` approves what waits for `token`.
+async fn phone_signs(p: &Pis, token: &str, person: &str) -> (StatusCode, String) {
+    let res =
+        p.sb.http.post(p.sb.url("/phone")).form(&[("autostarttoken", token), ("personal_identity_number", person)]).send().await.unwrap();
+    (res.status(), res.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn a_bankid_qr_signing_waits_for_its_owner_in_the_bankid_app_with_an_animated_qr_code() {
+    let p = Pis::new().await;
+    let (_, v) = p.post(&format!("/payments/{CT}"), transfer("12.25")).await;
+    let id = v["paymentId"].as_str().unwrap().to_owned();
+    let methods = p.get(&format!("/payments/{CT}/{id}/status")).await.1["scaMethods"].clone();
+    let offered: Vec<&str> = methods.as_array().unwrap().iter().filter_map(|m| m["authenticationMethodId"].as_str()).collect();
+    assert_eq!(offered, ["mobiltbankid", "bankIdQr", "bankIdSameDevice"]);
+
+    let (s, v) = p.post(&format!("/payments/{CT}/{id}/authorisations"), json!({"authenticationMethodId": "bankIdQr"})).await;
+    assert_eq!(s, 201, "{v}");
+    let auth: Authorisation = serde_json::from_value(v.clone()).unwrap();
+    assert_eq!(auth.sca_status.as_str(), "started");
+    let first_qr = auth.qr_data.clone().unwrap();
+    assert!(first_qr.starts_with("bankid.") && first_qr.split('.').count() == 4, "{first_qr}");
+    let token = auth.auto_start_token.clone().unwrap();
+    let auth_id = auth.authorisation_id.unwrap();
+    let auth_path = format!("/payments/{CT}/{id}/authorisations/{auth_id}");
+    // Nobody signs: it stays started (and the payment RCVD) however often it is polled, and
+    // the QR code is another one a second later.
+    for _ in 0..3 {
+        assert_eq!(p.get(&auth_path).await.1["scaStatus"], "started");
+        assert_eq!(p.get(&format!("/payments/{CT}/{id}/status")).await.1["transactionStatus"], "RCVD");
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let v = p.get(&auth_path).await.1;
+    assert_ne!(v["qrData"].as_str().unwrap(), first_qr, "the QR code is animated");
+    assert_eq!(v["autoStartToken"], token.as_str());
+
+    // Another test person's BankID cannot sign it; an unknown token finds nothing.
+    let (s, body) = phone_signs(&p, &token, "8811215477").await;
+    assert_eq!(s, 403, "{body}");
+    assert_eq!(phone_signs(&p, "no-such-token", PERSON).await.0, 404);
+    assert_eq!(p.get(&auth_path).await.1["scaStatus"], "started");
+    // Its owner signs.
+    let (s, body) = phone_signs(&p, &token, PERSON).await;
+    assert_eq!(s, 200);
+    assert!(body.contains("Signed"), "{body}");
+    let v = p.get(&auth_path).await.1;
+    assert_eq!(v["scaStatus"], "finalised");
+    assert!(v.get("qrData").is_none() && v.get("autoStartToken").is_none(), "{v}");
+    assert_eq!(p.get(&format!("/payments/{CT}/{id}/status")).await.1["transactionStatus"], "ACSC");
+    // Signed once: the token signs nothing else.
+    assert_eq!(phone_signs(&p, &token, PERSON).await.0, 404);
+}
+
+#[tokio::test]
+async fn a_failed_bankid_signing_leaves_the_payment_to_be_signed_again_and_baskets_sign_the_same_way() {
+    let p = Pis::new().await;
+    let (_, v) = p.post(&format!("/payments/{CT}"), transfer("13.75")).await;
+    let id = v["paymentId"].as_str().unwrap().to_owned();
+    let (_, v) = p.post(&format!("/payments/{CT}/{id}/authorisations"), json!({"authenticationMethodId": "bankIdSameDevice"})).await;
+    assert!(v.get("qrData").is_none(), "no QR code on this device: {v}");
+    let token = v["autoStartToken"].as_str().unwrap().to_owned();
+    let auth_id = v["authorisationId"].as_str().unwrap().to_owned();
+    // While it is in progress, no second one.
+    assert!(p.get(&format!("/payments/{CT}/{id}/status")).await.1.get("scaMethods").is_none());
+    let fail = json!({"hintCode": "userCancel", "autostartToken": token});
+    assert_eq!(p.sb.control("/__sandbox/decoupled/fail", fail.clone()).await, 204);
+    let v = p.get(&format!("/payments/{CT}/{id}/authorisations/{auth_id}")).await.1;
+    assert_eq!(v["scaStatus"], "failed");
+    assert_eq!(v["tppMessages"][0]["code"], "SCA_FAILED");
+    assert_eq!(p.sb.control("/__sandbox/decoupled/fail", fail).await, 400, "a failed order cannot fail again");
+    let v = p.get(&format!("/payments/{CT}/{id}/status")).await.1;
+    assert_eq!(v["transactionStatus"], "RCVD");
+    assert!(v["_links"]["startAuthorisationWithAuthenticationMethodSelection"].is_object(), "{v}");
+    // Signed on the second try, through the control the browser tests use.
+    let (s, v) = p.post(&format!("/payments/{CT}/{id}/authorisations"), json!({"authenticationMethodId": "bankIdQr"})).await;
+    assert_eq!(s, 201, "{v}");
+    let sign = json!({"personalIdentityNumber": PERSON, "autostartToken": v["autoStartToken"]});
+    assert_eq!(p.sb.control("/__sandbox/decoupled/sign", sign).await, 204);
+    let auth_id = v["authorisationId"].as_str().unwrap();
+    assert_eq!(p.get(&format!("/payments/{CT}/{id}/authorisations/{auth_id}")).await.1["scaStatus"], "finalised");
+    let (_, v) = p.get(&format!("/payments/{CT}/{id}/authorisations")).await;
+    assert_eq!(v["authorisationIds"].as_array().unwrap().len(), 2);
+
+    // A basket of two payments, signed with one BankID.
+    let mut ids = Vec::new();
+    for amount in ["1.50", "2.50"] {
+        let (_, v) = p.post(&format!("/payments/{CT}"), transfer(amount)).await;
+        ids.push(v["paymentId"].as_str().unwrap().to_owned());
+    }
+    let bid = p.post("/signing-baskets", json!({"paymentIds": ids})).await.1["basketId"].as_str().unwrap().to_owned();
+    let (_, v) = p.post(&format!("/signing-baskets/{bid}/authorisations"), json!({"authenticationMethodId": "bankIdQr"})).await;
+    assert_eq!(v["scaStatus"], "started");
+    let (s, _) = phone_signs(&p, v["autoStartToken"].as_str().unwrap(), PERSON).await;
+    assert_eq!(s, 200);
+    let auth = v["authorisationId"].as_str().unwrap();
+    assert_eq!(p.get(&format!("/signing-baskets/{bid}/authorisations/{auth}")).await.1["scaStatus"], "finalised");
+    for id in &ids {
+        assert_eq!(p.get(&format!("/payments/{CT}/{id}/status")).await.1["transactionStatus"], "ACSC");
+    }
+    // A method the sandbox does not offer.
+    let (_, v) = p.post(&format!("/payments/{CT}"), transfer("3.50")).await;
+    let id = v["paymentId"].as_str().unwrap();
+    let (s, v) = p.post(&format!("/payments/{CT}/{id}/authorisations"), json!({"authenticationMethodId": "digipass"})).await;
+    assert_eq!((s, v["code"].as_str()), (StatusCode::BAD_REQUEST, Some("FORMAT_ERROR")), "{v}");
+}

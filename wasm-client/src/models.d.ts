@@ -241,7 +241,10 @@ export interface Authorisation {
   challengeData?: unknown;
   /** E.g. "Signera med mobilt BankID". */
   psuMessage?: string;
+  /** BankID's animated QR data, new every second (SEB, method `bankIdQr`). */
   qrData?: string;
+  /** Starts BankID on this device (SEB, `bankIdSameDevice`). */
+  autoStartToken?: string;
   tppMessages?: TppMessage[];
   _links?: Links;
 }
