@@ -1,6 +1,6 @@
 // The demo app (www/) in headless Chromium, as a person uses it: sign in at the sandbox bank,
-// accounts and balances, transactions (paging, date filter, details), payments (paid,
-// cancelled, rejected, refused input), sign out, expiry seen in a second tab, a failing bank.
+// accounts and balances, transactions (paging, date filter, details), payments signed with
+// Mobile BankID (paid, cancelled, signing cancelled, rejected, refused input), sign out, expiry seen in a second tab, a failing bank.
 // Every test also proves page JavaScript could reach no token, and axe-core checks the screens.
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
@@ -29,6 +29,19 @@ async function withApp(device, person, body) {
   } finally {
     await app.close();
   }
+}
+
+/**
+ * The person signs the payment on `page` with their phone: the demo's link to the sandbox's
+ * BankID app, in a new tab (the other device), where they identify.
+ */
+async function signOnPhone(app, page, person) {
+  const link = page.locator("section.progress").getByRole("link", { name: "No phone? Use the sandbox's BankID app" });
+  const [phone] = await Promise.all([app.context.waitForEvent("page"), link.click()]);
+  await phone.locator("#pin").fill(person);
+  await phone.getByRole("button", { name: "Identify" }).click();
+  await phone.getByText("Signed").waitFor();
+  await phone.close();
 }
 
 /** `"−1 234,50 kr"` (sv-SE, with its minus sign and spaces) → öre as a BigInt. */
@@ -174,8 +187,19 @@ test("a payment from a template: checked, signed with Mobile BankID, paid, and b
     const initiations = app.received.filter((r) => /\/payments\/[a-z-]+$/.test(new URL(r.url).pathname));
     assert.equal(initiations.length, 1, "one payment for a double press");
     await page.getByRole("button", { name: "Sign with Mobile BankID" }).click();
+    // BankID's animated QR code and its words, until the phone signs.
+    const qr = progress.locator("img.qr");
+    await qr.waitFor();
+    const first = await qr.getAttribute("src");
+    await progress.getByText(/Start the BankID app on your phone/).waitFor();
+    await page.waitForFunction((src) => document.querySelector("section.progress img.qr").getAttribute("src") !== src, first, { timeout: 5000 });
+    assert.equal(await progress.getAttribute("data-status"), "RCVD", "not signed yet");
+    await assertAccessible(page, "payment BankID");
+    await screenshot(page, "payment-bankid-desktop");
+    await signOnPhone(app, page, ANNA);
     await progress.locator(".state.ok", { hasText: "Paid" }).waitFor();
     assert.equal(await progress.getAttribute("data-status"), "ACSC");
+    assert.equal(await qr.isHidden(), true, "no QR code once signed");
     assert.equal(await progress.locator(".steps li.done").count(), 3);
     await assertAccessible(page, "payment paid");
     await screenshot(page, "payment-paid-desktop");
@@ -217,7 +241,17 @@ test("a payment cancelled before signing, and one the account cannot cover, reje
     await page.getByLabel("Bankgiro number").fill("8080-1111");
     await page.getByLabel("Amount (SEK)").fill("10000000");
     await page.getByRole("button", { name: "Continue" }).click();
+    // The person cancels in BankID: said so, and they may sign again.
     await page.getByRole("button", { name: "Sign with Mobile BankID" }).click();
+    const open = progress.getByRole("link", { name: "Open BankID on this device" });
+    await open.waitFor();
+    const autostartToken = new URL(await open.getAttribute("href")).searchParams.get("autostarttoken");
+    await bank("POST", "/decoupled/fail", { hintCode: "userCancel", autostartToken });
+    await progress.getByText("Not signed: The signing was cancelled or took too long. Please try again.").waitFor();
+    assert.equal(await progress.locator("img.qr").isHidden(), true);
+    assert.equal(await progress.getAttribute("data-status"), "RCVD");
+    await page.getByRole("button", { name: "Sign again with Mobile BankID" }).click();
+    await signOnPhone(app, page, ANNA);
     await progress.locator(".state.bad", { hasText: "Rejected by the bank" }).waitFor();
     assert.match(await progress.locator(".state").innerText(), /does not have enough money available/);
     assert.equal(await progress.getAttribute("data-status"), "RJCT");
@@ -356,6 +390,9 @@ test("phone (375 px): every main screen fits, is accessible, and works by touch"
     await assertAccessible(page, "payment");
     await page.getByRole("button", { name: "Continue" }).tap();
     await page.getByRole("button", { name: "Sign with Mobile BankID" }).tap();
+    await page.locator("section.progress img.qr").waitFor();
+    await fits("payment BankID");
+    await signOnPhone(app, page, MARIA);
     await page.locator("section.progress .state.ok", { hasText: "Paid" }).waitFor();
     await screenshot(page, "payment-paid-phone");
   });
@@ -402,6 +439,9 @@ test("keyboard only: sign in, open an account and a transaction, pay, and sign o
     await page.getByRole("button", { name: "Sign with Mobile BankID" }).waitFor();
     await tabTo("Sign with Mobile BankID");
     await page.keyboard.press("Enter");
+    await page.getByRole("link", { name: "Open BankID on this device" }).waitFor();
+    await tabTo("Open BankID on this device"); // the focus can reach BankID's link
+    await signOnPhone(app, page, MARIA); // on the other device
     await page.locator("section.progress .state.ok").waitFor();
     await tabTo("Sign out");
     await page.keyboard.press("Enter");

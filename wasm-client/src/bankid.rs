@@ -1,5 +1,6 @@
 //! Mobile BankID in the page (pure logic, no JS): BankID's recommended user messages for its
-//! hint codes, and the QR code of BankID's animated QR data as an SVG.
+//! hint codes and for a payment's signing, and the QR code of BankID's animated QR data as
+//! an SVG.
 //!
 //! The messages are BankID's "RFA" texts (its relying-party guidelines), in Swedish or
 //! English; a hint code BankID adds later gets the generic text of its state.
@@ -38,6 +39,34 @@ pub fn message(status: &str, hint_code: &str, qr: bool, swedish: bool) -> &'stat
         ),
         ("complete", _) => ("Du är inloggad.", "You are signed in."),
         _ => ("Okänt fel. Försök igen.", "Unknown error. Please try again."),
+    };
+    if swedish {
+        sv
+    } else {
+        en
+    }
+}
+
+/// Where a payment's BankID signing stands, from the authorisation's `scaStatus`:
+/// `complete` (`finalised`, `exempted`), `failed`, else `pending`.
+pub fn sign_status(sca_status: &str) -> &'static str {
+    match sca_status {
+        "finalised" | "finalized" | "exempted" => "complete",
+        "failed" => "failed",
+        _ => "pending",
+    }
+}
+
+/// BankID's message for a payment's signing in `status` ([`sign_status`]); `qr`: the bank
+/// gave a QR code, `same_device`: it gave an autostart token.
+pub fn sign_message(status: &str, qr: bool, same_device: bool, swedish: bool) -> &'static str {
+    let (sv, en) = match status {
+        "pending" if qr || same_device => return message("pending", "outstandingTransaction", qr, swedish),
+        "pending" => ("Starta BankID-appen och skriv under betalningen.", "Start your BankID app and sign the payment."),
+        "complete" => ("Betalningen är underskriven.", "The payment is signed."),
+        _ => {
+            ("Underskriften avbröts eller tog för lång tid. Försök igen.", "The signing was cancelled or took too long. Please try again.")
+        }
     };
     if swedish {
         sv
@@ -90,6 +119,25 @@ mod tests {
         assert_eq!(message("pending", "aCodeFrom2030", true, false), "Identification or signing in progress.");
         assert_eq!(message("failed", "aCodeFrom2030", true, true), "Okänt fel. Försök igen.");
         assert!(message("failed", "startFailed", false, false).contains("install.bankid.com"));
+    }
+
+    #[test]
+    fn signing_states_and_messages() {
+        for (sca, status) in [
+            ("finalised", "complete"),
+            ("finalized", "complete"),
+            ("exempted", "complete"),
+            ("failed", "failed"),
+            ("started", "pending"),
+            ("x", "pending"),
+        ] {
+            assert_eq!(sign_status(sca), status, "{sca}");
+        }
+        assert!(sign_message("pending", true, true, false).contains("scan this QR code"));
+        assert_eq!(sign_message("pending", false, true, false), "Trying to start your BankID app.");
+        assert_eq!(sign_message("pending", false, false, true), "Starta BankID-appen och skriv under betalningen.");
+        assert_eq!(sign_message("complete", false, false, false), "The payment is signed.");
+        assert!(sign_message("failed", true, false, false).contains("cancelled"));
     }
 
     /// Reads the SVG back into a module grid.

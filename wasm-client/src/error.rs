@@ -39,6 +39,9 @@ pub enum ErrorCode {
     /// A Mobile BankID login ended without a session (cancelled, timed out, failed to
     /// start); `err.body` is `{ status: "failed", hintCode }`, `err.message` BankID's text.
     LoginFailed,
+    /// A payment's BankID signing ended without a signature (cancelled, timed out);
+    /// `err.body` is the bank's authorisation (`scaStatus: "failed"`), `err.message` the text.
+    ScaFailed,
 }
 
 /// How many of [`ErrorCode::ALL`] (the first ones) are the broker's.
@@ -46,7 +49,7 @@ const BROKER_CODES: usize = 11;
 
 impl ErrorCode {
     /// Every code, in declaration order.
-    pub const ALL: [ErrorCode; 17] = [
+    pub const ALL: [ErrorCode; 18] = [
         ErrorCode::Unauthenticated,
         ErrorCode::SessionExpired,
         ErrorCode::Csrf,
@@ -64,6 +67,7 @@ impl ErrorCode {
         ErrorCode::BankError,
         ErrorCode::InvalidArgument,
         ErrorCode::LoginFailed,
+        ErrorCode::ScaFailed,
     ];
 
     /// The wire / JavaScript form, e.g. `"session_expired"`.
@@ -86,6 +90,7 @@ impl ErrorCode {
             ErrorCode::BankError => "bank_error",
             ErrorCode::InvalidArgument => "invalid_argument",
             ErrorCode::LoginFailed => "login_failed",
+            ErrorCode::ScaFailed => "sca_failed",
         }
     }
 

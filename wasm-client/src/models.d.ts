@@ -2,7 +2,8 @@
 export type ValvErrorCode =
   | "unauthenticated" | "session_expired" | "csrf" | "route_not_allowed" | "bad_request"
   | "payload_too_large" | "rate_limited" | "upstream_unavailable" | "upstream_timeout"
-  | "internal" | "store_unavailable" | "network" | "timeout" | "aborted" | "bank_error" | "invalid_argument" | "login_failed";
+  | "internal" | "store_unavailable" | "network" | "timeout" | "aborted" | "bank_error" | "invalid_argument" | "login_failed"
+  | "sca_failed";
 
 /**
  * Every rejection of valv-client. `instanceof ValvError` works; `stack` is the usual one.
@@ -34,15 +35,15 @@ export interface Session {
   sessionExpiresAt?: string;
 }
 
-/** One step of `bankIdLogin`, as `onUpdate` receives it. */
+/** One step of `bankIdLogin` or `signPayment`, as `onUpdate` receives it. */
 export interface BankIdUpdate {
-  /** `pending` until the person has signed (`complete`) or the login ended (`failed`). */
+  /** `pending` until the person has signed (`complete`) or it ended unsigned (`failed`). */
   status: "pending" | "complete" | "failed";
-  /** BankID's hint code (`outstandingTransaction`, `userSign`, `userCancel`, … or one BankID added later). */
+  /** BankID's hint code (`outstandingTransaction`, `userSign`, `userCancel`, … or one BankID added later); logins only. */
   hintCode?: string;
   /** BankID's recommended text for this step, in Swedish when the page is (`<html lang="sv">`), else English. */
   message: string;
-  /** The QR code to show (an SVG document; a new one about every second), when the login is scanned from another device. */
+  /** The QR code to show (an SVG document; a new one about every second), when BankID is scanned from another device. */
   qrSvg?: string;
   /** Opens BankID on this device: `bankid:///?autostarttoken=…&redirect=null`. */
   autoStartUrl?: string;

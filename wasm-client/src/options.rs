@@ -172,6 +172,37 @@ impl FromJs for BankIdOptions {
     }
 }
 
+/// `signPayment(product, paymentId, options)`.
+#[derive(Debug, Default, Tsify)]
+#[serde(rename_all = "camelCase")]
+pub struct SignOptions {
+    /// SCA method (default `"bankIdQr"`: a QR code, and a link that opens BankID on this
+    /// device when the bank gives one; `"bankIdSameDevice"`, or any the bank lists).
+    #[tsify(optional)]
+    pub authentication_method_id: Option<String>,
+    /// Called with every step: status, BankID's message, the QR code as SVG and the link
+    /// that opens BankID on this device.
+    #[tsify(optional, type = "(update: BankIdUpdate) => void")]
+    pub on_update: Option<js_sys::Function>,
+    /// Give up after this many ms with code `timeout` (default 300000).
+    #[tsify(optional)]
+    pub timeout_ms: Option<f64>,
+    /// Stops following the signing (rejects with code `aborted`); the bank's order expires.
+    #[tsify(optional, type = "AbortSignal")]
+    pub signal: Option<AbortSignal>,
+}
+
+impl FromJs for SignOptions {
+    fn read(r: &Reader<'_>) -> Result<Self, Invalid> {
+        Ok(Self {
+            authentication_method_id: r.string("authenticationMethodId")?,
+            on_update: r.function("onUpdate")?,
+            timeout_ms: r.number("timeoutMs")?,
+            signal: r.signal("signal")?,
+        })
+    }
+}
+
 /// Options of every call: a standard `AbortSignal` to cancel it.
 #[derive(Debug, Default, Tsify)]
 #[serde(rename_all = "camelCase")]

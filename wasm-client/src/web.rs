@@ -13,8 +13,8 @@ use web_sys::{AbortSignal, BroadcastChannel, Headers, MessageEvent, RequestCrede
 
 use crate::error::{bank_message, classify, status_message, BankErrorFields, BodyFields, ErrorCode};
 use crate::options::{
-    AccountsOptions, AuthorisationOptions, BankIdOptions, CallOptions, FromJs, LoginOptions, Reader, TransactionsOptions, ValvOptions,
-    WaitOptions,
+    AccountsOptions, AuthorisationOptions, BankIdOptions, CallOptions, FromJs, LoginOptions, Reader, SignOptions, TransactionsOptions,
+    ValvOptions, WaitOptions,
 };
 use crate::paths::{self, Query, AIS, COF, PIS};
 use crate::retry::{parse_retry_after, Outcome, RetryPolicy};
@@ -637,6 +637,32 @@ impl Valv {
         )
     }
 
+    /// Signs a payment with Mobile BankID: starts an authorisation (method `bankIdQr` unless
+    /// given) and follows it about every second, `onUpdate` getting every step — `{ status,
+    /// message, qrSvg, autoStartUrl }` with the bank's new QR code each second — until the
+    /// person has signed; resolves with the finalised `Authorisation` (then follow the
+    /// payment with `waitForPayment`). Rejects `sca_failed` (cancelled or timed out at the
+    /// bank; `err.body` is the authorisation), `timeout` after `timeoutMs`, `aborted` on
+    /// `signal`, or the errors of any call.
+    #[wasm_bindgen(js_name = signPayment, unchecked_return_type = "Promise<Authorisation>")]
+    pub fn sign_payment(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "PaymentProduct")] product: &str,
+        payment_id: &str,
+        options: Option<Ts<SignOptions>>,
+    ) -> Promise {
+        self.start(payment_path(product, payment_id, &["authorisations"]).and_then(|path| {
+            let o = opts(options)?;
+            let timeout = o.timeout_ms.unwrap_or(300_000.0);
+            validate::wait_options(1000.0, 1000.0, timeout)?;
+            let method = o.authentication_method_id.unwrap_or_else(|| "bankIdQr".to_owned());
+            let body = Object::new();
+            set(&body, "authenticationMethodId", &JsValue::from_str(&method));
+            let body = stringify(&body, "body")?;
+            Ok(Op::Sign { path, body, on_update: o.on_update, timeout, signal: o.signal })
+        }))
+    }
+
     /// Polls the payment's status until it is final (`ACSC`, `ACCC`, `RJCT`, `CANC`),
     /// with a growing interval; rejects `timeout` after `timeoutMs`, `aborted` on `signal`.
     #[wasm_bindgen(js_name = waitForPayment, unchecked_return_type = "Promise<PaymentStatusResponse>")]
@@ -722,6 +748,7 @@ enum Op {
     Wait { path: String, interval: f64, max: f64, timeout: f64, signal: Option<AbortSignal> },
     Page { state: Rc<RefCell<PagesState>>, signal: Option<AbortSignal> },
     BankId { body: String, on_update: Option<Function>, signal: Option<AbortSignal> },
+    Sign { path: String, body: String, on_update: Option<Function>, timeout: f64, signal: Option<AbortSignal> },
 }
 
 impl Op {
@@ -787,6 +814,7 @@ async fn run(inner: &Inner, op: Op) -> Res {
         }
         Op::Page { state, signal } => next_page(inner, &state, signal).await,
         Op::BankId { body, on_update, signal } => bank_id_login(inner, &body, on_update.as_ref(), signal).await,
+        Op::Sign { path, body, on_update, timeout, signal } => sign_payment(inner, &path, &body, on_update.as_ref(), timeout, signal).await,
     }
 }
 
@@ -801,24 +829,28 @@ fn swedish() -> bool {
     lang.is_some_and(|l| l.get(..2).is_some_and(|p| p.eq_ignore_ascii_case("sv")))
 }
 
-/// The update `onUpdate` gets for one step of the broker's answer.
-fn bank_id_update(step: &JsValue, sv: bool) -> Object {
-    let status = get_str(step, "status").unwrap_or_default();
-    let hint = get_str(step, "hintCode").unwrap_or_default();
-    let qr = get_str(step, "qrData");
+/// What `onUpdate` gets for one step of a BankID login or signing.
+fn bank_id_update(status: &str, hint: &str, message: &str, qr: Option<&str>, auto_start_url: Option<&str>) -> Object {
     let u = Object::new();
-    set(&u, "status", &JsValue::from_str(&status));
+    set(&u, "status", &JsValue::from_str(status));
     if !hint.is_empty() {
-        set(&u, "hintCode", &JsValue::from_str(&hint));
+        set(&u, "hintCode", &JsValue::from_str(hint));
     }
-    set(&u, "message", &JsValue::from_str(bankid::message(&status, &hint, qr.is_some(), sv)));
-    if let Some(svg) = qr.as_deref().and_then(bankid::qr_svg) {
+    set(&u, "message", &JsValue::from_str(message));
+    if let Some(svg) = qr.and_then(bankid::qr_svg) {
         set(&u, "qrSvg", &JsValue::from_str(&svg));
     }
-    if let Some(a) = get_str(step, "autoStartUrl") {
-        set(&u, "autoStartUrl", &JsValue::from_str(&a));
+    if let Some(a) = auto_start_url {
+        set(&u, "autoStartUrl", &JsValue::from_str(a));
     }
     u
+}
+
+/// Tells the page (a throwing callback must not end the login or signing).
+fn notify(on_update: Option<&Function>, update: &Object) {
+    if let Some(f) = on_update {
+        let _ = f.call1(&JsValue::UNDEFINED, update);
+    }
 }
 
 async fn bank_id_login(inner: &Inner, body: &str, on_update: Option<&Function>, signal: Option<AbortSignal>) -> Res {
@@ -828,21 +860,17 @@ async fn bank_id_login(inner: &Inner, body: &str, on_update: Option<&Function>, 
     let path = ["/auth/bankid/", &id].concat();
     loop {
         let status = get_str(&step, "status").unwrap_or_default();
-        let update = bank_id_update(&step, sv);
-        if let Some(f) = on_update {
-            // A throwing callback must not end the login.
-            let _ = f.call1(&JsValue::UNDEFINED, &update);
-        }
+        let hint = get_str(&step, "hintCode").unwrap_or_default();
+        let qr = get_str(&step, "qrData");
+        let message = bankid::message(&status, &hint, qr.is_some(), sv);
+        notify(on_update, &bank_id_update(&status, &hint, message, qr.as_deref(), get_str(&step, "autoStartUrl").as_deref()));
         match status.as_str() {
             "complete" => {
                 inner.change("login", true, None);
                 return inner.call("GET", Target::Broker("/auth/session"), None, signal).await;
             }
             "pending" if !id.is_empty() => {}
-            _ => {
-                let message = get_str(&update, "message").unwrap_or_default();
-                return Err(Failure { body: step, ..Failure::new(ErrorCode::LoginFailed, message) });
-            }
+            _ => return Err(Failure { body: step, ..Failure::new(ErrorCode::LoginFailed, message) }),
         }
         let delay = get(&step, "pollDelayMs").as_f64().unwrap_or(1000.0).clamp(500.0, 10_000.0);
         let next = match JsFuture::from(js_sleep(delay, signal.clone())).await {
@@ -859,6 +887,48 @@ async fn bank_id_login(inner: &Inner, body: &str, on_update: Option<&Function>, 
                 return Err(f);
             }
         };
+    }
+}
+
+async fn sign_payment(
+    inner: &Inner,
+    path: &str,
+    body: &str,
+    on_update: Option<&Function>,
+    timeout: f64,
+    signal: Option<AbortSignal>,
+) -> Res {
+    let sv = swedish();
+    let deadline = now_ms() + timeout;
+    let mut auth = inner.call("POST", Target::Api(path), Some(body), signal.clone()).await?;
+    let id = get_str(&auth, "authorisationId").unwrap_or_default();
+    validate::id(&id, "authorisationId")
+        .map_err(|_| Failure::new(ErrorCode::BankError, "the bank's answer has no usable authorisationId"))?;
+    let auth_path = paths::join(path, &[&id]);
+    loop {
+        let status = bankid::sign_status(&get_str(&auth, "scaStatus").unwrap_or_default());
+        // SEB's `qrData`, else Berlin Group's `challengeData.data[0]` when it is BankID's.
+        let qr = get_str(&auth, "qrData")
+            .or_else(|| Array::from(&get(&get(&auth, "challengeData"), "data")).get(0).as_string().filter(|d| d.starts_with("bankid.")));
+        let auto_start = get_str(&auth, "autoStartToken")
+            .filter(|t| !t.is_empty())
+            .map(|t| ["bankid:///?autostarttoken=", &String::from(js_sys::encode_uri_component(&t)), "&redirect=null"].concat());
+        let message = bankid::sign_message(status, qr.is_some(), auto_start.is_some(), sv);
+        notify(on_update, &bank_id_update(status, "", message, qr.as_deref(), auto_start.as_deref()));
+        match status {
+            "complete" => return Ok(auth),
+            "failed" => return Err(Failure { body: auth, ..Failure::new(ErrorCode::ScaFailed, message) }),
+            _ => {}
+        }
+        let left = deadline - now_ms();
+        if left <= 0.0 {
+            return Err(Failure::new(ErrorCode::Timeout, "the payment was not signed in time"));
+        }
+        // BankID's QR code changes every second: SEB asks to poll every second.
+        if JsFuture::from(js_sleep(left.min(1000.0), signal.clone())).await.is_err() {
+            return Err(Failure::new(ErrorCode::Aborted, "signing the payment was aborted"));
+        }
+        auth = inner.call("GET", Target::Api(&auth_path), None, signal.clone()).await?;
     }
 }
 

@@ -712,3 +712,87 @@ async fn live_bankid_login_fails_with_bankids_message_and_stops_on_abort() {
     rejects_with(valv.bank_id_login(o(r#"{"returnTo": "https://evil.example/"}"#)), "invalid_argument").await;
     rejects_with(valv.bank_id_login(o(r#"{"onUpdate": 3}"#)), "invalid_argument").await;
 }
+
+/// `signPayment` options with `onUpdate` and an optional `signal`.
+fn sign_options(json: &str, on_update: &js_sys::Function, signal: Option<&JsValue>) -> Option<Ts<valv_client::options::SignOptions>> {
+    let v = obj(json);
+    Reflect::set(&v, &"onUpdate".into(), on_update).expect("set onUpdate");
+    if let Some(sig) = signal {
+        Reflect::set(&v, &"signal".into(), sig).expect("set signal");
+    }
+    Some(Ts::new_unchecked(v))
+}
+
+/// A new unsigned payment of the logged-in test person.
+async fn new_payment(valv: &Valv) -> String {
+    let debtor = debtor_iban(valv).await;
+    s(&ok(valv.initiate_payment(TRANSFER, payment_json(&debtor, &unique_amount()), None)).await, "paymentId")
+}
+
+#[wasm_bindgen_test]
+async fn live_sign_payment_with_bankid_shows_animated_qr_codes_until_the_owner_signs() {
+    let valv = live_client("");
+    login(&valv).await;
+    let payment_id = new_payment(&valv).await;
+    let updates = recorder();
+    let signing = valv.sign_payment(TRANSFER, &payment_id, sign_options("{}", &updates, None));
+    let first = ok(next_event(&updates)).await;
+    assert_eq!(s(&first, "status"), "pending");
+    assert!(s(&first, "message").contains("scan this QR code"), "{}", s(&first, "message"));
+    let svg = s(&first, "qrSvg");
+    assert!(svg.starts_with("<svg") && svg.contains("viewBox"), "{svg}");
+    let mut later = ok(next_event(&updates)).await;
+    for _ in 0..4 {
+        if s(&later, "qrSvg") != svg {
+            break;
+        }
+        later = ok(next_event(&updates)).await;
+    }
+    assert_ne!(s(&later, "qrSvg"), svg, "the QR code is animated");
+    // Unsigned, the payment waits.
+    assert_eq!(s(&ok(valv.payment_status(TRANSFER, &payment_id, None)).await, "transactionStatus"), "RCVD");
+
+    // The owner's phone signs.
+    sandbox_control(
+        "/__sandbox/decoupled/sign",
+        &format!(r#"{{"personalIdentityNumber": "{PERSON}", "autostartToken": "{}"}}"#, autostart_token(&first)),
+    )
+    .await;
+    let auth = ok(signing).await;
+    assert_eq!(s(&auth, "scaStatus"), "finalised");
+    let mut last = ok(next_event(&updates)).await;
+    while s(&last, "status") == "pending" {
+        last = ok(next_event(&updates)).await;
+    }
+    assert_eq!((s(&last, "status"), s(&last, "message")), ("complete".to_owned(), "The payment is signed.".to_owned()));
+    let fin = ok(valv.wait_for_payment(TRANSFER, &payment_id, o(r#"{"intervalMs": 200, "timeoutMs": 30000}"#))).await;
+    assert_eq!(s(&fin, "transactionStatus"), "ACSC");
+}
+
+#[wasm_bindgen_test]
+async fn live_sign_payment_rejects_sca_failed_when_cancelled_and_stops_on_abort_or_timeout() {
+    let valv = live_client("");
+    login(&valv).await;
+    let payment_id = new_payment(&valv).await;
+    let updates = recorder();
+    let signing =
+        valv.sign_payment(TRANSFER, &payment_id, sign_options(r#"{"authenticationMethodId": "bankIdSameDevice"}"#, &updates, None));
+    let first = ok(next_event(&updates)).await;
+    assert_eq!(s(&first, "message"), "Trying to start your BankID app.");
+    assert!(get(&first, "qrSvg").is_undefined(), "no QR code on this device");
+    sandbox_control(
+        "/__sandbox/decoupled/fail",
+        &format!(r#"{{"hintCode": "userCancel", "autostartToken": "{}"}}"#, autostart_token(&first)),
+    )
+    .await;
+    let e = rejects_with(signing, "sca_failed").await;
+    assert!(s(&e, "message").contains("cancelled"), "{}", s(&e, "message"));
+    assert_eq!(s(&get(&e, "body"), "scaStatus"), "failed");
+
+    // The payment can be signed again; the page stops following it, or gives up in time.
+    let e = rejects_with(valv.sign_payment(TRANSFER, &payment_id, sign_options("{}", &updates, Some(&abort_later(700)))), "aborted").await;
+    assert!(s(&e, "message").contains("aborted"));
+    rejects_with(valv.sign_payment(TRANSFER, &payment_id, o(r#"{"timeoutMs": 300}"#)), "timeout").await;
+    rejects_with(valv.sign_payment(TRANSFER, &payment_id, o(r#"{"timeoutMs": -1}"#)), "invalid_argument").await;
+    rejects_with(valv.sign_payment(TRANSFER, "", None), "invalid_argument").await;
+}

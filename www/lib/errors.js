@@ -31,6 +31,7 @@ const MESSAGES = {
   invalid_argument: { title: "Check the details", detail: "Some of what you entered is not valid.", action: "fix" },
   aborted: { title: "Stopped", detail: "The request was stopped.", action: null },
   login_failed: { title: "You are not signed in", detail: "The Mobile BankID sign-in did not finish. Try again.", action: "retry" },
+  sca_failed: { title: "The payment is not signed", detail: "The Mobile BankID signing did not finish. Try again.", action: "retry" },
 };
 
 /** A refusal from the bank itself: its own words when it gave some. */

@@ -7,7 +7,7 @@ const err = (code, status, message = "m", requestId = "rid-1") => ({ code, statu
 test("each broker and client code has a title, a sentence and an action", () => {
   for (const code of ["unauthenticated", "session_expired", "rate_limited", "upstream_unavailable", "upstream_timeout",
     "network", "timeout", "store_unavailable", "internal", "csrf", "route_not_allowed", "bad_request",
-    "payload_too_large", "invalid_argument", "aborted", "login_failed"]) {
+    "payload_too_large", "invalid_argument", "aborted", "login_failed", "sca_failed"]) {
     const e = explain(err(code, 0));
     assert.ok(e.title && e.detail, code);
     assert.equal(e.requestId, "rid-1", code);

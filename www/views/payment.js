@@ -1,5 +1,6 @@
 // A domestic payment from one of the bank's templates: the form (checked by valv-client's
 // own payment rules), then signing with Mobile BankID, followed until the bank's final word.
+import { bankIdPanel } from "../lib/bankid.js";
 import { h, $ } from "../lib/dom.js";
 import { formatMoney, parseAmount } from "../lib/money.js";
 import { fieldErrors } from "../lib/errors.js";
@@ -164,15 +165,18 @@ export async function render(view, ctx) {
     const state = h("p", { class: "state", role: "status" });
     const steps = h("ol", { class: "steps" }, ["Received", "Signed", "Paid"].map((s) => h("li", {}, s)));
     const sign = h("button", { type: "button", class: "primary", onclick: () => signIt() }, "Sign with Mobile BankID");
+    const panel = bankIdPanel("");
+    const bankid = h("div", { class: "bankid", hidden: true }, panel.qr, panel.message, h("div", { class: "actions" }, panel.open, panel.phone));
     const cancel = h("button", { type: "button", class: "danger", onclick: () => cancelIt() }, "Cancel payment");
     const again = h("button", { type: "button", class: "ghost", hidden: true, onclick: () => render(view, ctx).catch((e) => fail(e)) }, "New payment");
     const from = own.find((a) => a.iban === b.debtorAccount.iban);
     const see = h("a", { class: "button", hidden: true, href: `#/accounts/${encodeURIComponent(from ? from.resourceId : "")}` }, `See it on ${from ? from.name || "the account" : "the account"}`);
-    let waiting = null; // the BankID wait, while it runs
+    let signing = null; // the BankID signing, while it runs
+    let waiting = null; // the wait for the bank's final word, while it runs
     let done = false; // a final status was shown
     progress.replaceChildren(
       h("h2", { id: "progress-title", tabindex: "-1" }, `${formatMoney(b.instructedAmount, locale)} to ${b.creditorName || Object.values(b.creditorAccount)[0]}`),
-      steps, state,
+      steps, state, bankid,
       h("div", { class: "actions" }, sign, cancel, see, again),
     );
     progress.hidden = false;
@@ -198,18 +202,42 @@ export async function render(view, ctx) {
       if (final) { done = true; hide(sign); changed(); }
     }
 
+    /** Signs with Mobile BankID (QR code, or BankID on this device), then follows the payment. */
     async function signIt() {
       sign.disabled = true;
+      signing = new AbortController();
+      state.textContent = "Starting Mobile BankID…";
+      bankid.hidden = false;
+      hide(sign);
       try {
-        await valv.startAuthorisation(product, id, { signal });
+        await valv.signPayment(product, id, {
+          signal: AbortSignal.any([signal, signing.signal]),
+          onUpdate(update) {
+            panel.update(update);
+            bankid.dataset.status = update.status;
+            state.textContent = "Waiting for your signature in BankID";
+          },
+        });
       } catch (err) {
+        bankid.hidden = true;
+        panel.hide();
         if (done || err.code === "aborted") return;
         sign.disabled = false;
+        sign.hidden = false;
+        if (err.code === "sca_failed") {
+          state.textContent = `Not signed: ${err.message}`; // "The signing was cancelled or took too long…"
+          sign.textContent = "Sign again with Mobile BankID";
+          sign.focus();
+          return;
+        }
         return fail(err, () => signIt());
+      } finally {
+        signing = null;
       }
+      bankid.hidden = true;
+      panel.hide();
       if (done) return; // cancelled meanwhile
-      state.textContent = "Open the BankID app on your phone and sign the payment…";
-      hide(sign);
+      state.textContent = "Signed — the bank is checking it";
       await watch();
     }
 
@@ -233,7 +261,9 @@ export async function render(view, ctx) {
     async function cancelIt() {
       cancel.disabled = true;
       const wasWatching = waiting !== null;
+      const wasSigning = signing !== null;
       if (waiting) waiting.abort();
+      if (signing) signing.abort();
       try {
         await valv.cancelPayment(product, id, { signal });
         show("CANC");
@@ -241,7 +271,7 @@ export async function render(view, ctx) {
         cancel.disabled = false;
         fail(err);
         // The bank refused (it may be signed already): keep following it.
-        if (wasWatching && !done) watch();
+        if ((wasWatching || wasSigning) && !done) watch();
       }
     }
   }
