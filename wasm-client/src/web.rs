@@ -907,9 +907,8 @@ async fn sign_payment(
     let auth_path = paths::join(path, &[&id]);
     loop {
         let status = bankid::sign_status(&get_str(&auth, "scaStatus").unwrap_or_default());
-        // SEB's `qrData`, else Berlin Group's `challengeData.data[0]` when it is BankID's.
-        let qr = get_str(&auth, "qrData")
-            .or_else(|| Array::from(&get(&get(&auth, "challengeData"), "data")).get(0).as_string().filter(|d| d.starts_with("bankid.")));
+        // SEB's members for BankID (its Payment Initiation collection): `qrData`, `autoStartToken`.
+        let qr = get_str(&auth, "qrData");
         let auto_start = get_str(&auth, "autoStartToken")
             .filter(|t| !t.is_empty())
             .map(|t| ["bankid:///?autostarttoken=", &String::from(js_sys::encode_uri_component(&t)), "&redirect=null"].concat());
