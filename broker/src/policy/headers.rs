@@ -104,24 +104,29 @@ pub fn pinned_to_origin(name: &HeaderName) -> bool {
     n.starts_with("tpp-") && n.ends_with("-uri")
 }
 
-/// Response headers never passed to the browser.
-const DROP_RESPONSE: &[&str] = &[
-    "set-cookie",
-    "set-cookie2",
-    "connection",
-    "keep-alive",
-    "proxy-connection",
-    "proxy-authenticate",
-    "te",
-    "trailer",
-    "transfer-encoding",
-    "upgrade",
-    "location",
-    "www-authenticate",
-    "strict-transport-security",
-    "alt-svc",
-    "x-request-id",
-];
+/// Response headers never passed to the browser: cookies, hop-by-hop and framing headers,
+/// redirects and challenges, the bank's transport policy and request id, and CORS (the
+/// broker answers CORS itself).
+fn dropped_response_header(name: &str) -> bool {
+    matches!(
+        name,
+        "set-cookie"
+            | "set-cookie2"
+            | "connection"
+            | "keep-alive"
+            | "proxy-connection"
+            | "proxy-authenticate"
+            | "te"
+            | "trailer"
+            | "transfer-encoding"
+            | "upgrade"
+            | "location"
+            | "www-authenticate"
+            | "strict-transport-security"
+            | "alt-svc"
+            | "x-request-id"
+    ) || name.starts_with("access-control-")
+}
 
 /// Does a `Connection` header name `name` (those are hop-by-hop too, RFC 9110 §7.6.1).
 fn connection_lists(headers: &HeaderMap, name: &str) -> bool {
@@ -162,19 +167,15 @@ fn on_origin(uri: &[u8], origin: &str) -> bool {
     uri.strip_prefix(origin.as_bytes()).is_some_and(|rest| rest.is_empty() || rest.starts_with(b"/"))
 }
 
-/// The bank's response headers that may go to the browser.
-pub fn forward_response_headers(incoming: &HeaderMap) -> HeaderMap {
-    let hop = connection_names_headers(incoming);
-    // Room for what the broker adds to every answer (request id, cache and security headers).
-    let mut out = HeaderMap::with_capacity(incoming.len() + 8);
-    for (name, value) in incoming {
-        let n = name.as_str();
-        if DROP_RESPONSE.contains(&n) || n.starts_with("access-control-") || (hop && connection_lists(incoming, n)) {
-            continue;
-        }
-        out.append(name.clone(), value.clone());
+/// The bank's response headers, less those that may not go to the browser (removed in
+/// place: an answer usually loses one or two, its `Connection` among them).
+pub fn forward_response_headers(mut headers: HeaderMap) -> HeaderMap {
+    let hop = connection_names_headers(&headers);
+    loop {
+        let dropped = headers.keys().find(|n| dropped_response_header(n.as_str()) || (hop && connection_lists(&headers, n.as_str())));
+        let Some(name) = dropped.cloned() else { return headers };
+        headers.remove(&name);
     }
-    out
 }
 
 /// A browser-sent `X-Request-ID` is kept when it is a UUID; otherwise a new one is made.
@@ -290,12 +291,21 @@ mod tests {
             ("content-type", "application/json"),
             ("retry-after", "3"),
             ("transfer-encoding", "chunked"),
+            ("connection", "keep-alive, x-bank-hop"),
+            ("x-bank-hop", "1"),
+            ("access-control-allow-origin", "*"),
+            ("set-cookie", "bank=2"),
+            ("etag", "\"1\""),
         ] {
             h.append(HeaderName::from_static(k), HeaderValue::from_static(v));
         }
-        let out = forward_response_headers(&h);
-        let names: Vec<&str> = out.keys().map(HeaderName::as_str).collect();
-        assert_eq!(names, ["content-type", "retry-after"]);
+        let out = forward_response_headers(h);
+        let mut names: Vec<&str> = out.keys().map(HeaderName::as_str).collect();
+        names.sort_unstable();
+        assert_eq!(names, ["content-type", "etag", "retry-after"]);
+        let mut h = HeaderMap::new();
+        h.insert("content-type", HeaderValue::from_static("application/json"));
+        assert_eq!(forward_response_headers(h.clone()), h, "nothing to drop: the same map");
     }
     #[test]
     fn client_ip_believes_forwarded_for_only_from_trusted_proxies() {

@@ -371,10 +371,9 @@ async fn respond(state: &AppState, res: Sent) -> Result<Response, ApiError> {
 
 /// The browser's answer: the bank's status, its headers as they may pass, `body`.
 fn finish(parts: http::response::Parts, body: Body) -> Response {
-    let headers = forward_response_headers(&parts.headers);
     let mut out = Response::new(body);
     *out.status_mut() = parts.status;
-    *out.headers_mut() = headers;
+    *out.headers_mut() = forward_response_headers(parts.headers);
     out
 }
 
