@@ -9,13 +9,12 @@ use std::time::Instant;
 
 use axum::body::Body;
 use axum::extract::Request;
-use axum::http::{header, HeaderName, HeaderValue, StatusCode, Uri};
+use axum::http::{header, HeaderValue, StatusCode, Uri};
 use axum::response::Response;
 
 use crate::error::{error_body, ErrorCode, ErrorInfo};
+use crate::policy::headers::REQUEST_ID;
 use crate::state::AppState;
-
-const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// Is this a path whose errors are rendered as broker JSON errors.
 fn is_broker_path(path: &str) -> bool {

@@ -25,6 +25,8 @@ pub struct Provider {
     pub api: crate::upstream::ApiClient,
     /// The method + path allowlist, compiled.
     pub allow: crate::policy::allowlist::Allowlist,
+    /// The request headers forwarded to the bank (`forward_headers`), as a set.
+    pub forward: crate::policy::headers::HeaderSet,
     /// The path of `api_base_url` without a trailing `/`: what an API path is appended to
     /// (the request goes to the origin of `api_base_url` in origin form).
     pub api_path: String,
@@ -36,7 +38,8 @@ impl Provider {
         let api_path = config.api_base_url.path().trim_end_matches('/').to_owned();
         let allow = crate::policy::allowlist::Allowlist::new(&config.allow);
         let label = Arc::new(config.name.clone());
-        Self { config: Arc::new(config), label, http, api, allow, api_path }
+        let forward = crate::policy::headers::HeaderSet::new(&config.forward_headers);
+        Self { config: Arc::new(config), label, http, api, allow, forward, api_path }
     }
 }
 

@@ -1,9 +1,11 @@
 //! The CSRF rules of `/api/…` and `POST /auth/logout`: the custom header and the origin.
 
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, HeaderName};
 
 /// The CSRF header every `/api/…` call and `POST /auth/logout` must carry with value `1`.
-pub const CSRF_HEADER: &str = "x-valv-csrf";
+pub const CSRF_HEADER: HeaderName = HeaderName::from_static("x-valv-csrf");
+
+const SEC_FETCH_SITE: HeaderName = HeaderName::from_static("sec-fetch-site");
 
 /// The CSRF rules for `/api/…` and `POST /auth/logout`: `X-Valv-CSRF: 1`, an `Origin`
 /// (when sent) that is this origin or an allowlisted one, and no `Sec-Fetch-Site:
@@ -24,7 +26,7 @@ pub fn check_csrf(headers: &HeaderMap, own_origin: &str, allowed: &[String]) -> 
             return Err("Cross-origin requests from this origin are not allowed.");
         }
     }
-    if let Some(site) = headers.get("sec-fetch-site") {
+    if let Some(site) = headers.get(SEC_FETCH_SITE) {
         if site.as_bytes() == b"cross-site" && !allowlisted {
             return Err("Cross-site requests are not allowed.");
         }

@@ -1,8 +1,12 @@
 //! Which headers cross the broker, each way; the request id; the PSU's address.
 
+use std::collections::HashSet;
 use std::net::IpAddr;
 
 use axum::http::{header, HeaderMap, HeaderName};
+
+/// `X-Request-ID`.
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The browser's request headers a provider receives unless its configuration names others
 /// (`forward_headers`): content negotiation, conditional requests and the Berlin Group
@@ -144,12 +148,29 @@ fn connection_names_headers(headers: &HeaderMap) -> bool {
     connection_tokens(headers).any(|t| !t.is_empty() && !t.eq_ignore_ascii_case(b"keep-alive") && !t.eq_ignore_ascii_case(b"close"))
 }
 
+/// A set of header names, to test each header of a request against (a hash set with a fast
+/// keyed hash: one lookup per header instead of a scan of the list).
+#[derive(Debug, Clone, Default)]
+pub struct HeaderSet(HashSet<HeaderName, foldhash::fast::RandomState>);
+
+impl HeaderSet {
+    /// The set of `names`.
+    pub fn new(names: &[HeaderName]) -> Self {
+        Self(names.iter().cloned().collect())
+    }
+
+    /// Is `name` in the set.
+    pub fn contains(&self, name: &HeaderName) -> bool {
+        self.0.contains(name)
+    }
+}
+
 /// The browser's request headers that go to the bank: those on `allow` (never one named in
 /// `Connection`), with `spare` room for the headers the broker adds. A `TPP-…-URI` that does
 /// not point at `origin` is refused.
-pub fn forward_request_headers(incoming: &HeaderMap, allow: &[HeaderName], origin: &str, spare: usize) -> Result<HeaderMap, String> {
+pub fn forward_request_headers(incoming: &HeaderMap, allow: &HeaderSet, origin: &str, spare: usize) -> Result<HeaderMap, String> {
     let hop = connection_names_headers(incoming);
-    let mut out = HeaderMap::with_capacity(incoming.len().min(allow.len()) + spare);
+    let mut out = HeaderMap::with_capacity(incoming.len().min(allow.0.len()) + spare);
     for (name, value) in incoming {
         if !allow.contains(name) || (hop && connection_lists(incoming, name.as_str())) {
             continue;
@@ -181,11 +202,13 @@ pub fn forward_response_headers(mut headers: HeaderMap) -> HeaderMap {
 /// A browser-sent `X-Request-ID` is kept when it is a UUID; otherwise a new one is made.
 pub fn request_id_from(headers: &HeaderMap) -> uuid::Uuid {
     headers
-        .get("x-request-id")
+        .get(REQUEST_ID)
         .and_then(|v| v.to_str().ok())
         .and_then(|s| uuid::Uuid::parse_str(s.trim()).ok())
         .unwrap_or_else(uuid::Uuid::new_v4)
 }
+
+const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 
 /// The browser's address (see [`client_ip`]), for handlers that pass it to the bank.
 #[derive(Clone, Copy, Debug)]
@@ -199,7 +222,7 @@ pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[ipnet::IpNet]) ->
         return peer;
     }
     let mut hops: Vec<IpAddr> = Vec::new();
-    for value in headers.get_all("x-forwarded-for") {
+    for value in headers.get_all(X_FORWARDED_FOR) {
         let Ok(s) = value.to_str() else { return peer };
         for part in s.split(',') {
             match part.trim().parse::<IpAddr>() {
@@ -224,8 +247,8 @@ mod tests {
     use super::*;
     use axum::http::{HeaderName, HeaderValue};
 
-    fn defaults() -> Vec<HeaderName> {
-        DEFAULT_FORWARD.iter().map(|n| HeaderName::from_static(n)).collect()
+    fn defaults() -> HeaderSet {
+        HeaderSet::new(&DEFAULT_FORWARD.iter().map(|n| HeaderName::from_static(n)).collect::<Vec<_>>())
     }
 
     #[test]

@@ -30,43 +30,78 @@ pub fn normalize_api_path(raw: &str) -> Result<ApiPath<'_>, &'static str> {
     if raw.len() > 2048 {
         return Err("the API path is too long");
     }
-    let mut segments = Vec::with_capacity(rest.bytes().filter(|b| *b == b'/').count() + 1);
-    for seg in rest.split('/') {
-        segments.push(segment(seg)?);
+    // One pass over the bytes, a table lookup each; a segment is finished at each `/`.
+    let bytes = rest.as_bytes();
+    let mut segments = Vec::with_capacity(8);
+    let (mut start, mut escaped, mut dots) = (0, false, true);
+    for (i, &b) in bytes.iter().enumerate() {
+        match CLASS[usize::from(b)] {
+            OK => dots = false,
+            DOT => {}
+            PERCENT => (escaped, dots) = (true, false),
+            SLASH => {
+                segments.push(segment(&rest[start..i], escaped, dots)?);
+                (start, escaped, dots) = (i + 1, false, true);
+            }
+            refused => return Err(REFUSED[usize::from(refused - FIRST_REFUSED)]),
+        }
     }
+    segments.push(segment(&rest[start..], escaped, dots)?);
     Ok(ApiPath { raw, segments })
 }
 
-/// One raw segment, checked and decoded.
-fn segment(seg: &str) -> Result<Cow<'_, str>, &'static str> {
+const OK: u8 = 0;
+const DOT: u8 = 1;
+const PERCENT: u8 = 2;
+const SLASH: u8 = 3;
+const FIRST_REFUSED: u8 = 4;
+
+/// Why a raw byte is refused, by its class minus [`FIRST_REFUSED`].
+const REFUSED: [&str; 5] = [
+    "backslashes are not allowed in the path",
+    "semicolons (path parameters) are not allowed in the path",
+    "? and # cannot be part of a path",
+    "control characters, spaces and raw non-ASCII bytes are not allowed in the path",
+    // RFC 3986 path characters only (unreserved, sub-delims, `:`, `@`): a raw `"`, `<`, `>`,
+    // `` ` ``, `{`, `}`, `|`, `^` or `[`/`]` is sent encoded by a URL parser and as it is by
+    // others, so the bank and a gateway could read two paths.
+    "characters that must be percent-encoded (\" < > ` { } | ^ [ ]) are not allowed raw in the path",
+];
+
+/// The class of every byte of a raw path.
+const CLASS: [u8; 256] = {
+    let mut t = [OK; 256];
+    let mut b = 0;
+    while b < 256 {
+        t[b] = match b as u8 {
+            b'.' => DOT,
+            b'%' => PERCENT,
+            b'/' => SLASH,
+            b'\\' => FIRST_REFUSED,
+            b';' => FIRST_REFUSED + 1,
+            b'?' | b'#' => FIRST_REFUSED + 2,
+            0..=0x20 | 0x7f..=0xff => FIRST_REFUSED + 3,
+            b'"' | b'<' | b'>' | b'`' | b'{' | b'}' | b'|' | b'^' | b'[' | b']' => FIRST_REFUSED + 4,
+            _ => OK,
+        };
+        b += 1;
+    }
+    t
+};
+
+/// One raw segment whose bytes passed [`CLASS`]: refused when empty or only dots, decoded
+/// when it has escapes.
+fn segment(seg: &str, escaped: bool, dots: bool) -> Result<Cow<'_, str>, &'static str> {
     if seg.is_empty() {
         return Err("empty path segments (//) are not allowed");
     }
-    let bytes = seg.as_bytes();
-    for &b in bytes {
-        match b {
-            b'\\' => return Err("backslashes are not allowed in the path"),
-            b';' => return Err("semicolons (path parameters) are not allowed in the path"),
-            b'?' | b'#' => return Err("? and # cannot be part of a path"),
-            b'%' => {}
-            _ if !(0x21..0x7f).contains(&b) => {
-                return Err("control characters, spaces and raw non-ASCII bytes are not allowed in the path")
-            }
-            // RFC 3986 path characters only (unreserved, sub-delims, `:`, `@`): a raw `"`,
-            // `<`, `>`, `` ` ``, `{`, `}`, `|`, `^` or `[`/`]` is sent encoded by a URL
-            // parser and as it is by others, so the bank and a gateway could read two paths.
-            b'"' | b'<' | b'>' | b'`' | b'{' | b'}' | b'|' | b'^' | b'[' | b']' => {
-                return Err("characters that must be percent-encoded (\" < > ` { } | ^ [ ]) are not allowed raw in the path")
-            }
-            _ => {}
-        }
-    }
-    if bytes.iter().all(|b| *b == b'.') {
+    if dots {
         return Err("dot segments (., .. and the like) are not allowed in the path");
     }
-    if !bytes.contains(&b'%') {
+    if !escaped {
         return Ok(Cow::Borrowed(seg));
     }
+    let bytes = seg.as_bytes();
     let mut decoded = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {

@@ -10,13 +10,17 @@ use std::num::NonZeroU32;
 use std::time::Duration;
 
 use governor::clock::{Clock, DefaultClock};
-use governor::{DefaultKeyedRateLimiter, Quota};
+use governor::state::keyed::DashMapStateStore;
+use governor::Quota;
 
 use crate::config::{Rate, RateLimits};
 
+/// A fast keyed hash, randomly seeded per process (an API call checks two buckets).
+type Hasher = foldhash::fast::RandomState;
+
 /// One limit: a bucket per key.
 struct Limit<K: std::hash::Hash + Eq + Clone> {
-    limiter: DefaultKeyedRateLimiter<K>,
+    limiter: governor::RateLimiter<K, DashMapStateStore<K, Hasher>, DefaultClock>,
 }
 
 impl<K: std::hash::Hash + Eq + Clone> Limit<K> {
@@ -25,7 +29,7 @@ impl<K: std::hash::Hash + Eq + Clone> Limit<K> {
         let burst = NonZeroU32::new(*count)?;
         let every = *period / burst.get();
         let quota = Quota::with_period(every.max(Duration::from_nanos(1)))?.allow_burst(burst);
-        Some(Self { limiter: DefaultKeyedRateLimiter::keyed(quota) })
+        Some(Self { limiter: governor::RateLimiter::dashmap_with_hasher(quota, Hasher::default()) })
     }
 
     /// `Err(wait)` when `key` is over its limit.

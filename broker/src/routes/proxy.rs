@@ -26,7 +26,7 @@ use futures::StreamExt;
 
 use crate::error::{ApiError, ErrorCode};
 use crate::policy::csrf::check_csrf;
-use crate::policy::headers::{client_ip, forward_request_headers, forward_response_headers};
+use crate::policy::headers::{client_ip, forward_request_headers, forward_response_headers, REQUEST_ID};
 use crate::policy::path::{normalize_api_path, validate_query, ApiPath};
 use crate::session::cache::access_token_of;
 use crate::session::now;
@@ -260,10 +260,9 @@ fn upstream_uri(provider: &Provider, path: &ApiPath<'_>, query: Option<&str>) ->
 /// The headers that go to the bank with this call, but for `Authorization` and
 /// `User-Agent` (see [`send`]).
 fn upstream_headers(conn: &ProxyService, provider: &Provider, incoming: &HeaderMap) -> Result<HeaderMap, ApiError> {
-    let mut headers =
-        forward_request_headers(incoming, &provider.config.forward_headers, &conn.state.origin, 6).map_err(ApiError::bad_request)?;
-    if let Some(id) = incoming.get(HeaderName::from_static("x-request-id")) {
-        headers.insert(HeaderName::from_static("x-request-id"), id.clone());
+    let mut headers = forward_request_headers(incoming, &provider.forward, &conn.state.origin, 6).map_err(ApiError::bad_request)?;
+    if let Some(id) = incoming.get(REQUEST_ID) {
+        headers.insert(REQUEST_ID, id.clone());
     }
     if provider.config.psd2_headers {
         if let Some(ip) = conn.psu_ip(incoming) {

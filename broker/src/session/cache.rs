@@ -66,9 +66,12 @@ pub fn access_token_of(bearer: &HeaderValue) -> &str {
     bearer.to_str().ok().and_then(|v| v.strip_prefix("Bearer ")).unwrap_or("")
 }
 
+/// A fast keyed hash (randomly seeded per process): the key is a random 128-bit session id.
+type Hasher = foldhash::fast::RandomState;
+
 #[derive(Default)]
 struct Map {
-    entries: HashMap<Id, Arc<Resolved>>,
+    entries: HashMap<Id, Arc<Resolved>, Hasher>,
     generation: u64,
 }
 
