@@ -1,7 +1,7 @@
 //! Prometheus metrics (`prometheus-client`): requests by route template and status,
 //! upstream latency, refreshes by outcome, active sessions.
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -88,11 +88,30 @@ pub fn method_label(method: &axum::http::Method) -> &'static str {
     }
 }
 
+/// The method labels, in the order of [`method_index`].
+const METHODS: usize = 8;
+
+fn method_index(label: &str) -> usize {
+    match label {
+        "GET" => 0,
+        "HEAD" => 1,
+        "POST" => 2,
+        "PUT" => 3,
+        "PATCH" => 4,
+        "DELETE" => 5,
+        "OPTIONS" => 6,
+        _ => 7,
+    }
+}
+
 /// All metrics of the broker.
 #[derive(Debug)]
 pub struct Metrics {
     registry: Mutex<Registry>,
     requests: Family<RequestLabels, Counter>,
+    /// The `requests` series of API answers with status 200, by method, once used: the
+    /// proxy's common case counted without the family's lookup (a label hash and a lock).
+    api_ok: [OnceLock<Counter>; METHODS],
     upstream: Family<UpstreamLabels, Histogram>,
     refreshes: Family<RefreshLabels, Counter>,
     sessions: Gauge,
@@ -116,17 +135,29 @@ impl Metrics {
         registry.register("refreshes", "Access token refreshes by outcome", refreshes.clone());
         let sessions = Gauge::<i64>::default();
         registry.register("active_sessions", "Logged-in sessions (live token records in the store)", sessions.clone());
-        Self { registry: Mutex::new(registry), requests, upstream, refreshes, sessions }
+        Self { registry: Mutex::new(registry), requests, api_ok: Default::default(), upstream, refreshes, sessions }
     }
 
     /// Counts one answered request.
     pub fn request(&self, route: &'static str, method: &'static str, status: u16) {
-        self.requests.get_or_create(&RequestLabels { route, method, status }).inc();
+        let labels = || RequestLabels { route, method, status };
+        if status == 200 && route == ROUTES[0] {
+            let series = &self.api_ok[method_index(method)];
+            series.get_or_init(|| self.requests.get_or_create(&labels()).clone()).inc();
+        } else {
+            self.requests.get_or_create(&labels()).inc();
+        }
     }
 
     /// Records one upstream call's latency.
     pub fn upstream(&self, provider: &Arc<String>, kind: &'static str, seconds: f64) {
-        self.upstream.get_or_create(&UpstreamLabels { provider: provider.clone(), kind }).observe(seconds);
+        self.upstream_series(provider, kind).observe(seconds);
+    }
+
+    /// The upstream latency series of `provider` and `kind`, to keep and observe without a
+    /// lookup (the proxy's, per provider).
+    pub fn upstream_series(&self, provider: &Arc<String>, kind: &'static str) -> Histogram {
+        self.upstream.get_or_create(&UpstreamLabels { provider: provider.clone(), kind }).clone()
     }
 
     /// Counts one refresh outcome.
@@ -174,11 +205,16 @@ mod tests {
         let m = Metrics::new();
         let seb = Arc::new("seb".to_owned());
         m.request("/api/{provider}/{*path}", "GET", 200);
+        m.request("/api/{provider}/{*path}", "GET", 200);
+        m.request("/api/{provider}/{*path}", "GET", 404);
+        m.request("/api/{provider}/{*path}", "POST", 200);
         m.upstream(&seb, "api", 0.02);
         m.refresh(&seb, "ok");
         m.set_active_sessions(3);
         let text = m.encode();
-        assert!(text.contains(r#"valv_http_requests_total{route="/api/{provider}/{*path}",method="GET",status="200"} 1"#), "{text}");
+        assert!(text.contains(r#"valv_http_requests_total{route="/api/{provider}/{*path}",method="GET",status="200"} 2"#), "{text}");
+        assert!(text.contains(r#"valv_http_requests_total{route="/api/{provider}/{*path}",method="GET",status="404"} 1"#), "{text}");
+        assert!(text.contains(r#"valv_http_requests_total{route="/api/{provider}/{*path}",method="POST",status="200"} 1"#), "{text}");
         assert!(text.contains(r#"valv_refreshes_total{provider="seb",outcome="ok"} 1"#), "{text}");
         assert!(text.contains("valv_active_sessions 3"), "{text}");
         assert!(text.contains("valv_upstream_request_duration_seconds_bucket"), "{text}");

@@ -46,6 +46,7 @@ fn http_client(config: &Config, provider: &ProviderConfig) -> anyhow::Result<req
 pub async fn build(config: Config) -> anyhow::Result<(App, AppState)> {
     let vault = Vault::new(&config.session.keys, &config.session.active_key).map_err(|e| anyhow::anyhow!("session.keys: {e}"))?;
     let store = AnyStore::open(&config.store).await.map_err(|e| anyhow::anyhow!("store: {e}"))?;
+    let metrics = Metrics::new();
     let mut providers = BTreeMap::new();
     for (name, p) in &config.providers {
         if !p.pkce {
@@ -56,7 +57,7 @@ pub async fn build(config: Config) -> anyhow::Result<(App, AppState)> {
         }
         let http = http_client(&config, p)?;
         let api = crate::upstream::api_client(&config, p)?;
-        providers.insert(name.clone(), Provider::new(p.clone(), http, api));
+        providers.insert(name.clone(), Provider::new(p.clone(), http, api, &metrics));
     }
     let origin: Arc<str> = crate::policy::csrf::origin_of(&config.public_origin).into();
     let config_rate = config.rate_limits.clone();
@@ -66,7 +67,7 @@ pub async fn build(config: Config) -> anyhow::Result<(App, AppState)> {
         providers: Arc::new(providers),
         store,
         vault: Arc::new(vault),
-        metrics: Arc::new(Metrics::new()),
+        metrics: Arc::new(metrics),
         cache: Arc::new(SessionCache::new(SESSION_CACHE_CAPACITY)),
         refresher: Arc::new(Refresher::default()),
         rate: Arc::new(crate::policy::rate::RateLimiter::new(&config_rate)),

@@ -27,19 +27,23 @@ pub struct Provider {
     pub allow: crate::policy::allowlist::Allowlist,
     /// The request headers forwarded to the bank (`forward_headers`), as a set.
     pub forward: crate::policy::headers::HeaderSet,
+    /// Its series of API call latencies.
+    pub api_latency: prometheus_client::metrics::histogram::Histogram,
     /// The path of `api_base_url` without a trailing `/`: what an API path is appended to
     /// (the request goes to the origin of `api_base_url` in origin form).
     pub api_path: String,
 }
 
 impl Provider {
-    /// A provider from its configuration and its two HTTP clients.
-    pub fn new(config: ProviderConfig, http: reqwest::Client, api: crate::upstream::ApiClient) -> Self {
+    /// A provider from its configuration and its two HTTP clients, its API latencies
+    /// recorded in `metrics`.
+    pub fn new(config: ProviderConfig, http: reqwest::Client, api: crate::upstream::ApiClient, metrics: &crate::metrics::Metrics) -> Self {
         let api_path = config.api_base_url.path().trim_end_matches('/').to_owned();
         let allow = crate::policy::allowlist::Allowlist::new(&config.allow);
         let label = Arc::new(config.name.clone());
         let forward = crate::policy::headers::HeaderSet::new(&config.forward_headers);
-        Self { config: Arc::new(config), label, http, api, allow, forward, api_path }
+        let api_latency = metrics.upstream_series(&label, "api");
+        Self { config: Arc::new(config), label, http, api, allow, forward, api_latency, api_path }
     }
 }
 

@@ -194,9 +194,13 @@ pub fn forward_response_headers(mut headers: HeaderMap) -> HeaderMap {
     let hop = connection_names_headers(&headers);
     loop {
         let dropped = headers.keys().find(|n| dropped_response_header(n.as_str()) || (hop && connection_lists(&headers, n.as_str())));
-        let Some(name) = dropped.cloned() else { return headers };
+        let Some(name) = dropped.cloned() else { break };
         headers.remove(&name);
     }
+    // Room for what the broker adds to every answer (request id, cache and security
+    // headers): one allocation now rather than a rehash as they are added.
+    headers.reserve(8);
+    headers
 }
 
 /// A browser-sent `X-Request-ID` is kept when it is a UUID; otherwise a new one is made.

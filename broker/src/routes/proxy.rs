@@ -312,7 +312,7 @@ async fn send(
     let started = Instant::now();
     let deadline = tokio::time::Instant::now() + state.config.limits.upstream_timeout;
     let res = tokio::time::timeout_at(deadline, provider.api.request(req)).await;
-    state.metrics.upstream(&provider.label, "api", started.elapsed().as_secs_f64());
+    provider.api_latency.observe(started.elapsed().as_secs_f64());
     let (inner, conn) = match res {
         Ok(Ok(r)) => r,
         Ok(Err(e)) => {

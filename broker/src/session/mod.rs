@@ -52,13 +52,12 @@ pub fn now() -> i64 {
 /// The value of the first cookie named `name` in `headers` (the first one: a `__Host-`
 /// cookie cannot be set by another host).
 pub fn cookie_value<'h>(headers: &'h axum::http::HeaderMap, name: &str) -> Option<&'h str> {
+    let name = name.as_bytes();
     for value in headers.get_all(axum::http::header::COOKIE) {
-        let Ok(value) = value.to_str() else { continue };
-        for pair in value.split(';') {
-            if let Some((k, v)) = pair.trim().split_once('=') {
-                if k == name {
-                    return Some(v);
-                }
+        for pair in value.as_bytes().split(|b| *b == b';') {
+            let pair = pair.trim_ascii();
+            if pair.len() > name.len() && pair.starts_with(name) && pair[name.len()] == b'=' {
+                return std::str::from_utf8(&pair[name.len() + 1..]).ok();
             }
         }
     }
@@ -166,4 +165,21 @@ pub async fn end_session(state: &AppState, id: &Id, auth: Option<&AuthData>) -> 
 pub fn store_failure(err: impl std::fmt::Display) -> ApiError {
     tracing::error!(error = %err, "session store failure");
     ApiError::store_unavailable()
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::{header, HeaderMap, HeaderValue};
+
+    #[test]
+    fn cookie_values_by_exact_name() {
+        let mut h = HeaderMap::new();
+        h.append(header::COOKIE, HeaderValue::from_static("__Host-valvx=no; other=1;  __Host-valv=abc ; __Host-valv=second"));
+        h.append(header::COOKIE, HeaderValue::from_static("__Host-valv-login=; bare"));
+        assert_eq!(super::cookie_value(&h, "__Host-valv"), Some("abc"));
+        assert_eq!(super::cookie_value(&h, "__Host-valv-login"), Some(""));
+        assert_eq!(super::cookie_value(&h, "bare"), None);
+        assert_eq!(super::cookie_value(&h, "other"), Some("1"));
+        assert_eq!(super::cookie_value(&HeaderMap::new(), "__Host-valv"), None);
+    }
 }
