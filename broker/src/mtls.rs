@@ -77,7 +77,6 @@ pub fn client_config(config: &TlsIdentityConfig) -> Result<rustls::ClientConfig,
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     //! An in-memory TLS handshake: the broker's client resolver presents SEB's X.509 v1
     //! sandbox certificate and signs with its key; the test server records what it got.

@@ -73,7 +73,6 @@ impl FromRequestParts<SandboxState> for Psu {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

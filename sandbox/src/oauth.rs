@@ -380,7 +380,6 @@ async fn revoke(State(st): State<SandboxState>, headers: HeaderMap, body: Bytes)
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -232,7 +232,6 @@ pub fn fail(bank: &mut BankState, autostart_token: &str) -> Found {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -381,7 +381,6 @@ fn valid_verifier(v: &str) -> bool {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

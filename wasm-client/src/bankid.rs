@@ -106,7 +106,6 @@ pub fn qr_svg(data: &str) -> Option<String> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -165,7 +165,6 @@ pub fn status_message(status: u16) -> &'static str {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

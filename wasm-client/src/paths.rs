@@ -193,7 +193,6 @@ pub fn uuid_v4(mut bytes: [u8; 16]) -> String {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -22,7 +22,6 @@ pub fn next_interval(current_ms: f64, max_ms: f64) -> f64 {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -221,7 +221,6 @@ pub fn wait_options(interval_ms: f64, max_interval_ms: f64, timeout_ms: f64) -> 
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use serde_json::Value;

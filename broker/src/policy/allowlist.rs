@@ -61,7 +61,6 @@ fn matches<S: AsRef<str>>(parts: &[Part], segments: &[S]) -> bool {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::policy::path::normalize_api_path;

@@ -40,7 +40,6 @@ pub fn origin_of(url: &url::Url) -> String {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use axum::http::HeaderValue;

@@ -147,7 +147,6 @@ pub fn validate_query(query: &str) -> Result<(), &'static str> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

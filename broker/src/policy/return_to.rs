@@ -47,7 +47,6 @@ pub fn add_query_param(local: &str, name: &str, value: &str) -> String {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
