@@ -90,7 +90,7 @@ fn environment_overrides_apply_by_key_and_type() {
         ("VALV_PROVIDERS__SEB__SCOPES".into(), "psd2_accounts, psd2_payments,extra".into()),
         ("VALV_CORS_ALLOWED_ORIGINS".into(), "https://a.example,https://b.example".into()),
         ("VALV_PROVIDERS__SEB__CLIENT_AUTH".into(), "client_secret_basic".into()),
-        ("VALV_REQUIRE_REDIS".into(), "1".into()), // not configuration: ignored
+        ("VALV_SKIP_REDIS".into(), "1".into()), // not configuration: ignored
     ]);
     let c = Config::from_toml_str(&demo_toml(), &e).unwrap();
     assert_eq!(c.store, StoreConfig::Redis("redis://127.0.0.1:6390/1".into()));

@@ -143,7 +143,7 @@ fn native(tools: &Tools) -> Result<()> {
         .env("VALV_CHROMEDRIVER", &tools.chromedriver)
         .env("VALV_CHROMIUM", &tools.chromium)
         .env("VALV_REDIS_SERVER", &tools.redis_server)
-        .env("VALV_REQUIRE_REDIS", "1"))
+        .env_remove("VALV_SKIP_REDIS"))
 }
 
 fn www() -> Result<()> {

@@ -705,8 +705,8 @@ impl Drop for TestRedis {
 }
 
 impl TestRedis {
-    /// Starts one, or `None` when `redis-server` is not installed (and `VALV_REQUIRE_REDIS`
-    /// is not set — then it panics).
+    /// Starts one. Without `redis-server` the test fails, unless `VALV_SKIP_REDIS=1` says to
+    /// skip the Redis tests (then `None`).
     pub async fn start() -> Option<TestRedis> {
         let bin = std::env::var("VALV_REDIS_SERVER").unwrap_or_else(|_| "redis-server".into());
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
@@ -722,8 +722,12 @@ impl TestRedis {
         let child = match child {
             Ok(c) => c,
             Err(e) => {
-                assert!(std::env::var_os("VALV_REQUIRE_REDIS").is_none(), "redis-server ({bin}) is required: {e}");
-                eprintln!("SKIPPED: redis-server not found ({e}); set VALV_REDIS_SERVER or install redis");
+                assert!(
+                    std::env::var_os("VALV_SKIP_REDIS").is_some_and(|v| v == "1"),
+                    "redis-server ({bin}) could not be started: {e}. Install Redis (`apt-get install redis-server`), \
+                     point VALV_REDIS_SERVER at it, or set VALV_SKIP_REDIS=1 to skip the Redis tests"
+                );
+                eprintln!("SKIPPED (VALV_SKIP_REDIS=1): redis-server could not be started ({e})");
                 return None;
             }
         };
