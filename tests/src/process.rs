@@ -22,19 +22,28 @@ pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from(".."))
 }
 
-/// Cargo's target directory (`CARGO_TARGET_DIR` or `<workspace>/target`).
+/// Cargo's target directory, as cargo itself reports it (`cargo metadata`: honours
+/// `CARGO_TARGET_DIR`, `build.target-dir` in a cargo config, relative paths); without cargo,
+/// `CARGO_TARGET_DIR` or `<workspace>/target`.
 pub fn target_dir() -> PathBuf {
-    match std::env::var_os("CARGO_TARGET_DIR") {
-        Some(dir) => {
-            let dir = PathBuf::from(dir);
-            if dir.is_absolute() {
-                dir
-            } else {
-                workspace_root().join(dir)
-            }
-        }
-        None => workspace_root().join("target"),
-    }
+    static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let reported = std::process::Command::new(cargo)
+            .args(["metadata", "--format-version", "1", "--no-deps"])
+            .current_dir(workspace_root())
+            .stderr(std::process::Stdio::null())
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .and_then(|o| serde_json::from_slice::<serde_json::Value>(&o.stdout).ok())
+            .and_then(|v| v["target_directory"].as_str().map(PathBuf::from));
+        reported.unwrap_or_else(|| match std::env::var_os("CARGO_TARGET_DIR") {
+            Some(dir) => workspace_root().join(dir),
+            None => workspace_root().join("target"),
+        })
+    })
+    .clone()
 }
 
 /// Where process logs go: `target/e2e-logs/`.
