@@ -2,7 +2,8 @@
 //! `redis-server` and headless Chromium processes on loopback ports.
 //!
 //! - [`process`]: find binaries and tools (`VALV_BIN_DIR`, `VALV_CHROMEDRIVER`,
-//!   `VALV_CHROMIUM`, `VALV_REDIS_SERVER`, else `target/debug` and `PATH`), start a process,
+//!   `VALV_CHROMIUM`, `VALV_REDIS_SERVER`, else the test build's own profile directory — wherever
+//!   `CARGO_TARGET_DIR` put it — and `PATH`), start a process,
 //!   wait for its ready line, log to `target/e2e-logs/<name>-<n>.log`, SIGINT on drop.
 //! - [`stack`]: the sandbox bank plus N broker replicas sharing one store.
 //! - [`agent`]: a cookie-keeping HTTP client that walks the login like a browser.

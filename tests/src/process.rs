@@ -22,28 +22,23 @@ pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from(".."))
 }
 
-/// Cargo's target directory, as cargo itself reports it (`cargo metadata`: honours
-/// `CARGO_TARGET_DIR`, `build.target-dir` in a cargo config, relative paths); without cargo,
-/// `CARGO_TARGET_DIR` or `<workspace>/target`.
+/// The directory cargo put this build's binaries in: the test executable's own
+/// (`<target>/<profile>/deps/…` → `<target>/<profile>`), so it is right whatever
+/// `CARGO_TARGET_DIR`, cargo config or working directory placed it.
+pub fn profile_dir() -> PathBuf {
+    let exe = std::env::current_exe().ok();
+    let deps = exe.as_deref().and_then(Path::parent);
+    match deps {
+        Some(d) if d.file_name().is_some_and(|n| n == "deps") => d.parent().map(Path::to_path_buf).unwrap_or_else(|| d.to_path_buf()),
+        Some(d) => d.to_path_buf(),
+        None => workspace_root().join("target").join("debug"),
+    }
+}
+
+/// Cargo's target directory (the parent of [`profile_dir`]).
 pub fn target_dir() -> PathBuf {
-    static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
-    DIR.get_or_init(|| {
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let reported = std::process::Command::new(cargo)
-            .args(["metadata", "--format-version", "1", "--no-deps"])
-            .current_dir(workspace_root())
-            .stderr(std::process::Stdio::null())
-            .output()
-            .ok()
-            .filter(|o| o.status.success())
-            .and_then(|o| serde_json::from_slice::<serde_json::Value>(&o.stdout).ok())
-            .and_then(|v| v["target_directory"].as_str().map(PathBuf::from));
-        reported.unwrap_or_else(|| match std::env::var_os("CARGO_TARGET_DIR") {
-            Some(dir) => workspace_root().join(dir),
-            None => workspace_root().join("target"),
-        })
-    })
-    .clone()
+    let profile = profile_dir();
+    profile.parent().map(Path::to_path_buf).unwrap_or(profile)
 }
 
 /// Where process logs go: `target/e2e-logs/`.
@@ -52,11 +47,11 @@ pub fn log_dir() -> PathBuf {
 }
 
 /// One of the workspace's binaries (`valv-broker`, `valv-sandbox`) from `VALV_BIN_DIR`, else
-/// `target/debug`. A missing binary is an error that says how to build it.
+/// from this build's [`profile_dir`]. A missing binary is an error that says how to build it.
 pub fn workspace_bin(name: &str) -> Result<PathBuf> {
     let dir = match std::env::var_os("VALV_BIN_DIR") {
         Some(dir) => PathBuf::from(dir),
-        None => target_dir().join("debug"),
+        None => profile_dir(),
     };
     let path = dir.join(name);
     if path.is_file() {
