@@ -1,4 +1,5 @@
-//! The broker's one error shape: `{"error", "message", "requestId"}` (DESIGN.md).
+//! The broker's one error shape: `{"error", "message", "requestId"}`, its `error` codes
+//! those of the wire contract ([`valv_wire::Code`]).
 //!
 //! Handlers return [`ApiError`]; its response carries an [`ErrorInfo`] extension and the
 //! request-context middleware ([`crate::context`]) renders the JSON body with the request id,
@@ -7,8 +8,10 @@
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use valv_wire::Code;
 
-/// A broker error code (DESIGN.md); each has a fixed HTTP status.
+/// A broker error: a wire code ([`ErrorCode::wire`]) and a fixed HTTP status (the wire
+/// code's, but for the broker's own 404, 405 and 408, which are `bad_request`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorCode {
     /// 401: no session (or not for this provider).
@@ -42,38 +45,35 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
+    /// Its code in the wire contract.
+    pub fn wire(self) -> Code {
+        match self {
+            Self::Unauthenticated => Code::Unauthenticated,
+            Self::SessionExpired => Code::SessionExpired,
+            Self::Csrf => Code::Csrf,
+            Self::RouteNotAllowed => Code::RouteNotAllowed,
+            Self::BadRequest | Self::NotFound | Self::MethodNotAllowed | Self::RequestTimeout => Code::BadRequest,
+            Self::PayloadTooLarge => Code::PayloadTooLarge,
+            Self::RateLimited => Code::RateLimited,
+            Self::UpstreamUnavailable => Code::UpstreamUnavailable,
+            Self::UpstreamTimeout => Code::UpstreamTimeout,
+            Self::StoreUnavailable => Code::StoreUnavailable,
+            Self::Internal => Code::Internal,
+        }
+    }
+
     /// The `error` string of the JSON body.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Unauthenticated => "unauthenticated",
-            Self::SessionExpired => "session_expired",
-            Self::Csrf => "csrf",
-            Self::RouteNotAllowed => "route_not_allowed",
-            Self::BadRequest | Self::NotFound | Self::MethodNotAllowed | Self::RequestTimeout => "bad_request",
-            Self::PayloadTooLarge => "payload_too_large",
-            Self::RateLimited => "rate_limited",
-            Self::UpstreamUnavailable => "upstream_unavailable",
-            Self::UpstreamTimeout => "upstream_timeout",
-            Self::StoreUnavailable => "store_unavailable",
-            Self::Internal => "internal",
-        }
+        self.wire().as_str()
     }
 
     /// The HTTP status.
     pub fn status(self) -> StatusCode {
         match self {
-            Self::Unauthenticated | Self::SessionExpired => StatusCode::UNAUTHORIZED,
-            Self::Csrf | Self::RouteNotAllowed => StatusCode::FORBIDDEN,
-            Self::BadRequest => StatusCode::BAD_REQUEST,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
-            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::RateLimited => StatusCode::TOO_MANY_REQUESTS,
-            Self::UpstreamUnavailable => StatusCode::BAD_GATEWAY,
-            Self::UpstreamTimeout => StatusCode::GATEWAY_TIMEOUT,
-            Self::StoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
-            Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            other => other.wire().status().and_then(|s| StatusCode::from_u16(s).ok()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
         }
     }
 }
@@ -169,13 +169,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn codes_have_the_design_statuses() {
+    fn codes_have_their_statuses_and_every_wire_code_is_used() {
         let table = [
             (ErrorCode::Unauthenticated, "unauthenticated", 401),
             (ErrorCode::SessionExpired, "session_expired", 401),
             (ErrorCode::Csrf, "csrf", 403),
             (ErrorCode::RouteNotAllowed, "route_not_allowed", 403),
             (ErrorCode::BadRequest, "bad_request", 400),
+            (ErrorCode::NotFound, "bad_request", 404),
+            (ErrorCode::MethodNotAllowed, "bad_request", 405),
+            (ErrorCode::RequestTimeout, "bad_request", 408),
             (ErrorCode::PayloadTooLarge, "payload_too_large", 413),
             (ErrorCode::RateLimited, "rate_limited", 429),
             (ErrorCode::UpstreamUnavailable, "upstream_unavailable", 502),
@@ -187,6 +190,11 @@ mod tests {
             assert_eq!(code.as_str(), name);
             assert_eq!(code.status().as_u16(), status);
         }
+        // The broker answers with every broker code of the contract, and with no other.
+        for wire in Code::BROKER {
+            assert!(table.iter().any(|(c, _, _)| c.wire() == wire), "{} is never answered", wire.as_str());
+        }
+        assert!(table.iter().all(|(c, _, _)| c.wire().is_broker()));
     }
 
     #[test]

@@ -6,38 +6,39 @@
 //! English; a hint code BankID adds later gets the generic text of its state.
 
 use qrcodegen::{QrCode, QrCodeEcc};
+use valv_wire::BankIdStatus::{self, Complete, Failed, Pending};
 
 /// BankID's message for a login `pending` or `failed` with `hint_code` (`swedish`: the
 /// page's language is Swedish). `qr`: the person scans a QR code (else BankID starts on
 /// this device).
-pub fn message(status: &str, hint_code: &str, qr: bool, swedish: bool) -> &'static str {
+pub fn message(status: BankIdStatus, hint_code: &str, qr: bool, swedish: bool) -> &'static str {
     let (sv, en) = match (status, hint_code) {
-        ("pending", "outstandingTransaction" | "noClient") if qr => (
+        (Pending, "outstandingTransaction" | "noClient") if qr => (
             "Starta BankID-appen i din mobil eller surfplatta och tryck på QR-symbolen. Skanna sedan QR-koden.",
             "Start the BankID app on your phone or tablet and tap the QR code button. Then scan this QR code.",
         ),
-        ("pending", "outstandingTransaction" | "noClient") => ("Försöker starta BankID-appen.", "Trying to start your BankID app."),
-        ("pending", "started") => ("Söker efter BankID, det kan ta en liten stund…", "Searching for BankID, it may take a little while…"),
-        ("pending", "userSign" | "userMrtd" | "userCallConfirm") => (
+        (Pending, "outstandingTransaction" | "noClient") => ("Försöker starta BankID-appen.", "Trying to start your BankID app."),
+        (Pending, "started") => ("Söker efter BankID, det kan ta en liten stund…", "Searching for BankID, it may take a little while…"),
+        (Pending, "userSign" | "userMrtd" | "userCallConfirm") => (
             "Skriv in din säkerhetskod i BankID-appen och välj Identifiera eller Skriv under.",
             "Enter your security code in the BankID app and select Identify or Sign.",
         ),
-        ("pending", _) => ("Identifiering eller underskrift pågår.", "Identification or signing in progress."),
-        ("failed", "userCancel") => ("Åtgärden avbruten.", "Action cancelled."),
-        ("failed", "cancelled") => ("Åtgärden avbruten. Försök igen.", "Action cancelled. Please try again."),
-        ("failed", "expiredTransaction" | "sebTimeout") => (
+        (Pending, _) => ("Identifiering eller underskrift pågår.", "Identification or signing in progress."),
+        (Failed, "userCancel") => ("Åtgärden avbruten.", "Action cancelled."),
+        (Failed, "cancelled") => ("Åtgärden avbruten. Försök igen.", "Action cancelled. Please try again."),
+        (Failed, "expiredTransaction" | "sebTimeout") => (
             "BankID-appen svarar inte. Kontrollera att den är startad och att du har internetanslutning. Om du inte har något giltigt BankID kan du skaffa ett hos din bank. Försök sedan igen.",
             "The BankID app is not responding. Please check that it is started and that you have internet access. If you don't have a valid BankID you can get one from your bank. Try again.",
         ),
-        ("failed", "certificateErr") => (
+        (Failed, "certificateErr") => (
             "Det BankID du försöker använda är för gammalt eller spärrat. Använd ett annat BankID eller skaffa ett nytt hos din bank.",
             "The BankID you are trying to use is blocked or too old. Please use another BankID or get a new one from your bank.",
         ),
-        ("failed", "startFailed") => (
+        (Failed, "startFailed") => (
             "BankID-appen verkar inte finnas i din dator eller mobil. Installera den och skaffa ett BankID hos din bank. Installera appen från din appbutik eller https://install.bankid.com.",
             "The BankID app couldn't be found on your computer or mobile device. Please install it and get a BankID from your bank. Install the app from your app store or https://install.bankid.com.",
         ),
-        ("complete", _) => ("Du är inloggad.", "You are signed in."),
+        (Complete, _) => ("Du är inloggad.", "You are signed in."),
         _ => ("Okänt fel. Försök igen.", "Unknown error. Please try again."),
     };
     if swedish {
@@ -49,22 +50,22 @@ pub fn message(status: &str, hint_code: &str, qr: bool, swedish: bool) -> &'stat
 
 /// Where a payment's BankID signing stands, from the authorisation's `scaStatus`:
 /// `complete` (`finalised`, `exempted`), `failed`, else `pending`.
-pub fn sign_status(sca_status: &str) -> &'static str {
+pub fn sign_status(sca_status: &str) -> BankIdStatus {
     match sca_status {
-        "finalised" | "finalized" | "exempted" => "complete",
-        "failed" => "failed",
-        _ => "pending",
+        "finalised" | "finalized" | "exempted" => Complete,
+        "failed" => Failed,
+        _ => Pending,
     }
 }
 
 /// BankID's message for a payment's signing in `status` ([`sign_status`]); `qr`: the bank
 /// gave a QR code, `same_device`: it gave an autostart token.
-pub fn sign_message(status: &str, qr: bool, same_device: bool, swedish: bool) -> &'static str {
+pub fn sign_message(status: BankIdStatus, qr: bool, same_device: bool, swedish: bool) -> &'static str {
     let (sv, en) = match status {
-        "pending" if qr || same_device => return message("pending", "outstandingTransaction", qr, swedish),
-        "pending" => ("Starta BankID-appen och skriv under betalningen.", "Start your BankID app and sign the payment."),
-        "complete" => ("Betalningen är underskriven.", "The payment is signed."),
-        _ => {
+        Pending if qr || same_device => return message(Pending, "outstandingTransaction", qr, swedish),
+        Pending => ("Starta BankID-appen och skriv under betalningen.", "Start your BankID app and sign the payment."),
+        Complete => ("Betalningen är underskriven.", "The payment is signed."),
+        Failed => {
             ("Underskriften avbröts eller tog för lång tid. Försök igen.", "The signing was cancelled or took too long. Please try again.")
         }
     };
@@ -111,32 +112,32 @@ mod tests {
 
     #[test]
     fn messages_follow_bankids_texts_and_cover_unknown_codes() {
-        assert_eq!(message("pending", "userSign", true, false), "Enter your security code in the BankID app and select Identify or Sign.");
-        assert_eq!(message("failed", "userCancel", false, true), "Åtgärden avbruten.");
-        assert!(message("pending", "outstandingTransaction", true, false).contains("scan this QR code"));
-        assert_eq!(message("pending", "outstandingTransaction", false, false), "Trying to start your BankID app.");
-        assert_eq!(message("pending", "aCodeFrom2030", true, false), "Identification or signing in progress.");
-        assert_eq!(message("failed", "aCodeFrom2030", true, true), "Okänt fel. Försök igen.");
-        assert!(message("failed", "startFailed", false, false).contains("install.bankid.com"));
+        assert_eq!(message(Pending, "userSign", true, false), "Enter your security code in the BankID app and select Identify or Sign.");
+        assert_eq!(message(Failed, "userCancel", false, true), "Åtgärden avbruten.");
+        assert!(message(Pending, "outstandingTransaction", true, false).contains("scan this QR code"));
+        assert_eq!(message(Pending, "outstandingTransaction", false, false), "Trying to start your BankID app.");
+        assert_eq!(message(Pending, "aCodeFrom2030", true, false), "Identification or signing in progress.");
+        assert_eq!(message(Failed, "aCodeFrom2030", true, true), "Okänt fel. Försök igen.");
+        assert!(message(Failed, "startFailed", false, false).contains("install.bankid.com"));
     }
 
     #[test]
     fn signing_states_and_messages() {
         for (sca, status) in [
-            ("finalised", "complete"),
-            ("finalized", "complete"),
-            ("exempted", "complete"),
-            ("failed", "failed"),
-            ("started", "pending"),
-            ("x", "pending"),
+            ("finalised", Complete),
+            ("finalized", Complete),
+            ("exempted", Complete),
+            ("failed", Failed),
+            ("started", Pending),
+            ("x", Pending),
         ] {
             assert_eq!(sign_status(sca), status, "{sca}");
         }
-        assert!(sign_message("pending", true, true, false).contains("scan this QR code"));
-        assert_eq!(sign_message("pending", false, true, false), "Trying to start your BankID app.");
-        assert_eq!(sign_message("pending", false, false, true), "Starta BankID-appen och skriv under betalningen.");
-        assert_eq!(sign_message("complete", false, false, false), "The payment is signed.");
-        assert!(sign_message("failed", true, false, false).contains("cancelled"));
+        assert!(sign_message(Pending, true, true, false).contains("scan this QR code"));
+        assert_eq!(sign_message(Pending, false, true, false), "Trying to start your BankID app.");
+        assert_eq!(sign_message(Pending, false, false, true), "Starta BankID-appen och skriv under betalningen.");
+        assert_eq!(sign_message(Complete, false, false, false), "The payment is signed.");
+        assert!(sign_message(Failed, true, false, false).contains("cancelled"));
     }
 
     /// Reads the SVG back into a module grid.

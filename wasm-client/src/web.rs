@@ -19,6 +19,7 @@ use crate::options::{
 use crate::paths::{self, Query, AIS, COF, PIS};
 use crate::retry::{parse_retry_after, Outcome, RetryPolicy};
 use crate::{bankid, poll, validate};
+use valv_wire::{header, BankIdStatus};
 
 #[wasm_bindgen(typescript_custom_section)]
 const MODELS: &'static str = include_str!("models.d.ts");
@@ -187,8 +188,8 @@ impl Inner {
             init.set_credentials(RequestCredentials::Include);
             let headers = Headers::new().map_err(|_| Failure::new(ErrorCode::Internal, "Headers is not available"))?;
             let _ = headers.set("Accept", "application/json");
-            let _ = headers.set("X-Valv-CSRF", "1");
-            let _ = headers.set("X-Request-ID", &request_id);
+            let _ = headers.set(header::CSRF, header::CSRF_VALUE);
+            let _ = headers.set(header::REQUEST_ID, &request_id);
             if let Some(b) = body {
                 let _ = headers.set("Content-Type", "application/json");
                 init.set_body(&JsValue::from_str(b));
@@ -305,7 +306,7 @@ fn response_failure(response: &Response, text: &str, sent_id: String) -> Failure
     let message = get_str(&parsed, "message");
     let body_id = get_str(&parsed, "requestId");
     let code = classify(&BodyFields { error: error.as_deref(), message: message.as_deref(), request_id: body_id.as_deref() });
-    let header_id = response.headers().get("X-Request-ID").ok().flatten();
+    let header_id = response.headers().get(header::REQUEST_ID).ok().flatten();
     let request_id = body_id.or(header_id).or(Some(sent_id));
     let body = if parsed.is_undefined() { JsValue::from_str(text) } else { parsed };
     let message: Cow<'static, str> = if code == ErrorCode::BankError {
@@ -830,9 +831,9 @@ fn swedish() -> bool {
 }
 
 /// What `onUpdate` gets for one step of a BankID login or signing.
-fn bank_id_update(status: &str, hint: &str, message: &str, qr: Option<&str>, auto_start_url: Option<&str>) -> Object {
+fn bank_id_update(status: BankIdStatus, hint: &str, message: &str, qr: Option<&str>, auto_start_url: Option<&str>) -> Object {
     let u = Object::new();
-    set(&u, "status", &JsValue::from_str(status));
+    set(&u, "status", &JsValue::from_str(status.as_str()));
     if !hint.is_empty() {
         set(&u, "hintCode", &JsValue::from_str(hint));
     }
@@ -859,17 +860,18 @@ async fn bank_id_login(inner: &Inner, body: &str, on_update: Option<&Function>, 
     let id = get_str(&step, "id").filter(|i| i.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')).unwrap_or_default();
     let path = ["/auth/bankid/", &id].concat();
     loop {
-        let status = get_str(&step, "status").unwrap_or_default();
+        // Anything but the contract's states ends the login.
+        let status = get_str(&step, "status").and_then(|s| BankIdStatus::parse(&s)).unwrap_or(BankIdStatus::Failed);
         let hint = get_str(&step, "hintCode").unwrap_or_default();
         let qr = get_str(&step, "qrData");
-        let message = bankid::message(&status, &hint, qr.is_some(), sv);
-        notify(on_update, &bank_id_update(&status, &hint, message, qr.as_deref(), get_str(&step, "autoStartUrl").as_deref()));
-        match status.as_str() {
-            "complete" => {
+        let message = bankid::message(status, &hint, qr.is_some(), sv);
+        notify(on_update, &bank_id_update(status, &hint, message, qr.as_deref(), get_str(&step, "autoStartUrl").as_deref()));
+        match status {
+            BankIdStatus::Complete => {
                 inner.change("login", true, None);
                 return inner.call("GET", Target::Broker("/auth/session"), None, signal).await;
             }
-            "pending" if !id.is_empty() => {}
+            BankIdStatus::Pending if !id.is_empty() => {}
             _ => return Err(Failure { body: step, ..Failure::new(ErrorCode::LoginFailed, message) }),
         }
         let delay = get(&step, "pollDelayMs").as_f64().unwrap_or(1000.0).clamp(500.0, 10_000.0);
@@ -915,9 +917,9 @@ async fn sign_payment(
         let message = bankid::sign_message(status, qr.is_some(), auto_start.is_some(), sv);
         notify(on_update, &bank_id_update(status, "", message, qr.as_deref(), auto_start.as_deref()));
         match status {
-            "complete" => return Ok(auth),
-            "failed" => return Err(Failure { body: auth, ..Failure::new(ErrorCode::ScaFailed, message) }),
-            _ => {}
+            BankIdStatus::Complete => return Ok(auth),
+            BankIdStatus::Failed => return Err(Failure { body: auth, ..Failure::new(ErrorCode::ScaFailed, message) }),
+            BankIdStatus::Pending => {}
         }
         let left = deadline - now_ms();
         if left <= 0.0 {

@@ -139,3 +139,25 @@ fn typescript_models_mirror_valv_psd2() {
     }
     assert!(problems.is_empty(), "models.d.ts drifted from valv-psd2:\n{}", problems.join("\n"));
 }
+
+/// The string literals of the TypeScript union `name` in `models`.
+fn union_members(models: &str, name: &str) -> Vec<String> {
+    let start = models.find(&format!("export type {name} =")).unwrap_or_else(|| panic!("no type {name}"));
+    let body = &models[start..];
+    let body = &body[..body.find(';').expect("the union ends with ;")];
+    body.split('"').skip(1).step_by(2).map(str::to_owned).collect()
+}
+
+#[test]
+fn typescript_error_codes_are_the_wire_contracts() {
+    let models = read("src/models.d.ts");
+    let ts = union_members(&models, "ValvErrorCode");
+    let wire: Vec<String> = valv_wire::Code::ALL.iter().map(|c| c.as_str().to_owned()).collect();
+    assert_eq!(ts, wire, "ValvErrorCode in models.d.ts and valv_wire::Code::ALL differ (same codes, same order)");
+    // The BankID update's `status` is the contract's login states.
+    let update = &models[models.find("export interface BankIdUpdate").expect("BankIdUpdate")..];
+    let line = update.lines().find(|l| l.trim_start().starts_with("status:")).expect("BankIdUpdate.status");
+    let states: Vec<&str> = line.split('"').skip(1).step_by(2).collect();
+    let wire = [valv_wire::BankIdStatus::Pending, valv_wire::BankIdStatus::Complete, valv_wire::BankIdStatus::Failed].map(|s| s.as_str());
+    assert_eq!(states, wire);
+}

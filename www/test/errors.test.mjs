@@ -1,15 +1,24 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { explain, fieldErrors, loginError } from "../lib/errors.js";
 
 const err = (code, status, message = "m", requestId = "rid-1") => ({ code, status, message, requestId });
 
+/** The codes valv-client can reject with: its TypeScript union (checked against the Rust contract). */
+function clientCodes() {
+  const models = readFileSync(new URL("../../wasm-client/src/models.d.ts", import.meta.url), "utf8");
+  const union = models.slice(models.indexOf("export type ValvErrorCode ="));
+  return [...union.slice(0, union.indexOf(";")).matchAll(/"([a-z_]+)"/g)].map((m) => m[1]);
+}
+
 test("each broker and client code has a title, a sentence and an action", () => {
-  for (const code of ["unauthenticated", "session_expired", "rate_limited", "upstream_unavailable", "upstream_timeout",
-    "network", "timeout", "store_unavailable", "internal", "csrf", "route_not_allowed", "bad_request",
-    "payload_too_large", "invalid_argument", "aborted", "login_failed", "sca_failed"]) {
+  const codes = clientCodes();
+  assert.ok(codes.length >= 18 && codes.includes("sca_failed"), codes.join());
+  for (const code of codes) {
     const e = explain(err(code, 0));
     assert.ok(e.title && e.detail, code);
+    assert.notEqual(e.title, explain(err("a_code_nobody_has", 0)).title, `${code} has words of its own`);
     assert.equal(e.requestId, "rid-1", code);
   }
   assert.equal(explain(err("session_expired", 401)).action, "signin");

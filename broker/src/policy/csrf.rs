@@ -2,8 +2,9 @@
 
 use axum::http::{HeaderMap, HeaderName};
 
-/// The CSRF header every `/api/…` call and `POST /auth/logout` must carry with value `1`.
-pub const CSRF_HEADER: HeaderName = HeaderName::from_static("x-valv-csrf");
+/// The CSRF header every `/api/…` call and `POST /auth/logout` must carry with value `1`
+/// (the wire contract's [`valv_wire::header::CSRF`]).
+pub const CSRF_HEADER: HeaderName = HeaderName::from_static(valv_wire::header::CSRF);
 
 const SEC_FETCH_SITE: HeaderName = HeaderName::from_static("sec-fetch-site");
 
@@ -12,7 +13,7 @@ const SEC_FETCH_SITE: HeaderName = HeaderName::from_static("sec-fetch-site");
 /// cross-site` unless the origin is allowlisted.
 pub fn check_csrf(headers: &HeaderMap, own_origin: &str, allowed: &[String]) -> Result<(), &'static str> {
     match headers.get(CSRF_HEADER).map(|v| v.as_bytes()) {
-        Some(b"1") => {}
+        Some(v) if v == valv_wire::header::CSRF_VALUE.as_bytes() => {}
         Some(_) => return Err("The X-Valv-CSRF header must be 1."),
         None => return Err("The X-Valv-CSRF: 1 header is required."),
     }

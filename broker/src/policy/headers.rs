@@ -5,8 +5,8 @@ use std::net::IpAddr;
 
 use axum::http::{header, HeaderMap, HeaderName};
 
-/// `X-Request-ID`.
-pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+/// `X-Request-ID` (the wire contract's [`valv_wire::header::REQUEST_ID`]).
+pub const REQUEST_ID: HeaderName = HeaderName::from_static(valv_wire::header::REQUEST_ID);
 
 /// The browser's request headers a provider receives unless its configuration names others
 /// (`forward_headers`): content negotiation, conditional requests and the Berlin Group
@@ -50,8 +50,8 @@ const NEVER_FORWARD: &[&str] = &[
     "host",
     "origin",
     "referer",
-    "x-valv-csrf",
-    "x-request-id",
+    valv_wire::header::CSRF,
+    valv_wire::header::REQUEST_ID,
     "connection",
     "keep-alive",
     "te",

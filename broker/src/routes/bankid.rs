@@ -33,6 +33,7 @@ use crate::session::establish::establish;
 use crate::session::login::{self, PendingLogin, MAX_RETURN_TO, PENDING_LIFETIME_SECS};
 use crate::session::{now, resolve, store_failure};
 use crate::state::{AppState, Provider};
+use valv_wire::BankIdStatus;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -101,15 +102,19 @@ fn pending(id: String, order: Order) -> Progress {
     match order {
         Order::Pending { hint_code, qr_data, autostart_token, poll_delay_ms } => Progress {
             id: Some(id),
-            status: "pending",
+            status: BankIdStatus::Pending.as_str(),
             hint_code: Some(hint_code.unwrap_or_else(|| "outstandingTransaction".to_owned())),
             qr_data,
             auto_start_url: autostart_token.as_deref().map(decoupled::autostart_url),
             poll_delay_ms: Some(poll_delay_ms),
             return_to: None,
         },
-        Order::Failed { hint_code } => Progress { status: "failed", hint_code: Some(hint_code), ..Progress::default() },
-        Order::Complete => Progress { id: Some(id), status: "pending", hint_code: Some("userSign".to_owned()), ..Progress::default() },
+        Order::Failed { hint_code } => {
+            Progress { status: BankIdStatus::Failed.as_str(), hint_code: Some(hint_code), ..Progress::default() }
+        }
+        Order::Complete => {
+            Progress { id: Some(id), status: BankIdStatus::Pending.as_str(), hint_code: Some("userSign".to_owned()), ..Progress::default() }
+        }
     }
 }
 
@@ -176,7 +181,7 @@ pub(crate) async fn poll(
             logins.remove(index);
             let cookie = login::cookie(&state, &mut logins);
             tracing::info!(provider = %name, hint_code = %hint_code, "Mobile BankID login failed");
-            let body = Progress { status: "failed", hint_code: Some(hint_code), ..Progress::default() };
+            let body = Progress { status: BankIdStatus::Failed.as_str(), hint_code: Some(hint_code), ..Progress::default() };
             Ok(with_cookie(Json(body).into_response(), cookie))
         }
         Order::Complete => {
@@ -199,7 +204,7 @@ pub(crate) async fn poll(
                 Err(e) => return Ok(with_cookie(e.into_response(), cookie)),
             };
             tracing::info!(provider = %name, "Mobile BankID login complete");
-            let body = Progress { status: "complete", return_to: Some(p.return_to), ..Progress::default() };
+            let body = Progress { status: BankIdStatus::Complete.as_str(), return_to: Some(p.return_to), ..Progress::default() };
             let res = with_cookie(Json(body).into_response(), resolve::cookie(&state, Some(&session_id), false));
             Ok(with_cookie(res, cookie))
         }

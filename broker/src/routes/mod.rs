@@ -31,6 +31,7 @@ use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::context;
+use crate::policy::headers::REQUEST_ID;
 use crate::state::AppState;
 
 /// Content-Security-Policy of every response (the SPA: its own scripts and wasm only).
@@ -211,13 +212,8 @@ fn cors_layer(origins: &[String]) -> Option<CorsLayer> {
             .allow_origin(AllowOrigin::list(values))
             .allow_credentials(true)
             .allow_methods([Method::GET, Method::HEAD, Method::POST, Method::PUT, Method::PATCH, Method::DELETE])
-            .allow_headers([
-                header::HeaderName::from_static("x-valv-csrf"),
-                header::HeaderName::from_static("x-request-id"),
-                header::CONTENT_TYPE,
-                header::ACCEPT,
-            ])
-            .expose_headers([header::HeaderName::from_static("x-request-id"), header::RETRY_AFTER])
+            .allow_headers([crate::policy::csrf::CSRF_HEADER, REQUEST_ID, header::CONTENT_TYPE, header::ACCEPT])
+            .expose_headers([REQUEST_ID, header::RETRY_AFTER])
             .max_age(std::time::Duration::from_secs(600)),
     )
 }

@@ -1,0 +1,211 @@
+//! The wire contract between the Valv broker and its browser client, defined once and used
+//! by both sides: the `error` codes of the broker's error body `{"error", "message",
+//! "requestId"}` with their HTTP statuses, the client's own codes, the header names the two
+//! exchange, and the states of a Mobile BankID login.
+//!
+//! Dependency-free, so the broker and the WebAssembly client build the same definitions.
+
+#![no_std]
+
+/// The `code` of every error a Valv client can see: first the broker's (the `error` member
+/// of its JSON error body), then the client's own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Code {
+    /// 401 from the broker: no session.
+    Unauthenticated,
+    /// 401 from the broker: the session ended (refresh refused, grant revoked, lifetime over).
+    SessionExpired,
+    /// 403 from the broker: missing CSRF header or a cross-site request.
+    Csrf,
+    /// 403 from the broker: method + path not on the provider's allowlist.
+    RouteNotAllowed,
+    /// 400 from the broker (also 404, 405 and 408 for its own endpoints).
+    BadRequest,
+    /// 413 from the broker: the request body is over the limit.
+    PayloadTooLarge,
+    /// 429 from the broker.
+    RateLimited,
+    /// 502 from the broker: the bank could not be reached or answered garbage.
+    UpstreamUnavailable,
+    /// 504 from the broker: the bank did not answer in time.
+    UpstreamTimeout,
+    /// 500 from the broker, never with details.
+    Internal,
+    /// 503 from the broker: its session store is not reachable (the session is kept; try
+    /// again shortly).
+    StoreUnavailable,
+    /// Client: the request never got an HTTP answer (offline, DNS, CORS, connection reset).
+    Network,
+    /// Client: its own timeout fired.
+    Timeout,
+    /// Client: the caller's `AbortSignal` aborted the request.
+    Aborted,
+    /// Client: the bank answered with an error (passed through by the broker).
+    BankError,
+    /// Client: an argument was rejected before any request was sent.
+    InvalidArgument,
+    /// Client: a Mobile BankID login ended without a session.
+    LoginFailed,
+    /// Client: a payment's Mobile BankID signing ended unsigned.
+    ScaFailed,
+}
+
+impl Code {
+    /// The broker's codes: the `error` values its error body can carry.
+    pub const BROKER: [Code; 11] = [
+        Code::Unauthenticated,
+        Code::SessionExpired,
+        Code::Csrf,
+        Code::RouteNotAllowed,
+        Code::BadRequest,
+        Code::PayloadTooLarge,
+        Code::RateLimited,
+        Code::UpstreamUnavailable,
+        Code::UpstreamTimeout,
+        Code::Internal,
+        Code::StoreUnavailable,
+    ];
+
+    /// Every code: the broker's, then the client's own.
+    pub const ALL: [Code; 18] = [
+        Code::Unauthenticated,
+        Code::SessionExpired,
+        Code::Csrf,
+        Code::RouteNotAllowed,
+        Code::BadRequest,
+        Code::PayloadTooLarge,
+        Code::RateLimited,
+        Code::UpstreamUnavailable,
+        Code::UpstreamTimeout,
+        Code::Internal,
+        Code::StoreUnavailable,
+        Code::Network,
+        Code::Timeout,
+        Code::Aborted,
+        Code::BankError,
+        Code::InvalidArgument,
+        Code::LoginFailed,
+        Code::ScaFailed,
+    ];
+
+    /// The wire and JavaScript form, e.g. `"session_expired"`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Code::Unauthenticated => "unauthenticated",
+            Code::SessionExpired => "session_expired",
+            Code::Csrf => "csrf",
+            Code::RouteNotAllowed => "route_not_allowed",
+            Code::BadRequest => "bad_request",
+            Code::PayloadTooLarge => "payload_too_large",
+            Code::RateLimited => "rate_limited",
+            Code::UpstreamUnavailable => "upstream_unavailable",
+            Code::UpstreamTimeout => "upstream_timeout",
+            Code::Internal => "internal",
+            Code::StoreUnavailable => "store_unavailable",
+            Code::Network => "network",
+            Code::Timeout => "timeout",
+            Code::Aborted => "aborted",
+            Code::BankError => "bank_error",
+            Code::InvalidArgument => "invalid_argument",
+            Code::LoginFailed => "login_failed",
+            Code::ScaFailed => "sca_failed",
+        }
+    }
+
+    /// The HTTP status the broker answers a broker code with (`bad_request` is 400 for
+    /// `/api/` and most else; its own endpoints also use 404, 405 and 408 with it); `None`
+    /// for the client's codes.
+    pub const fn status(self) -> Option<u16> {
+        Some(match self {
+            Code::Unauthenticated | Code::SessionExpired => 401,
+            Code::Csrf | Code::RouteNotAllowed => 403,
+            Code::BadRequest => 400,
+            Code::PayloadTooLarge => 413,
+            Code::RateLimited => 429,
+            Code::UpstreamUnavailable => 502,
+            Code::UpstreamTimeout => 504,
+            Code::Internal => 500,
+            Code::StoreUnavailable => 503,
+            _ => return None,
+        })
+    }
+
+    /// Is this one of the broker's codes.
+    pub const fn is_broker(self) -> bool {
+        self.status().is_some()
+    }
+
+    /// The broker code with this wire form (client-only codes are not broker codes).
+    pub fn from_broker(code: &str) -> Option<Code> {
+        Self::BROKER.iter().copied().find(|c| c.as_str() == code)
+    }
+
+    /// Does this error mean the browser's session is over (the app shows "signed out").
+    pub const fn ends_session(self) -> bool {
+        matches!(self, Code::Unauthenticated | Code::SessionExpired)
+    }
+}
+
+/// Header names the broker and the client exchange (lower case, as HTTP/2 sends them).
+pub mod header {
+    /// The CSRF header every `/api/…` call, `POST /auth/logout` and `/auth/bankid*` call
+    /// carries, with the value [`CSRF_VALUE`].
+    pub const CSRF: &str = "x-valv-csrf";
+    /// The only accepted value of [`CSRF`].
+    pub const CSRF_VALUE: &str = "1";
+    /// The request id: sent by the client (a UUID), kept by the broker when it is one, on
+    /// every answer and every log line.
+    pub const REQUEST_ID: &str = "x-request-id";
+}
+
+/// The `status` of a Mobile BankID login step (`POST /auth/bankid`, `GET /auth/bankid/{id}`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum BankIdStatus {
+    /// Waiting for the person: show the QR code (a new one each poll) or open BankID.
+    Pending,
+    /// Signed: the answer set the session cookie.
+    Complete,
+    /// Ended without a session (`hintCode` says why).
+    Failed,
+}
+
+impl BankIdStatus {
+    /// The wire form.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            BankIdStatus::Pending => "pending",
+            BankIdStatus::Complete => "complete",
+            BankIdStatus::Failed => "failed",
+        }
+    }
+
+    /// The status with this wire form.
+    pub fn parse(s: &str) -> Option<BankIdStatus> {
+        [BankIdStatus::Pending, BankIdStatus::Complete, BankIdStatus::Failed].into_iter().find(|b| b.as_str() == s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn broker_codes_come_first_and_are_the_ones_with_a_status() {
+        assert_eq!(Code::ALL[..Code::BROKER.len()], Code::BROKER);
+        for (i, c) in Code::ALL.iter().enumerate() {
+            assert_eq!(c.is_broker(), i < Code::BROKER.len(), "{}", c.as_str());
+            assert_eq!(Code::from_broker(c.as_str()), c.is_broker().then_some(*c));
+            assert!(Code::ALL[..i].iter().all(|o| o.as_str() != c.as_str()), "{} twice", c.as_str());
+        }
+        assert_eq!(Code::from_broker("nope"), None);
+        assert!(Code::SessionExpired.ends_session() && !Code::BankError.ends_session());
+    }
+
+    #[test]
+    fn bankid_states_round_trip() {
+        for s in ["pending", "complete", "failed"] {
+            assert_eq!(BankIdStatus::parse(s).map(BankIdStatus::as_str), Some(s));
+        }
+        assert_eq!(BankIdStatus::parse("PENDING"), None);
+    }
+}
