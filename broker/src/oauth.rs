@@ -4,7 +4,7 @@
 use std::time::Instant;
 
 use base64::Engine;
-use serde::Deserialize;
+use valv_psd2::{OAuthError, TokenResponse};
 
 use crate::config::ClientAuth;
 use crate::session::now;
@@ -25,24 +25,6 @@ pub enum TokenError {
     Timeout,
     /// Could not reach the bank, or it answered something that is not a token response.
     Unavailable,
-}
-
-#[derive(Deserialize)]
-struct TokenResponse {
-    access_token: String,
-    #[serde(default)]
-    refresh_token: Option<String>,
-    #[serde(default)]
-    expires_in: Option<serde_json::Value>,
-    #[serde(default)]
-    scope: Option<String>,
-    #[serde(default)]
-    token_type: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct OAuthErrorBody {
-    error: String,
 }
 
 /// Largest token-endpoint answer read (a token response is a few hundred bytes).
@@ -162,7 +144,7 @@ pub fn decode_token_answer(
     now: i64,
 ) -> Result<TokenSet, Undecodable> {
     if !(200..300).contains(&status) {
-        let code = serde_json::from_slice::<OAuthErrorBody>(body).ok().map(|b| b.error);
+        let code = serde_json::from_slice::<OAuthError>(body).ok().map(|b| b.error);
         return Err(Undecodable::Refused { status, code });
     }
     let t = serde_json::from_slice::<TokenResponse>(body).map_err(|_| Undecodable::NotATokenResponse)?;
@@ -172,13 +154,7 @@ pub fn decode_token_answer(
     if t.access_token.is_empty() {
         return Err(Undecodable::NotATokenResponse);
     }
-    let expires_in = match &t.expires_in {
-        Some(serde_json::Value::Number(n)) => n.as_i64(),
-        Some(serde_json::Value::String(s)) => s.trim().parse::<i64>().ok(),
-        _ => None,
-    }
-    .filter(|n| *n > 0)
-    .unwrap_or(DEFAULT_EXPIRES_IN);
+    let expires_in = t.expires_in.filter(|n| *n > 0).unwrap_or(DEFAULT_EXPIRES_IN);
     let scopes = match t.scope.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         Some(s) => s.split_whitespace().map(str::to_owned).collect(),
         None => previous.map(|p| p.scopes.clone()).unwrap_or_else(|| requested_scopes.to_vec()),

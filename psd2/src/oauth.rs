@@ -37,10 +37,12 @@ impl fmt::Debug for ExtraKeys<'_> {
 pub struct TokenResponse {
     /// The access token (secret).
     pub access_token: String,
-    /// `bearer` at SEB.
-    pub token_type: String,
-    /// Lifetime in seconds. Signed: SEB's example even shows a negative value.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// `bearer` at SEB (RFC 6749 requires it; read as absent when a bank leaves it out).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_type: Option<String>,
+    /// Lifetime in seconds. Signed: SEB's example even shows a negative value. Read from a
+    /// number or a numeric string (some banks send `"3599"`); anything else reads as absent.
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "lenient_seconds")]
     pub expires_in: Option<i64>,
     /// The refresh token (secret).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -58,7 +60,7 @@ impl TokenResponse {
     pub fn bearer(access_token: impl Into<String>, expires_in: i64, refresh_token: Option<String>, scope: Option<String>) -> Self {
         Self {
             access_token: access_token.into(),
-            token_type: "bearer".to_owned(),
+            token_type: Some("bearer".to_owned()),
             expires_in: Some(expires_in),
             refresh_token,
             scope,
@@ -83,6 +85,15 @@ impl fmt::Debug for TokenResponse {
             .field("extra_keys", &ExtraKeys(&self.extra))
             .finish()
     }
+}
+
+/// `expires_in` as a number or a numeric string; any other value (or a fraction) is `None`.
+fn lenient_seconds<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    Ok(match Value::deserialize(d)? {
+        Value::Number(n) => n.as_i64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    })
 }
 
 /// A form-urlencoded request to `POST /mga/sps/oauth/oauth20/token`.

@@ -462,3 +462,15 @@ fn query_strings() {
     assert_eq!(a.with_balance, Some(true));
     assert!(serde_urlencoded::from_str::<AccountsQuery>("withBalance=yes").is_err());
 }
+
+#[test]
+fn token_responses_are_read_leniently_where_banks_differ() {
+    let read = |v: serde_json::Value| serde_json::from_value::<TokenResponse>(v).expect("a token response");
+    let t = read(json!({"access_token": "at", "expires_in": "3599"}));
+    assert_eq!((t.expires_in, t.token_type.as_deref()), (Some(3599), None), "a numeric string, no token_type");
+    assert_eq!(read(json!({"access_token": "at", "expires_in": 1.5})).expires_in, None);
+    assert_eq!(read(json!({"access_token": "at", "expires_in": null})).expires_in, None);
+    assert_eq!(read(json!({"access_token": "at", "expires_in": "soon"})).expires_in, None);
+    assert_eq!(read(json!({"access_token": "at", "token_type": "Bearer", "expires_in": -5})).expires_in, Some(-5));
+    assert!(serde_json::from_value::<TokenResponse>(json!({"token_type": "bearer"})).is_err(), "no access token");
+}

@@ -1,9 +1,9 @@
-//! Errors as SEB sends them: RFC 7807 problem objects with Berlin Group codes
-//! (AIS/PIS), RFC 6749 JSON (OAuth token endpoint) and SEB's auth v3 shape.
+//! Errors as SEB sends them, as responses: RFC 7807 problem objects with Berlin Group codes
+//! (AIS/PIS), RFC 6749 JSON (OAuth token endpoint) and SEB's auth v3 shape — the bodies are
+//! `valv-psd2`'s types, the ones a client of the bank reads them with.
 
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
 
 /// An RFC 7807 problem with a Berlin Group error code, as SEB's AIS/PIS APIs send it:
 /// `{"type": "https://berlingroup.com/error-codes/CODE", "title", "status", "detail", "code"}`.
@@ -32,46 +32,12 @@ impl Problem {
     pub fn unknown(detail: impl Into<String>) -> Self {
         Self::new(StatusCode::NOT_FOUND, "RESOURCE_UNKNOWN", detail)
     }
-
-    /// The Berlin Group title for a code.
-    pub fn title(code: &str) -> &'static str {
-        match code {
-            "FORMAT_ERROR" => "Format of certain request fields are not matching the XS2A requirements",
-            "PARAMETER_NOT_CONSISTENT" => "Parameters submitted by TPP are not consistent",
-            "PARAMETER_NOT_SUPPORTED" => "The parameter is not supported by the API provider",
-            "PERIOD_INVALID" => "Requested time period out of bound",
-            "TOKEN_INVALID" => "The OAuth2 token is associated to the TPP but is not valid for the addressed service/resource",
-            "TOKEN_UNKNOWN" => "The OAuth2 token cannot be matched by the ASPSP relative to the TPP",
-            "TOKEN_EXPIRED" => "The OAuth2 token is associated to the TPP but has expired and needs to be renewed",
-            "CERTIFICATE_INVALID" => "The contents of the signature/corporate seal certificate are not matching PSD2 general requirements",
-            "RESOURCE_UNKNOWN" => "The addressed resource is unknown relative to the TPP",
-            "RESOURCE_EXPIRED" => "The addressed resource is associated with the TPP but has expired, not addressable anymore",
-            "SERVICE_BLOCKED" => "This service is not reachable for the addressed PSU due to a channel independent blocking by the ASPSP",
-            "SERVICE_INVALID" => "The addressed service is not valid for the addressed resources or the submitted data",
-            "ACCESS_EXCEEDED" => "The access on the account has been exceeding the consented multiplicity without PSU involvement",
-            "PAYMENT_FAILED" => "The payment initiation POST request failed during the initial process",
-            "EXECUTION_DATE_INVALID" => "The requested execution date is not a valid execution date for the ASPSP",
-            "PRODUCT_INVALID" => "The addressed payment product is not available for the PSU",
-            "PRODUCT_UNKNOWN" => "The addressed payment product is not supported by the ASPSP",
-            "CANCELLATION_INVALID" => "The addressed payment is not cancellable",
-            "STATUS_INVALID" => "The addressed resource does not allow addressing the requested status",
-            "INTERNAL_SERVER_ERROR" => "Internal server error",
-            "SERVICE_UNAVAILABLE" => "The service is temporarily unavailable",
-            _ => "Request failed",
-        }
-    }
 }
 
 impl IntoResponse for Problem {
     fn into_response(self) -> Response {
-        let body = json!({
-            "type": format!("https://berlingroup.com/error-codes/{}", self.code),
-            "title": Self::title(self.code),
-            "status": self.status.as_u16(),
-            "detail": self.detail,
-            "code": self.code,
-        });
-        (self.status, [(header::CONTENT_TYPE, "application/problem+json")], body.to_string()).into_response()
+        let body = valv_psd2::Problem::berlin_group(self.status.as_u16(), self.code, self.detail);
+        (self.status, [(header::CONTENT_TYPE, "application/problem+json")], json(&body)).into_response()
     }
 }
 
@@ -97,9 +63,9 @@ impl OAuthError {
 
 impl IntoResponse for OAuthError {
     fn into_response(self) -> Response {
-        let body = json!({ "error": self.error, "error_description": self.description });
-        let mut res = (self.status, [(header::CONTENT_TYPE, "application/json"), (header::CACHE_CONTROL, "no-store")], body.to_string())
-            .into_response();
+        let body = valv_psd2::OAuthError::new(self.error, self.description);
+        let mut res =
+            (self.status, [(header::CONTENT_TYPE, "application/json"), (header::CACHE_CONTROL, "no-store")], json(&body)).into_response();
         if self.status == StatusCode::UNAUTHORIZED {
             res.headers_mut().insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Basic realm=\"sandbox\""));
         }
@@ -127,7 +93,12 @@ impl AuthV3Error {
 
 impl IntoResponse for AuthV3Error {
     fn into_response(self) -> Response {
-        let body = json!({ "detail": null, "title": self.title, "status": self.status.as_u16(), "type": self.kind });
-        (self.status, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
+        let body = valv_psd2::AuthV3Error::new(self.status.as_u16(), self.kind, self.title);
+        (self.status, [(header::CONTENT_TYPE, "application/json")], json(&body)).into_response()
     }
+}
+
+/// A body as JSON text (the psd2 error types always serialise).
+fn json<T: serde::Serialize>(body: &T) -> String {
+    serde_json::to_string(body).unwrap_or_else(|_| String::from("{}"))
 }

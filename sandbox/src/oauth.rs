@@ -17,7 +17,7 @@ use crate::auth::{test_person, TEST_PERSONS};
 use crate::config::Client;
 use crate::error::OAuthError;
 use crate::state::SandboxState;
-use crate::tokens::{random_token, CodeRequest, TokenSet};
+use crate::tokens::{random_token, CodeRequest, IssuedTokens};
 
 /// Scopes the sandbox knows.
 pub const SCOPES: [&str; 2] = ["psd2_accounts", "psd2_payments"];
@@ -252,7 +252,7 @@ async fn login(State(st): State<SandboxState>, body: Bytes) -> Response {
 }
 
 /// Token-endpoint response with `Cache-Control: no-store`.
-pub fn token_response(status: StatusCode, set: &TokenSet) -> Response {
+pub fn token_response(status: StatusCode, set: &IssuedTokens) -> Response {
     (status, [(header::CACHE_CONTROL, "no-store"), (header::PRAGMA, "no-cache")], Json(set)).into_response()
 }
 
@@ -329,7 +329,7 @@ async fn token(State(st): State<SandboxState>, headers: HeaderMap, body: Bytes) 
     }
 }
 
-fn token_inner(st: &SandboxState, headers: &HeaderMap, body: &[u8]) -> Result<TokenSet, OAuthError> {
+fn token_inner(st: &SandboxState, headers: &HeaderMap, body: &[u8]) -> Result<IssuedTokens, OAuthError> {
     let form = parse_form(body)?;
     let field = |k: &str| form.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str()).filter(|v| !v.is_empty());
     let grant_type = field("grant_type").unwrap_or("");

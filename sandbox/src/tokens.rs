@@ -31,26 +31,9 @@ fn hash(token: &str) -> Hash {
     Sha256::digest(token.as_bytes()).into()
 }
 
-/// The token endpoint's success body, as SEB sends it.
-#[derive(Clone, Serialize)]
-pub struct TokenSet {
-    /// Opaque access token.
-    pub access_token: String,
-    /// Opaque refresh token.
-    pub refresh_token: String,
-    /// Granted scopes, space separated.
-    pub scope: String,
-    /// Always `bearer`.
-    pub token_type: &'static str,
-    /// Access-token lifetime in seconds.
-    pub expires_in: u64,
-}
-
-impl std::fmt::Debug for TokenSet {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TokenSet").field("scope", &self.scope).field("expires_in", &self.expires_in).finish_non_exhaustive()
-    }
-}
+/// The token endpoint's success body, as SEB sends it: `valv-psd2`'s `TokenResponse`
+/// (`bearer`, with the refresh token and the granted scopes; `Debug` redacts the tokens).
+pub type IssuedTokens = valv_psd2::TokenResponse;
 
 /// Why an access token was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -159,7 +142,7 @@ impl TokenStore {
     }
 
     /// Creates a grant and issues its first token pair.
-    pub fn grant(&mut self, person: &str, client: &str, scopes: Vec<String>, settings: &Settings) -> TokenSet {
+    pub fn grant(&mut self, person: &str, client: &str, scopes: Vec<String>, settings: &Settings) -> IssuedTokens {
         let id = self.new_grant(person, client, scopes.clone());
         self.issue(id, scopes, None, settings)
     }
@@ -172,7 +155,7 @@ impl TokenStore {
     }
 
     /// Issues an access token (and a refresh token unless `keep_refresh` is given) for a grant.
-    fn issue(&mut self, grant: u64, scopes: Vec<String>, keep_refresh: Option<String>, settings: &Settings) -> TokenSet {
+    fn issue(&mut self, grant: u64, scopes: Vec<String>, keep_refresh: Option<String>, settings: &Settings) -> IssuedTokens {
         let access = random_token();
         let lifetime = settings.access_token_lifetime;
         self.access
@@ -191,7 +174,7 @@ impl TokenStore {
                 self.issued.push(IssuedRecord { person: g.person.clone(), access_token: access.clone(), refresh_token: refresh.clone() });
             }
         }
-        TokenSet { access_token: access, refresh_token: refresh, scope: scopes.join(" "), token_type: "bearer", expires_in: lifetime }
+        IssuedTokens::bearer(access, i64::try_from(lifetime).unwrap_or(i64::MAX), Some(refresh), Some(scopes.join(" ")))
     }
 
     /// Stores a new one-time authorization code and returns it.
@@ -223,7 +206,7 @@ impl TokenStore {
         redirect_uri: Option<&str>,
         verifier: Option<&str>,
         settings: &Settings,
-    ) -> Result<TokenSet, GrantError> {
+    ) -> Result<IssuedTokens, GrantError> {
         let h = hash(code);
         let Some(entry) = self.codes.get_mut(&h) else {
             return Err(GrantError("The authorization code is invalid".into()));
@@ -260,7 +243,13 @@ impl TokenStore {
     }
 
     /// Refresh-token grant, with optional scope narrowing, rotation and reuse detection.
-    pub fn refresh(&mut self, token: &str, client: &str, scope: Option<&[String]>, settings: &Settings) -> Result<TokenSet, GrantError> {
+    pub fn refresh(
+        &mut self,
+        token: &str,
+        client: &str,
+        scope: Option<&[String]>,
+        settings: &Settings,
+    ) -> Result<IssuedTokens, GrantError> {
         let h = hash(token);
         let Some(entry) = self.refresh.get(&h) else {
             return Err(GrantError("The refresh token is invalid".into()));
@@ -384,6 +373,10 @@ fn valid_verifier(v: &str) -> bool {
 mod tests {
     use super::*;
 
+    fn rt(t: &IssuedTokens) -> &str {
+        t.refresh_token.as_deref().unwrap_or_default()
+    }
+
     fn s() -> Settings {
         Settings::default()
     }
@@ -401,23 +394,23 @@ mod tests {
         let mut set = s();
         set.refresh_rotation = true;
         let t = st.grant("9311219639", "c", vec!["psd2_accounts".into()], &set);
-        let t2 = st.refresh(&t.refresh_token, "c", None, &set).unwrap();
+        let t2 = st.refresh(rt(&t), "c", None, &set).unwrap();
         assert_ne!(t2.refresh_token, t.refresh_token);
         assert!(st.check_access(&t2.access_token).is_ok());
-        assert!(st.refresh(&t.refresh_token, "c", None, &set).is_err());
+        assert!(st.refresh(rt(&t), "c", None, &set).is_err());
         assert_eq!(st.check_access(&t2.access_token).unwrap_err(), AccessError::Invalid);
-        assert!(st.refresh(&t2.refresh_token, "c", None, &set).is_err());
+        assert!(st.refresh(rt(&t2), "c", None, &set).is_err());
     }
 
     #[test]
     fn no_rotation_keeps_refresh_token_and_narrows_scope() {
         let mut st = TokenStore::default();
         let t = st.grant("p", "c", vec!["psd2_accounts".into(), "psd2_payments".into()], &s());
-        let t2 = st.refresh(&t.refresh_token, "c", Some(&["psd2_accounts".into()]), &s()).unwrap();
+        let t2 = st.refresh(rt(&t), "c", Some(&["psd2_accounts".into()]), &s()).unwrap();
         assert_eq!(t2.refresh_token, t.refresh_token);
-        assert_eq!(t2.scope, "psd2_accounts");
-        assert!(st.refresh(&t.refresh_token, "other", None, &s()).is_err());
-        assert!(st.refresh(&t.refresh_token, "c", Some(&["x".into()]), &s()).is_err());
+        assert_eq!(t2.scope.as_deref(), Some("psd2_accounts"));
+        assert!(st.refresh(rt(&t), "other", None, &s()).is_err());
+        assert!(st.refresh(rt(&t), "c", Some(&["x".into()]), &s()).is_err());
     }
 
     #[test]
