@@ -13,7 +13,9 @@
 //!    broker + sandbox;
 //! 7. e2e: the demo app driven in headless Chromium by Playwright (`tests/e2e`, npm
 //!    `playwright-core` with the system Chromium, axe-core), against a live broker + sandbox;
-//! 8. fuzz: every fuzz target of `fuzz/` for a few seconds (cargo-fuzz, installed when missing).
+//! 8. msrv: the workspace checked (`cargo check --all-targets`) with the toolchain of its
+//!    declared `rust-version`, installed by rustup when missing;
+//! 9. fuzz: every fuzz target of `fuzz/` for a few seconds (cargo-fuzz, installed when missing).
 
 use std::process::Command;
 use std::time::Instant;
@@ -44,6 +46,8 @@ pub enum Part {
     Www,
     /// The demo app end to end in headless Chromium (Playwright, axe-core).
     E2e,
+    /// The workspace checked with the toolchain of its declared `rust-version`.
+    Msrv,
 }
 
 /// Options of `cargo xtask test`.
@@ -67,7 +71,7 @@ const FUZZ_SECONDS: u64 = 10;
 /// Runs the suite.
 pub fn run_cmd(args: Args) -> Result<()> {
     let parts = if args.only.is_empty() {
-        vec![Part::Lint, Part::Native, Part::Www, Part::Newman, Part::Package, Part::Browser, Part::E2e, Part::Fuzz]
+        vec![Part::Lint, Part::Native, Part::Www, Part::Newman, Part::Package, Part::Browser, Part::E2e, Part::Msrv, Part::Fuzz]
     } else {
         args.only.clone()
     };
@@ -91,6 +95,7 @@ pub fn run_cmd(args: Args) -> Result<()> {
             Part::Browser => browser(&tools)?,
             Part::Www => www()?,
             Part::E2e => e2e(&tools, !parts.contains(&Part::Package), args.screenshots)?,
+            Part::Msrv => msrv(!args.no_install)?,
             Part::Fuzz => {
                 crate::fuzz::run_cmd(crate::fuzz::Args { seconds: FUZZ_SECONDS, targets: Vec::new(), no_install: args.no_install })?
             }
@@ -127,6 +132,43 @@ fn lint(tools: &Tools) -> Result<()> {
         "--",
         "-D",
         "warnings",
+    ]))
+}
+
+/// The workspace's declared `rust-version` (`[workspace.package]`, as cargo reports it for
+/// its packages: they all inherit it).
+fn declared_rust_version() -> Result<String> {
+    let out = crate::procs::output(Command::new("cargo").current_dir(root()).args(["metadata", "--format-version", "1", "--no-deps"]))
+        .context("cargo metadata failed")?;
+    let meta: serde_json::Value = serde_json::from_str(&out).context("reading cargo metadata")?;
+    let versions: std::collections::BTreeSet<&str> =
+        meta["packages"].as_array().into_iter().flatten().filter_map(|p| p["rust_version"].as_str()).collect();
+    match versions.into_iter().collect::<Vec<_>>().as_slice() {
+        [one] => Ok((*one).to_owned()),
+        [] => bail!("no package declares a rust-version"),
+        many => bail!("the packages declare different rust-versions: {many:?}"),
+    }
+}
+
+/// Checks that the declared `rust-version` builds the workspace: with that toolchain
+/// (installed by rustup, minimal profile, when missing) and the locked dependencies.
+fn msrv(install: bool) -> Result<()> {
+    let version = declared_rust_version()?;
+    step(&format!("rust-version {version}: cargo +{version} check --workspace --all-targets --locked"));
+    let installed = crate::procs::output(Command::new("rustup").args(["toolchain", "list"])).unwrap_or_default();
+    if !installed.lines().any(|l| l.starts_with(&format!("{version}-")) || l.starts_with(&format!("{version}."))) {
+        if !install {
+            bail!("the Rust {version} toolchain is missing: run `rustup toolchain install {version} --profile minimal`");
+        }
+        note(&format!("Rust {version}: missing, installing (rustup, minimal profile)"));
+        run(Command::new("rustup").args(["toolchain", "install", &version, "--profile", "minimal"]))?;
+    }
+    run(Command::new("cargo").current_dir(root()).env("CARGO_TARGET_DIR", crate::target_dir().join("msrv")).args([
+        &format!("+{version}"),
+        "check",
+        "--workspace",
+        "--all-targets",
+        "--locked",
     ]))
 }
 
