@@ -71,7 +71,7 @@ pub fn money(ore: i64, scale: u32) -> String {
     match scale {
         // Fewer than two decimals only when that is exact: an amount is never shown rounded.
         0 if cents == 0 => format!("{sign}{whole}"),
-        1 if cents % 10 == 0 => format!("{sign}{whole}.{}", cents / 10),
+        1 if cents.is_multiple_of(10) => format!("{sign}{whole}.{}", cents / 10),
         0..=2 => format!("{sign}{whole}.{cents:02}"),
         _ => format!("{sign}{whole}.{cents:02}{}", "0".repeat(scale as usize - 2)),
     }

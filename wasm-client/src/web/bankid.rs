@@ -1,0 +1,187 @@
+//! Mobile BankID in the page: the login through the broker and a payment's signing, each
+//! followed until it ends, with BankID's QR code and words at every step.
+
+use js_sys::{Array, Function, Object, Promise, Reflect};
+use tsify::Ts;
+use valv_wire::BankIdStatus;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::AbortSignal;
+
+use super::args::{login_args, opts, stringify};
+use super::failure::{Failure, Res};
+use super::ffi::{get, get_str, js_sleep, now_ms, set};
+use super::pis::payment_path;
+use super::transport::{Inner, Target};
+use super::valv::{Op, Valv};
+use crate::error::ErrorCode;
+use crate::options::{BankIdOptions, SignOptions};
+use crate::paths::{self};
+use crate::{bankid as texts, validate};
+
+#[wasm_bindgen]
+impl Valv {
+    /// Signs in with Mobile BankID through the broker (the bank's decoupled authorization):
+    /// `onUpdate` gets every step — `{ status, hintCode, message, qrSvg, autoStartUrl }`,
+    /// with a new QR code about every second — until the person has signed; then the
+    /// promise resolves with the new session and `onSessionChange` hears `login`. Rejects
+    /// `login_failed` (BankID's message; `err.body.hintCode`), `aborted` on `signal` (the
+    /// broker forgets the login), or the broker's errors.
+    #[wasm_bindgen(js_name = bankIdLogin, unchecked_return_type = "Promise<Session>")]
+    pub fn bank_id_login(&self, options: Option<Ts<BankIdOptions>>) -> Promise {
+        self.start(opts(options).and_then(|o| {
+            let scopes = o.scopes.unwrap_or_default();
+            login_args(o.return_to.as_deref(), &scopes)?;
+            let body = Object::new();
+            set(&body, "provider", &JsValue::from_str(&self.inner.provider));
+            if !scopes.is_empty() {
+                set(&body, "scopes", &scopes.iter().map(|s| JsValue::from_str(s)).collect::<Array>());
+            }
+            if let Some(r) = &o.return_to {
+                set(&body, "returnTo", &JsValue::from_str(r));
+            }
+            let body = stringify(&body, "options")?;
+            Ok(Op::BankId { body, on_update: o.on_update, signal: o.signal })
+        }))
+    }
+
+    /// Signs a payment with Mobile BankID: starts an authorisation (method `bankIdQr` unless
+    /// given) and follows it about every second, `onUpdate` getting every step — `{ status,
+    /// message, qrSvg, autoStartUrl }` with the bank's new QR code each second — until the
+    /// person has signed; resolves with the finalised `Authorisation` (then follow the
+    /// payment with `waitForPayment`). Rejects `sca_failed` (cancelled or timed out at the
+    /// bank; `err.body` is the authorisation), `timeout` after `timeoutMs`, `aborted` on
+    /// `signal`, or the errors of any call.
+    #[wasm_bindgen(js_name = signPayment, unchecked_return_type = "Promise<Authorisation>")]
+    pub fn sign_payment(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "PaymentProduct")] product: &str,
+        payment_id: &str,
+        options: Option<Ts<SignOptions>>,
+    ) -> Promise {
+        self.start(payment_path(product, payment_id, &["authorisations"]).and_then(|path| {
+            let o = opts(options)?;
+            let timeout = o.timeout_ms.unwrap_or(300_000.0);
+            validate::wait_options(1000.0, 1000.0, timeout)?;
+            let method = o.authentication_method_id.unwrap_or_else(|| "bankIdQr".to_owned());
+            let body = Object::new();
+            set(&body, "authenticationMethodId", &JsValue::from_str(&method));
+            let body = stringify(&body, "body")?;
+            Ok(Op::Sign { path, body, on_update: o.on_update, timeout, signal: o.signal })
+        }))
+    }
+}
+
+/// Is the page in Swedish (`<html lang>`, else the browser's language).
+pub(super) fn swedish() -> bool {
+    let lang = web_sys::window()
+        .and_then(|w| Reflect::get(&w, &JsValue::from_str("document")).ok())
+        .and_then(|d| Reflect::get(&d, &JsValue::from_str("documentElement")).ok())
+        .and_then(|e| get_str(&e, "lang"))
+        .filter(|l| !l.is_empty())
+        .or_else(|| get_str(&Reflect::get(&js_sys::global(), &JsValue::from_str("navigator")).unwrap_or(JsValue::UNDEFINED), "language"));
+    lang.is_some_and(|l| l.get(..2).is_some_and(|p| p.eq_ignore_ascii_case("sv")))
+}
+
+/// What `onUpdate` gets for one step of a BankID login or signing.
+pub(super) fn bank_id_update(status: BankIdStatus, hint: &str, message: &str, qr: Option<&str>, auto_start_url: Option<&str>) -> Object {
+    let u = Object::new();
+    set(&u, "status", &JsValue::from_str(status.as_str()));
+    if !hint.is_empty() {
+        set(&u, "hintCode", &JsValue::from_str(hint));
+    }
+    set(&u, "message", &JsValue::from_str(message));
+    if let Some(svg) = qr.and_then(texts::qr_svg) {
+        set(&u, "qrSvg", &JsValue::from_str(&svg));
+    }
+    if let Some(a) = auto_start_url {
+        set(&u, "autoStartUrl", &JsValue::from_str(a));
+    }
+    u
+}
+
+/// Tells the page (a throwing callback must not end the login or signing).
+pub(super) fn notify(on_update: Option<&Function>, update: &Object) {
+    if let Some(f) = on_update {
+        let _ = f.call1(&JsValue::UNDEFINED, update);
+    }
+}
+
+pub(super) async fn bank_id_login(inner: &Inner, body: &str, on_update: Option<&Function>, signal: Option<AbortSignal>) -> Res {
+    let sv = swedish();
+    let mut step = inner.call("POST", Target::Broker("/auth/bankid"), Some(body), signal.clone()).await?;
+    let id = get_str(&step, "id").filter(|i| i.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')).unwrap_or_default();
+    let path = ["/auth/bankid/", &id].concat();
+    loop {
+        // Anything but the contract's states ends the login.
+        let status = get_str(&step, "status").and_then(|s| BankIdStatus::parse(&s)).unwrap_or(BankIdStatus::Failed);
+        let hint = get_str(&step, "hintCode").unwrap_or_default();
+        let qr = get_str(&step, "qrData");
+        let message = texts::message(status, &hint, qr.is_some(), sv);
+        notify(on_update, &bank_id_update(status, &hint, message, qr.as_deref(), get_str(&step, "autoStartUrl").as_deref()));
+        match status {
+            BankIdStatus::Complete => {
+                inner.change("login", true, None);
+                return inner.call("GET", Target::Broker("/auth/session"), None, signal).await;
+            }
+            BankIdStatus::Pending if !id.is_empty() => {}
+            _ => return Err(Failure { body: step, ..Failure::new(ErrorCode::LoginFailed, message) }),
+        }
+        let delay = get(&step, "pollDelayMs").as_f64().unwrap_or(1000.0).clamp(500.0, 10_000.0);
+        let next = match JsFuture::from(js_sleep(delay, signal.clone())).await {
+            Ok(_) => inner.call("GET", Target::Broker(&path), None, signal.clone()).await,
+            Err(_) => Err(Failure::new(ErrorCode::Aborted, "the BankID login was aborted")),
+        };
+        step = match next {
+            Ok(s) => s,
+            Err(f) => {
+                if f.code == ErrorCode::Aborted {
+                    // Stopped by the page: the broker forgets the login (best effort).
+                    let _ = inner.call("DELETE", Target::Broker(&path), None, None).await;
+                }
+                return Err(f);
+            }
+        };
+    }
+}
+
+pub(super) async fn sign_payment(
+    inner: &Inner,
+    path: &str,
+    body: &str,
+    on_update: Option<&Function>,
+    timeout: f64,
+    signal: Option<AbortSignal>,
+) -> Res {
+    let sv = swedish();
+    let deadline = now_ms() + timeout;
+    let mut auth = inner.call("POST", Target::Api(path), Some(body), signal.clone()).await?;
+    let id = get_str(&auth, "authorisationId").unwrap_or_default();
+    validate::id(&id, "authorisationId")
+        .map_err(|_| Failure::new(ErrorCode::BankError, "the bank's answer has no usable authorisationId"))?;
+    let auth_path = paths::join(path, &[&id]);
+    loop {
+        let status = texts::sign_status(&get_str(&auth, "scaStatus").unwrap_or_default());
+        // SEB's members for BankID (its Payment Initiation collection): `qrData`, `autoStartToken`.
+        let qr = get_str(&auth, "qrData");
+        let auto_start = get_str(&auth, "autoStartToken")
+            .filter(|t| !t.is_empty())
+            .map(|t| ["bankid:///?autostarttoken=", &String::from(js_sys::encode_uri_component(&t)), "&redirect=null"].concat());
+        let message = texts::sign_message(status, qr.is_some(), auto_start.is_some(), sv);
+        notify(on_update, &bank_id_update(status, "", message, qr.as_deref(), auto_start.as_deref()));
+        match status {
+            BankIdStatus::Complete => return Ok(auth),
+            BankIdStatus::Failed => return Err(Failure { body: auth, ..Failure::new(ErrorCode::ScaFailed, message) }),
+            BankIdStatus::Pending => {}
+        }
+        let left = deadline - now_ms();
+        if left <= 0.0 {
+            return Err(Failure::new(ErrorCode::Timeout, "the payment was not signed in time"));
+        }
+        // BankID's QR code changes every second: SEB asks to poll every second.
+        if JsFuture::from(js_sleep(left.min(1000.0), signal.clone())).await.is_err() {
+            return Err(Failure::new(ErrorCode::Aborted, "signing the payment was aborted"));
+        }
+        auth = inner.call("GET", Target::Api(&auth_path), None, signal.clone()).await?;
+    }
+}

@@ -1,0 +1,62 @@
+//! The JavaScript the client calls — `js/valv.js`'s helpers (fetch with a timeout, sleep,
+//! JSON, the async iterator, the `ValvError` class), `crypto.getRandomValues`, `Date.now` —
+//! and accessors of plain JavaScript objects.
+
+use js_sys::{Object, Promise, Reflect};
+use wasm_bindgen::prelude::*;
+use web_sys::{AbortSignal, RequestInit};
+
+use crate::paths::{self};
+
+#[wasm_bindgen(module = "/js/valv.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = ValvError)]
+    pub(super) type JsValvError;
+
+    #[wasm_bindgen(constructor, js_class = "ValvError")]
+    pub(super) fn new(message: &str, code: &str, status: u16, request_id: Option<String>, body: &JsValue) -> JsValvError;
+
+    #[wasm_bindgen(js_name = send)]
+    pub(super) fn js_send(url: &str, init: &RequestInit, timeout_ms: f64, signal: Option<AbortSignal>) -> Promise;
+
+    #[wasm_bindgen(js_name = sleep)]
+    pub(super) fn js_sleep(ms: f64, signal: Option<AbortSignal>) -> Promise;
+
+    #[wasm_bindgen(js_name = parseJson)]
+    pub(super) fn parse_json(text: &str) -> JsValue;
+
+    #[wasm_bindgen(js_name = iterable)]
+    pub(super) fn js_iterable(pages: JsValue) -> JsValue;
+}
+
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_namespace = crypto, js_name = getRandomValues)]
+    pub(super) fn get_random_values(buf: &mut [u8]);
+
+    #[wasm_bindgen(js_namespace = Date, js_name = now)]
+    pub(super) fn now_ms() -> f64;
+}
+
+pub(super) fn get(obj: &JsValue, key: &str) -> JsValue {
+    if obj.is_object() {
+        Reflect::get(obj, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
+    } else {
+        JsValue::UNDEFINED
+    }
+}
+
+pub(super) fn get_str(obj: &JsValue, key: &str) -> Option<String> {
+    get(obj, key).as_string()
+}
+
+pub(super) fn set(obj: &Object, key: &str, value: &JsValue) {
+    // Setting a plain data property on a fresh object cannot fail.
+    let _ = Reflect::set(obj, &JsValue::from_str(key), value);
+}
+
+pub(super) fn new_request_id() -> String {
+    let mut bytes = [0u8; 16];
+    get_random_values(&mut bytes);
+    paths::uuid_v4(bytes)
+}

@@ -1,0 +1,125 @@
+//! The state one `Valv` shares with its calls, and the one request pipeline: URL, headers,
+//! timeout, cancellation and retries of every call to the broker.
+
+use std::cell::{Cell, RefCell};
+
+use js_sys::{Array, Function};
+use valv_wire::header;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{AbortSignal, BroadcastChannel, Headers, MessageEvent, RequestCredentials, RequestInit, Response};
+
+use super::failure::{response_failure, Failure, Res};
+use super::ffi::{js_send, js_sleep, new_request_id, parse_json};
+use crate::error::ErrorCode;
+use crate::paths::{self};
+use crate::retry::{parse_retry_after, Outcome, RetryPolicy};
+
+/// The `BroadcastChannel` message handler, kept alive as long as the client.
+pub(super) type MessageHandler = Closure<dyn FnMut(MessageEvent)>;
+
+/// Shared state of one `Valv` instance.
+pub(super) struct Inner {
+    pub(super) base_url: String,
+    pub(super) provider: String,
+    pub(super) timeout_ms: f64,
+    pub(super) policy: RetryPolicy,
+    pub(super) listeners: RefCell<Vec<(u32, Function)>>,
+    pub(super) next_listener: Cell<u32>,
+    pub(super) authenticated: Cell<Option<bool>>,
+    pub(super) channel: Option<BroadcastChannel>,
+    pub(super) on_message: RefCell<Option<MessageHandler>>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        if let Some(c) = &self.channel {
+            c.set_onmessage(None);
+            c.close();
+        }
+    }
+}
+
+/// Where a request goes.
+#[derive(Clone, Copy)]
+pub(super) enum Target<'a> {
+    /// `{baseUrl}/api/{provider}{path}`.
+    Api(&'a str),
+    /// `{baseUrl}{path}` (the broker's `/auth/…`).
+    Broker(&'a str),
+}
+
+impl Inner {
+    pub(super) fn url(&self, target: Target<'_>) -> String {
+        match target {
+            Target::Api(p) => paths::api_url(&self.base_url, &self.provider, p),
+            Target::Broker(p) => paths::broker_url(&self.base_url, p),
+        }
+    }
+
+    /// Sends a request with timeout, cancellation and retries; resolves with the parsed
+    /// JSON body (`null` when empty, the text when not JSON).
+    pub(super) async fn call(&self, method: &str, target: Target<'_>, body: Option<&str>, signal: Option<AbortSignal>) -> Res {
+        let url = self.url(target);
+        let path = match target {
+            Target::Api(p) | Target::Broker(p) => p,
+        };
+        let mut retry = 0u32;
+        loop {
+            let request_id = new_request_id();
+            let init = RequestInit::new();
+            init.set_method(method);
+            init.set_credentials(RequestCredentials::Include);
+            let headers = Headers::new().map_err(|_| Failure::new(ErrorCode::Internal, "Headers is not available"))?;
+            let _ = headers.set("Accept", "application/json");
+            let _ = headers.set(header::CSRF, header::CSRF_VALUE);
+            let _ = headers.set(header::REQUEST_ID, &request_id);
+            if let Some(b) = body {
+                let _ = headers.set("Content-Type", "application/json");
+                init.set_body(&JsValue::from_str(b));
+            }
+            init.set_headers(&headers);
+
+            let (outcome, retry_after, failure) = match JsFuture::from(js_send(&url, &init, self.timeout_ms, signal.clone())).await {
+                Ok(pair) => {
+                    let pair: Array = pair.unchecked_into();
+                    let response: Response = pair.get(0).unchecked_into();
+                    let text = pair.get(1).as_string().unwrap_or_default();
+                    let status = response.status();
+                    if (200..300).contains(&status) {
+                        return Ok(match parse_json(&text) {
+                            v if v.is_undefined() => JsValue::from_str(&text),
+                            v => v,
+                        });
+                    }
+                    let retry_after = response.headers().get("Retry-After").ok().flatten().and_then(|v| parse_retry_after(&v));
+                    (Outcome::Status(status), retry_after, response_failure(&response, &text, request_id))
+                }
+                Err(tag) => {
+                    let (outcome, f) = match tag.as_string().as_deref() {
+                        Some("timeout") => (Outcome::Timeout, Failure::new(ErrorCode::Timeout, "the request timed out")),
+                        Some("aborted") => (Outcome::Aborted, Failure::new(ErrorCode::Aborted, "the request was aborted")),
+                        _ => (Outcome::NetworkError, Failure::new(ErrorCode::Network, "the broker could not be reached")),
+                    };
+                    (outcome, None, Failure { request_id: Some(request_id), ..f })
+                }
+            };
+            let delay = self.policy.delay_ms(method, path, outcome, retry, retry_after, js_sys::Math::random());
+            match delay {
+                Some(ms) => {
+                    if JsFuture::from(js_sleep(f64::from(ms), signal.clone())).await.is_err() {
+                        return Err(Failure::new(ErrorCode::Aborted, "the request was aborted"));
+                    }
+                    retry += 1;
+                }
+                None => {
+                    if failure.code.ends_session() {
+                        self.session_ended(failure.code);
+                    }
+                    return Err(failure);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,260 @@
+//! The `Valv` class: construction, the session and login calls, `onSessionChange`,
+//! `request()`, and the operation every method's Promise runs.
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
+use js_sys::{Array, Function, Promise, JSON};
+use tsify::Ts;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::future_to_promise;
+use web_sys::{AbortSignal, BroadcastChannel};
+
+use super::args::{login_args, opts, retries_option};
+use super::bankid::{bank_id_login, sign_payment};
+use super::events::{connect, session_storage, CHANNEL, LOGIN_MARK};
+use super::failure::{Failure, Res};
+use super::ffi::get;
+use super::pages::{next_page, PagesState};
+use super::pis::wait;
+use super::transport::{Inner, Target};
+use crate::error::ErrorCode;
+use crate::options::{CallOptions, LoginOptions, ValvOptions};
+use crate::paths::{self};
+use crate::retry::RetryPolicy;
+
+/// Client for a Valv broker: typed PSD2 calls with the session cookie, never a token.
+///
+/// ```js
+/// const valv = new Valv({ baseUrl: "", provider: "seb" });
+/// ```
+#[wasm_bindgen]
+pub struct Valv {
+    pub(super) inner: Rc<Inner>,
+}
+
+#[wasm_bindgen]
+impl Valv {
+    /// Creates a client. `baseUrl` is the broker's origin (`""` = this page's origin),
+    /// `provider` the broker's provider name (`"seb"`), `timeoutMs` the per-attempt
+    /// timeout (30000), `retries` the retries of idempotent requests (2).
+    #[wasm_bindgen(constructor)]
+    pub fn new(options: Option<Ts<ValvOptions>>) -> Result<Valv, JsValue> {
+        let o = opts(options).map_err(Failure::into_js)?;
+        let provider = o.provider.unwrap_or_else(|| "seb".to_owned());
+        if provider.is_empty() {
+            return Err(Failure::new(ErrorCode::InvalidArgument, "provider must not be empty").into_js());
+        }
+        let timeout_ms = o.timeout_ms.unwrap_or(30_000.0);
+        if !timeout_ms.is_finite() || timeout_ms < 0.0 {
+            return Err(Failure::new(ErrorCode::InvalidArgument, "timeoutMs must be a non-negative number").into_js());
+        }
+        let policy = RetryPolicy { retries: retries_option(o.retries).map_err(Failure::into_js)?, ..RetryPolicy::default() };
+        let channel = BroadcastChannel::new(CHANNEL).ok();
+        let inner = Rc::new(Inner {
+            base_url: paths::normalize_base_url(o.base_url.as_deref().unwrap_or("")).to_owned(),
+            provider,
+            timeout_ms,
+            policy,
+            listeners: RefCell::new(Vec::new()),
+            next_listener: Cell::new(0),
+            authenticated: Cell::new(None),
+            channel,
+            on_message: RefCell::new(None),
+        });
+        connect(&inner);
+        Ok(Valv { inner })
+    }
+
+    /// The broker session: `{ authenticated, provider, scopes, accessExpiresAt, sessionExpiresAt }`.
+    /// Never contains a token. Fires `login` on listeners when the session became authenticated.
+    #[wasm_bindgen(unchecked_return_type = "Promise<Session>")]
+    pub fn session(&self, options: Option<Ts<CallOptions>>) -> Promise {
+        self.start(opts(options).map(|o| Op::Session { signal: o.signal }))
+    }
+
+    /// The broker URL that starts a login (what `login()` navigates to).
+    #[wasm_bindgen(js_name = loginUrl)]
+    pub fn login_url(&self, options: Option<Ts<LoginOptions>>) -> Result<String, JsValue> {
+        let o = opts(options).map_err(Failure::into_js)?;
+        let return_to = match o.return_to {
+            Some(r) => Some(r),
+            None => web_sys::window().and_then(|w| {
+                let l = w.location();
+                Some([l.pathname().ok()?, l.search().ok()?, l.hash().ok()?].concat())
+            }),
+        };
+        let scopes = o.scopes.unwrap_or_default();
+        login_args(return_to.as_deref(), &scopes).map_err(Failure::into_js)?;
+        Ok(paths::login_url(
+            &self.inner.base_url,
+            &self.inner.provider,
+            return_to.as_deref(),
+            &scopes,
+            o.login_hint.as_deref().filter(|h| !h.is_empty()),
+        ))
+    }
+
+    /// Navigates this page to the broker's login (which redirects to the bank).
+    pub fn login(&self, options: Option<Ts<LoginOptions>>) -> Result<(), JsValue> {
+        let url = self.login_url(options)?;
+        if let Some(s) = session_storage() {
+            let _ = s.set_item(LOGIN_MARK, "1");
+        }
+        let window =
+            web_sys::window().ok_or_else(|| Failure::new(ErrorCode::InvalidArgument, "login() needs a browser window").into_js())?;
+        window.location().assign(&url)
+    }
+
+    /// Ends the session at the broker (which revokes at the bank); fires `logout`.
+    #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
+    pub fn logout(&self, options: Option<Ts<CallOptions>>) -> Promise {
+        self.start(opts(options).map(|o| Op::Logout { signal: o.signal }))
+    }
+
+    /// Calls `callback(change)` on login, logout and expiry, in this tab and the others.
+    /// Returns the function that unsubscribes.
+    #[wasm_bindgen(js_name = onSessionChange, unchecked_return_type = "() => void")]
+    pub fn on_session_change(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "(change: SessionChange) => void")] callback: Function,
+    ) -> JsValue {
+        let id = self.inner.next_listener.get();
+        self.inner.next_listener.set(id.wrapping_add(1));
+        self.inner.listeners.borrow_mut().push((id, callback));
+        let weak = Rc::downgrade(&self.inner);
+        Closure::<dyn FnMut()>::new(move || {
+            if let Some(inner) = weak.upgrade() {
+                inner.listeners.borrow_mut().retain(|(i, _)| *i != id);
+            }
+        })
+        .into_js_value()
+    }
+
+    /// Escape hatch: any allowed API call, e.g. `request("GET", "/ais/v7/identified2/accounts")`.
+    /// `path` is the bank API path (with query); `body` is sent as JSON. Resolves with the
+    /// parsed JSON (`null` for an empty body).
+    #[wasm_bindgen(unchecked_return_type = "Promise<unknown>")]
+    pub fn request(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "\"GET\" | \"HEAD\" | \"POST\" | \"PUT\" | \"PATCH\" | \"DELETE\" | \"OPTIONS\"")]
+        method: &str,
+        path: &str,
+        #[wasm_bindgen(unchecked_param_type = "unknown")] body: Option<JsValue>,
+        options: Option<Ts<CallOptions>>,
+    ) -> Promise {
+        self.start(request_op(method, path, body, options))
+    }
+}
+
+impl Valv {
+    /// Runs `op` (or rejects with the argument error) as a Promise. Every method goes
+    /// through this one future type, which keeps the wasm small.
+    pub(super) fn start(&self, op: Res<Op>) -> Promise {
+        let op = match op {
+            Ok(op) => op,
+            Err(f) => return Promise::reject(&f.into_js()),
+        };
+        let inner = self.inner.clone();
+        future_to_promise(async move { run(&inner, op).await.map_err(Failure::into_js) })
+    }
+}
+
+/// What to return from a successful API answer.
+#[derive(Clone, Copy)]
+pub(super) enum Pick {
+    /// The parsed body.
+    Whole,
+    /// The named array member (an empty array when absent).
+    Array(&'static str),
+    /// The account itself, unwrapping Berlin Group's `{"account": …}`.
+    AccountDetails,
+}
+
+/// One operation of the client, prepared (and its arguments checked) synchronously.
+pub(super) enum Op {
+    Api { method: &'static str, path: String, body: Option<String>, signal: Option<AbortSignal>, pick: Pick },
+    Session { signal: Option<AbortSignal> },
+    Logout { signal: Option<AbortSignal> },
+    Wait { path: String, interval: f64, max: f64, timeout: f64, signal: Option<AbortSignal> },
+    Page { state: Rc<RefCell<PagesState>>, signal: Option<AbortSignal> },
+    BankId { body: String, on_update: Option<Function>, signal: Option<AbortSignal> },
+    Sign { path: String, body: String, on_update: Option<Function>, timeout: f64, signal: Option<AbortSignal> },
+}
+
+impl Op {
+    pub(super) fn get(path: String, signal: Option<AbortSignal>, pick: Pick) -> Op {
+        Op::Api { method: "GET", path, body: None, signal, pick }
+    }
+
+    pub(super) fn send(method: &'static str, path: String, body: Option<String>, signal: Option<AbortSignal>) -> Op {
+        Op::Api { method, path, body, signal, pick: Pick::Whole }
+    }
+}
+
+pub(super) async fn run(inner: &Inner, op: Op) -> Res {
+    match op {
+        Op::Api { method, path, body, signal, pick } => {
+            let v = inner.call(method, Target::Api(&path), body.as_deref(), signal).await?;
+            Ok(match pick {
+                Pick::Whole => v,
+                Pick::Array(key) => {
+                    let list = get(&v, key);
+                    if Array::is_array(&list) {
+                        list
+                    } else {
+                        Array::new().into()
+                    }
+                }
+                Pick::AccountDetails => {
+                    let wrapped = get(&v, "account");
+                    if wrapped.is_object() && get(&v, "resourceId").is_undefined() {
+                        wrapped
+                    } else {
+                        v
+                    }
+                }
+            })
+        }
+        Op::Session { signal } => {
+            let s = inner.call("GET", Target::Broker("/auth/session"), None, signal).await?;
+            inner.observe_session(get(&s, "authenticated").as_bool().unwrap_or(false));
+            Ok(s)
+        }
+        Op::Logout { signal } => {
+            inner.call("POST", Target::Broker("/auth/logout"), None, signal).await?;
+            inner.change("logout", false, None);
+            Ok(JsValue::UNDEFINED)
+        }
+        Op::Wait { path, interval, max, timeout, signal } => wait(inner, &path, interval, max, timeout, signal).await,
+        Op::Page { state, signal } => next_page(inner, &state, signal).await,
+        Op::BankId { body, on_update, signal } => bank_id_login(inner, &body, on_update.as_ref(), signal).await,
+        Op::Sign { path, body, on_update, timeout, signal } => sign_payment(inner, &path, &body, on_update.as_ref(), timeout, signal).await,
+    }
+}
+
+pub(super) fn request_op(method: &str, path: &str, body: Option<JsValue>, options: Option<Ts<CallOptions>>) -> Res<Op> {
+    const METHODS: [&str; 7] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
+    let m = method.to_ascii_uppercase();
+    let method = METHODS
+        .iter()
+        .copied()
+        .find(|x| *x == m)
+        .ok_or_else(|| Failure::new(ErrorCode::InvalidArgument, "method must be an HTTP method such as GET or POST"))?;
+    if !path.starts_with('/') || path.starts_with("//") || path.chars().any(|c| c.is_control() || c == '\\') {
+        return Err(Failure::new(ErrorCode::InvalidArgument, "path must be an API path starting with /"));
+    }
+    let body = body.unwrap_or(JsValue::UNDEFINED);
+    let json = if body.is_undefined() || body.is_null() {
+        None
+    } else {
+        Some(
+            JSON::stringify(&body)
+                .ok()
+                .and_then(|s| s.as_string())
+                .ok_or_else(|| Failure::new(ErrorCode::InvalidArgument, "body cannot be sent as JSON"))?,
+        )
+    };
+    let o = opts(options)?;
+    Ok(Op::send(method, path.to_owned(), json, o.signal))
+}
