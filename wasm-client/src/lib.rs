@@ -5,8 +5,10 @@
 //! The JavaScript surface is the [`Valv`] class (see `README.md` for the npm users'
 //! guide). The logic that needs no browser lives in plain modules with native tests:
 //! [`paths`] (URL building, `_links.next` resolution), [`validate`] (argument checks),
-//! [`retry`] (which requests are retried and how long to wait), [`error`] (error codes
-//! and classification) and [`poll`] (final payment statuses).
+//! [`retry`] (which requests are retried and how long to wait), [`error`] (whose error a
+//! failed answer is; the codes are the wire contract's, `valv_wire::Code`), [`poll`] (final
+//! payment statuses) and [`bankid`] (BankID's texts and the QR code). The browser side is in
+//! `web/`, one module per concern.
 //!
 //! ```
 //! use valv_client::{paths, retry::{Outcome, RetryPolicy}};
