@@ -154,6 +154,9 @@ fn typescript_error_codes_are_the_wire_contracts() {
     let ts = union_members(&models, "ValvErrorCode");
     let wire: Vec<String> = valv_wire::Code::ALL.iter().map(|c| c.as_str().to_owned()).collect();
     assert_eq!(ts, wire, "ValvErrorCode in models.d.ts and valv_wire::Code::ALL differ (same codes, same order)");
+    // `Session` is the contract's `SessionInfo`, member for member.
+    let wire = rust_fields(&read("../wire/src/lib.rs"), "SessionInfo");
+    assert_eq!(ts_members(&models, "Session"), wire, "Session in models.d.ts and valv_wire::SessionInfo differ");
     // The BankID update's `status` is the contract's login states.
     let update = &models[models.find("export interface BankIdUpdate").expect("BankIdUpdate")..];
     let line = update.lines().find(|l| l.trim_start().starts_with("status:")).expect("BankIdUpdate.status");

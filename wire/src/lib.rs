@@ -1,11 +1,17 @@
 //! The wire contract between the Valv broker and its browser client, defined once and used
 //! by both sides: the `error` codes of the broker's error body `{"error", "message",
 //! "requestId"}` with their HTTP statuses, the client's own codes, the header names the two
-//! exchange, and the states of a Mobile BankID login.
+//! exchange, the answer of `GET /auth/session`, and the states of a Mobile BankID login.
 //!
-//! Dependency-free, so the broker and the WebAssembly client build the same definitions.
+//! Dependency-free (serde behind the `serde` feature), so the broker and the WebAssembly
+//! client build the same definitions.
 
 #![no_std]
+
+extern crate alloc;
+
+use alloc::string::String;
+use alloc::vec::Vec;
 
 /// The `code` of every error a Valv client can see: first the broker's (the `error` member
 /// of its JSON error body), then the client's own.
@@ -158,6 +164,28 @@ pub mod header {
     pub const REQUEST_ID: &str = "x-request-id";
 }
 
+/// `GET /auth/session`: who the browser is signed in as — never a token. Members without a
+/// value are left out of the JSON (the TypeScript `Session` has them optional).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "camelCase"))]
+pub struct SessionInfo {
+    /// A live session with tokens at the bank.
+    pub authenticated: bool,
+    /// The provider it is signed in at.
+    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    pub provider: Option<String>,
+    /// The granted scopes.
+    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    pub scopes: Option<Vec<String>>,
+    /// RFC 3339 time the access token expires (the broker refreshes it).
+    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    pub access_expires_at: Option<String>,
+    /// RFC 3339 time the session ends (idle or absolute, whichever is first).
+    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    pub session_expires_at: Option<String>,
+}
+
 /// The `status` of a Mobile BankID login step (`POST /auth/bankid`, `GET /auth/bankid/{id}`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum BankIdStatus {
@@ -199,6 +227,14 @@ mod tests {
         }
         assert_eq!(Code::from_broker("nope"), None);
         assert!(Code::SessionExpired.ends_session() && !Code::BankError.ends_session());
+    }
+
+    #[cfg(feature = "serde")]
+    #[test]
+    fn a_signed_out_session_is_one_member() {
+        assert_eq!(serde_json::to_string(&SessionInfo::default()).ok().as_deref(), Some(r#"{"authenticated":false}"#));
+        let s = SessionInfo { authenticated: true, scopes: Some(alloc::vec!["psd2_accounts".into()]), ..SessionInfo::default() };
+        assert_eq!(serde_json::to_string(&s).ok().as_deref(), Some(r#"{"authenticated":true,"scopes":["psd2_accounts"]}"#));
     }
 
     #[test]

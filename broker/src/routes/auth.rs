@@ -22,7 +22,6 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use rand::RngCore;
-use serde::Serialize;
 use sha2::{Digest, Sha256};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
@@ -37,6 +36,7 @@ use crate::session::resolve::{self, Resolution};
 use crate::session::retire::Retire;
 use crate::session::{now, store_failure};
 use crate::state::AppState;
+use valv_wire::SessionInfo;
 
 /// The query parameter added to `returnTo` when a login failed.
 pub const ERROR_PARAM: &str = "valvError";
@@ -278,16 +278,6 @@ pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Result
     Ok(with_cookies(StatusCode::NO_CONTENT.into_response(), [cleared]))
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct SessionInfo {
-    authenticated: bool,
-    provider: Option<String>,
-    scopes: Option<Vec<String>>,
-    access_expires_at: Option<String>,
-    session_expires_at: Option<String>,
-}
-
 fn rfc3339(unix: i64) -> Option<String> {
     OffsetDateTime::from_unix_timestamp(unix).ok().and_then(|t| t.format(&Rfc3339).ok())
 }
@@ -295,8 +285,7 @@ fn rfc3339(unix: i64) -> Option<String> {
 /// `GET /auth/session` — never a token. A session past its absolute lifetime, or whose
 /// tokens are gone, is ended and reported as not authenticated (its cookie cleared).
 pub async fn session_info(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
-    let unauthenticated =
-        || SessionInfo { authenticated: false, provider: None, scopes: None, access_expires_at: None, session_expires_at: None };
+    let unauthenticated = SessionInfo::default;
     let Some(id) = resolve::session_id(&headers, &state.config.session.cookie_name) else {
         return Ok(axum::Json(unauthenticated()).into_response());
     };
