@@ -1,4 +1,5 @@
-//! The CSRF rules of `/api/…` and `POST /auth/logout`: the custom header and the origin.
+//! The CSRF rules of `/api/…`, `POST /auth/logout` and `/auth/bankid*`: the custom header and
+//! the origin.
 
 use axum::http::{HeaderMap, HeaderName};
 

@@ -1,5 +1,5 @@
 //! Rate limits on what one browser can make the broker do: logins per client address
-//! (`/auth/login`, `/auth/callback`), API calls per client address and per session
+//! (`/auth/login`, `/auth/callback`, `POST /auth/bankid`), API calls per client address and per session
 //! (`/api/…`). GCRA buckets (`governor`) in process memory, one per key; a key idle for a
 //! while is forgotten by a sweep every minute, so the state stays bounded. Over a limit the
 //! answer is 429 `rate_limited` with `Retry-After`, and nothing reaches the bank or the

@@ -1,8 +1,8 @@
 //! `ANY /api/{provider}/{path…}`: the token-injecting reverse proxy.
 //!
 //! Order of checks, all before anything goes out: CSRF header and origin rules (403
-//! `csrf`), known provider and normalised raw path (400 `bad_request`), method + path on the
-//! allowlist (403 `route_not_allowed`), declared body size (413), session (401; 503
+//! `csrf`), a known provider (403 `route_not_allowed`), the normalised raw path (400
+//! `bad_request`), method + path on the allowlist (403 `route_not_allowed`), declared body size (413), session (401; 503
 //! `store_unavailable` when the store cannot be read on a cache miss). The request
 //! body is buffered up to `limits.max_request_body` (PSD2 bodies are small JSON), which
 //! makes every request replayable once after an upstream 401. Response bodies are streamed

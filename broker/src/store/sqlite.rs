@@ -7,8 +7,10 @@
 //! live. A connection whose statement failed (a full or failing disk) is closed, not put
 //! back in the pool: SQLite can keep such a connection's write lock until it is used again.
 //!
-//! Change signal: a delete, or a change of a session's tokens, also appends the id to
-//! `valv_changes` in the same transaction. Every commit, by any process, rewrites the
+//! Change signal: a delete also appends the id to `valv_changes` in its transaction; a change
+//! of a session's tokens appends it right after the write ([`SqliteBackend::log_change`]; a
+//! process that stops between the two leaves the others on the old access token until the
+//! bank refuses it, and their refresh, under the store's lock, reads the new tokens). Every commit, by any process, rewrites the
 //! WAL-index header at the start of the `-shm` file (its frame count, or its salts after a
 //! WAL reset; see SQLite's "WAL-mode file format"). [`SqliteBackend::changes`] reads those 96
 //! bytes — one `pread`, no query — and only when they moved since the last look does it read
