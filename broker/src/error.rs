@@ -191,7 +191,7 @@ mod tests {
             assert_eq!(code.status().as_u16(), status);
         }
         // The broker answers with every broker code of the contract, and with no other.
-        for wire in Code::BROKER {
+        for &wire in Code::BROKER {
             assert!(table.iter().any(|(c, _, _)| c.wire() == wire), "{} is never answered", wire.as_str());
         }
         assert!(table.iter().all(|(c, _, _)| c.wire().is_broker()));

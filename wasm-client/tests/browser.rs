@@ -625,14 +625,19 @@ async fn live_javascript_never_sees_a_token() {
     assert!(checked > 0, "the sandbox reported no tokens to compare against");
 }
 
-/// `bankIdLogin` options with `onUpdate` and an optional `signal`.
-fn bank_id_options(json: &str, on_update: &js_sys::Function, signal: Option<&JsValue>) -> Option<Ts<valv_client::options::BankIdOptions>> {
+/// Options (`bankIdLogin`'s, `signPayment`'s) with `onUpdate` and an optional `signal`.
+fn update_options<T: tsify::Tsify>(json: &str, on_update: &js_sys::Function, signal: Option<&JsValue>) -> Option<Ts<T>> {
     let v = obj(json);
     Reflect::set(&v, &"onUpdate".into(), on_update).expect("set onUpdate");
     if let Some(sig) = signal {
         Reflect::set(&v, &"signal".into(), sig).expect("set signal");
     }
     Some(Ts::new_unchecked(v))
+}
+
+/// `bankIdLogin` options.
+fn bank_id_options(json: &str, on_update: &js_sys::Function, signal: Option<&JsValue>) -> Option<Ts<valv_client::options::BankIdOptions>> {
+    update_options(json, on_update, signal)
 }
 
 /// The autostart token of a BankID update's `autoStartUrl`.
@@ -713,14 +718,9 @@ async fn live_bankid_login_fails_with_bankids_message_and_stops_on_abort() {
     rejects_with(valv.bank_id_login(o(r#"{"onUpdate": 3}"#)), "invalid_argument").await;
 }
 
-/// `signPayment` options with `onUpdate` and an optional `signal`.
+/// `signPayment` options.
 fn sign_options(json: &str, on_update: &js_sys::Function, signal: Option<&JsValue>) -> Option<Ts<valv_client::options::SignOptions>> {
-    let v = obj(json);
-    Reflect::set(&v, &"onUpdate".into(), on_update).expect("set onUpdate");
-    if let Some(sig) = signal {
-        Reflect::set(&v, &"signal".into(), sig).expect("set signal");
-    }
-    Some(Ts::new_unchecked(v))
+    update_options(json, on_update, signal)
 }
 
 /// A new unsigned payment of the logged-in test person.
