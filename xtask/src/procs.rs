@@ -1,5 +1,6 @@
 //! Running commands and background servers.
 
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
@@ -55,18 +56,34 @@ pub fn describe(cmd: &Command) -> String {
 
 /// Builds with `cargo build ARGS --message-format=json-render-diagnostics` and returns the
 /// executables cargo reports, by name — wherever `CARGO_TARGET_DIR` puts them.
-pub fn cargo_build_bins(args: &[&str]) -> Result<std::collections::BTreeMap<String, PathBuf>> {
+pub fn cargo_build_bins(args: &[&str]) -> Result<BTreeMap<String, PathBuf>> {
+    cargo_executables("build", args, |_| true)
+}
+
+/// The workspace's server binaries from the build `cargo test --workspace` makes
+/// (`cargo test --workspace --no-run`), by name.
+///
+/// Every debug build of `cargo xtask` goes through here: `cargo build -p …` would resolve the
+/// dependencies' features without the dev-dependencies and so compile and store a second copy
+/// of nearly every dependency beside the test build's (twice the disk, twice the time).
+pub fn workspace_test_build_bins() -> Result<BTreeMap<String, PathBuf>> {
+    cargo_executables("test", &["--workspace", "--no-run"], |msg| msg["profile"]["test"] == false)
+}
+
+/// Runs `cargo VERB ARGS --message-format=json-render-diagnostics` and collects the
+/// executables of the artifacts `keep` accepts.
+fn cargo_executables(verb: &str, args: &[&str], keep: impl Fn(&serde_json::Value) -> bool) -> Result<BTreeMap<String, PathBuf>> {
     let mut cmd = Command::new("cargo");
-    cmd.current_dir(crate::root()).arg("build").args(args).arg("--message-format=json-render-diagnostics");
+    cmd.current_dir(crate::root()).arg(verb).args(args).arg("--message-format=json-render-diagnostics");
     crate::note(&format!("$ {}", describe(&cmd)));
-    let out = cmd.stderr(Stdio::inherit()).output().context("running cargo build")?;
+    let out = cmd.stderr(Stdio::inherit()).output().with_context(|| format!("running cargo {verb}"))?;
     if !out.status.success() {
         bail!("`{}` failed ({})", describe(&cmd), out.status);
     }
-    let mut bins = std::collections::BTreeMap::new();
+    let mut bins = BTreeMap::new();
     for line in String::from_utf8_lossy(&out.stdout).lines() {
         let Ok(msg) = serde_json::from_str::<serde_json::Value>(line) else { continue };
-        if msg["reason"] == "compiler-artifact" {
+        if msg["reason"] == "compiler-artifact" && keep(&msg) {
             if let (Some(name), Some(exe)) = (msg["target"]["name"].as_str(), msg["executable"].as_str()) {
                 bins.insert(name.to_owned(), PathBuf::from(exe));
             }

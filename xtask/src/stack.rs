@@ -53,15 +53,17 @@ pub struct Bins {
     pub broker: PathBuf,
 }
 
-/// Builds both binaries (`cargo build -p valv-sandbox -p valv-broker`) and finds them
-/// through cargo (so `CARGO_TARGET_DIR` is honoured).
+/// Builds both binaries and finds them through cargo (so `CARGO_TARGET_DIR` is honoured):
+/// in release (`cargo build --release -p valv-sandbox -p valv-broker`), or in debug from the
+/// build `cargo test --workspace` uses, so that the suite, the demo and the cluster share one
+/// set of compiled dependencies.
 pub fn build(release: bool) -> Result<Bins> {
     step("Building valv-sandbox and valv-broker");
-    let mut args = vec!["-p", "valv-sandbox", "-p", "valv-broker", "--bins"];
-    if release {
-        args.push("--release");
-    }
-    let bins = crate::procs::cargo_build_bins(&args)?;
+    let bins = if release {
+        crate::procs::cargo_build_bins(&["--release", "-p", "valv-sandbox", "-p", "valv-broker", "--bins"])?
+    } else {
+        crate::procs::workspace_test_build_bins()?
+    };
     let get = |n: &str| bins.get(n).cloned().with_context(|| format!("cargo built no `{n}` executable"));
     Ok(Bins { sandbox: get("valv-sandbox")?, broker: get("valv-broker")? })
 }

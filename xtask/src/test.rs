@@ -175,8 +175,8 @@ fn msrv(install: bool) -> Result<()> {
 fn native(tools: &Tools) -> Result<()> {
     step("Native tests: cargo test --workspace");
     // The end-to-end tests start these binaries as real processes.
-    let bins = crate::procs::cargo_build_bins(&["--workspace", "--bins"])?;
-    let bin_dir = bins.get("valv-broker").and_then(|p| p.parent()).context("cargo built no valv-broker")?.to_path_buf();
+    let bins = stack::build(false)?;
+    let bin_dir = bins.broker.parent().context("cargo built no valv-broker")?.to_path_buf();
     run(Command::new("cargo")
         .current_dir(root())
         .args(["test", "--workspace"])
