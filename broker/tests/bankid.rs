@@ -173,8 +173,9 @@ async fn a_cancelled_or_failed_login_ends_and_passes_on_the_banks_hint_code() {
     assert_eq!(del.status, 204, "{}", del.body);
     poll(&mut b, &id).await.assert_error(404, "bad_request");
 
-    // Cancelled in BankID, and a code the broker has never heard of.
-    for hint in ["userCancel", "startFailed", "someFutureCode"] {
+    // Cancelled in BankID, failed to start, timed out at BankID or at SEB, and a code the
+    // broker has never heard of.
+    for hint in ["userCancel", "startFailed", "expiredTransaction", "sebTimeout", "someFutureCode"] {
         let id = begin(&mut b, json!({})).await.json()["id"].as_str().unwrap().to_owned();
         let failed = stack
             .plain
