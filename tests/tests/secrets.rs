@@ -2,7 +2,9 @@
 //! after expiries (with refresh-token rotation), a bank error, logout — no access token,
 //! refresh token or client secret is in (a) anything the client received, (b) the store's
 //! raw bytes (SQLite file and WAL, or every Redis key and value), and (d) the broker's log,
-//! which also holds no authorization code, `state` or session cookie.
+//! which also holds no authorization code, `state` or session cookie. The store does not
+//! hold the session cookie either (its records are keyed by a hash of it), and the session
+//! keys a reader of the store finds sign nobody in.
 
 use anyhow::{ensure, Context as _, Result};
 use reqwest::Method;
@@ -75,6 +77,13 @@ async fn secrets(stack: &Stack) -> Result<Vec<(&'static str, String)>> {
     Ok(out)
 }
 
+/// `needles` and the session cookie, which the store must not hold either.
+fn with_cookie(needles: &[(&'static str, String)], cookie: &str) -> Vec<(&'static str, String)> {
+    let mut all = needles.to_vec();
+    all.push(("the session cookie", cookie.to_owned()));
+    all
+}
+
 /// (a): every reply the client side received.
 fn scan_replies(stack: &Stack, needles: &[(&'static str, String)]) -> Result<()> {
     let seen = stack.seen.lock().map_err(|_| anyhow::anyhow!("poisoned"))?.clone();
@@ -123,10 +132,12 @@ async fn no_secret_in_replies_sqlite_file_or_logs() -> Result<()> {
     let cookie = agent.cookie("127.0.0.1", "__Host-valv").context("no session cookie")?;
     let needles = secrets(&stack).await?;
 
-    // (b) while the session is live: the vault record is in the file or its WAL.
+    // (b) while the session is live: the vault record is in the file or its WAL; the
+    // session cookie is not (a reader of the file could use it).
     let live = sqlite_bytes(&stack)?;
     ensure!(!live.is_empty(), "the SQLite store {} is empty", stack.sqlite_path.display());
-    let found = find_secrets(&live, &needles);
+    let in_store = with_cookie(&needles, &cookie);
+    let found = find_secrets(&live, &in_store);
     ensure!(found.is_empty(), "{found:?} in the raw SQLite store (live session)");
 
     let out = agent.logout(stack.broker_url()).await?;
@@ -135,7 +146,7 @@ async fn no_secret_in_replies_sqlite_file_or_logs() -> Result<()> {
     scan_logs(&mut stack, &trace, &cookie, &needles)?;
 
     // (b) after the brokers stopped (WAL checkpointed, deleted rows in free pages).
-    let found = find_secrets(&sqlite_bytes(&stack)?, &needles);
+    let found = find_secrets(&sqlite_bytes(&stack)?, &in_store);
     ensure!(found.is_empty(), "{found:?} in the raw SQLite store after shutdown");
     Ok(())
 }
@@ -152,14 +163,27 @@ async fn no_secret_in_replies_redis_or_logs() -> Result<()> {
     let redis = stack.redis.as_ref().context("no redis")?;
     let dump = redis.dump_all()?;
     ensure!(dump.len() >= 2, "only {} keys in Redis: expected the session and its vault record", dump.len());
+    let in_store = with_cookie(&needles, &cookie);
     for entry in &dump {
         let mut bytes = entry.key.clone();
         for v in &entry.values {
             bytes.extend_from_slice(v);
         }
-        let found = find_secrets(&bytes, &needles);
+        let found = find_secrets(&bytes, &in_store);
         ensure!(found.is_empty(), "{found:?} in Redis key {:?} of db {}", String::from_utf8_lossy(&entry.key), entry.db);
     }
+    // Someone who read the keys tries each one as a session cookie.
+    let keys: Vec<String> =
+        dump.iter().filter_map(|e| String::from_utf8_lossy(&e.key).strip_prefix("valv:session:").map(str::to_owned)).collect();
+    ensure!(!keys.is_empty(), "no valv:session: keys in Redis");
+    for key in &keys {
+        let thief = stack.agent()?;
+        thief.set_cookie("127.0.0.1", "__Host-valv", key);
+        let r = thief.api(stack.broker_url(), Method::GET, "/ais/v7/identified2/accounts", None).await?;
+        ensure!(r.status == 401, "a record key of the store used as a cookie was answered {} {}", r.status, r.body);
+    }
+    let live = agent.api(stack.broker_url(), Method::GET, "/ais/v7/identified2/accounts", None).await?;
+    ensure!(live.status == 200, "the session itself stopped working: {} {}", live.status, live.body);
 
     let out = agent.logout(stack.broker_url()).await?;
     ensure!(out.status == 204, "logout: {} {}", out.status, out.body);

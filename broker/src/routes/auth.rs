@@ -268,9 +268,10 @@ pub async fn callback(State(state): State<AppState>, uri: Uri, headers: HeaderMa
 pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
     check_csrf(&headers, &state.origin, &state.config.cors_allowed_origins).map_err(ApiError::csrf)?;
     let cleared = resolve::cookie(&state, None, true);
-    let Some(id) = resolve::session_id(&headers, &state.config.session.cookie_name) else {
+    let Some(browser) = resolve::session_cookie(&headers, &state.config.session.cookie_name) else {
         return Ok(with_cookies(StatusCode::NO_CONTENT.into_response(), [cleared]));
     };
+    let id = browser.store_key();
     // The session record is read (and its tokens found) by the first attempt; when the store
     // cannot be read now, by a later one.
     Retire { lookup: true, session_id: Some(id), ..Retire::default() }.run(&state).await;
@@ -286,9 +287,10 @@ fn rfc3339(unix: i64) -> Option<String> {
 /// tokens are gone, is ended and reported as not authenticated (its cookie cleared).
 pub async fn session_info(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
     let unauthenticated = SessionInfo::default;
-    let Some(id) = resolve::session_id(&headers, &state.config.session.cookie_name) else {
+    let Some(browser) = resolve::session_cookie(&headers, &state.config.session.cookie_name) else {
         return Ok(axum::Json(unauthenticated()).into_response());
     };
+    let id = browser.store_key();
     let absolute = i64::try_from(state.config.session.absolute_timeout.as_secs()).unwrap_or(i64::MAX);
     let ended = |vault_id: String| Retire { vault_id: Some(vault_id), session_id: Some(id), ..Retire::default() };
     let r = match resolve::resolve(&state, &id).await? {
@@ -313,7 +315,7 @@ pub async fn session_info(State(state): State<AppState>, headers: HeaderMap) -> 
         access_expires_at: rfc3339(r.access_expires_at),
         session_expires_at: rfc3339(session_end),
     };
-    let fresh = resolve::touch_if_due(&state, &r);
+    let fresh = resolve::touch_if_due(&state, &r, &browser);
     Ok(with_cookies(axum::Json(info).into_response(), [fresh]))
 }
 

@@ -128,9 +128,10 @@ async fn proxy(conn: &ProxyService, req: Request) -> Result<Response, ApiError> 
     }
     // Checked before the session: a bad header is refused whoever sends it.
     let mut headers = Some(upstream_headers(conn, provider, &parts.headers)?);
-    let Some(session_id) = resolve::session_id(&parts.headers, &state.config.session.cookie_name) else {
+    let Some(browser) = resolve::session_cookie(&parts.headers, &state.config.session.cookie_name) else {
         return Err(ApiError::unauthenticated());
     };
+    let session_id = browser.store_key();
     if let Err(wait) = state.rate.api_of(u128::from_ne_bytes(session_id.0.to_ne_bytes())) {
         return Ok(crate::policy::rate::too_many(wait));
     }
@@ -197,7 +198,7 @@ async fn proxy(conn: &ProxyService, req: Request) -> Result<Response, ApiError> 
             if futile || consent_problem(&answer) {
                 tracing::info!(provider = %provider.config.name, "the bank refused the token for a reason a refresh does not fix");
                 let mut out = finish(head, Body::from(answer));
-                if let Some(cookie) = resolve::touch_if_due(state, &session) {
+                if let Some(cookie) = resolve::touch_if_due(state, &session, &browser) {
                     out.headers_mut().append(header::SET_COOKIE, cookie);
                 }
                 return Ok(out);
@@ -216,7 +217,7 @@ async fn proxy(conn: &ProxyService, req: Request) -> Result<Response, ApiError> 
             }
         }
         let mut out = respond(state, res).await?;
-        if let Some(cookie) = resolve::touch_if_due(state, &session) {
+        if let Some(cookie) = resolve::touch_if_due(state, &session, &browser) {
             out.headers_mut().append(header::SET_COOKIE, cookie);
         }
         return Ok(out);

@@ -5,8 +5,8 @@
 
 use axum::http::HeaderMap;
 use time::OffsetDateTime;
-use tower_sessions::session::Id;
 
+use super::id::SessionCookie;
 use super::retire::Retire;
 use super::{create_session, create_vault, now, resolve, session_auth, AuthData};
 use crate::error::ApiError;
@@ -14,8 +14,8 @@ use crate::state::AppState;
 use crate::vault::TokenSet;
 
 /// Stores `tokens` of a login at `provider` as a new session; `headers` are the browser's
-/// (its earlier session, if any, is ended). Returns the new session's id.
-pub(crate) async fn establish(state: &AppState, headers: &HeaderMap, provider: &str, tokens: TokenSet) -> Result<Id, ApiError> {
+/// (its earlier session, if any, is ended). Returns the new session's cookie.
+pub(crate) async fn establish(state: &AppState, headers: &HeaderMap, provider: &str, tokens: TokenSet) -> Result<SessionCookie, ApiError> {
     let login_at = now();
     let absolute = time::Duration::try_from(state.config.session.absolute_timeout).unwrap_or(time::Duration::hours(12));
     let vault_expiry = OffsetDateTime::now_utc() + absolute;
@@ -36,7 +36,8 @@ pub(crate) async fn establish(state: &AppState, headers: &HeaderMap, provider: &
         }
     };
     // A new login replaces any earlier session of this browser.
-    if let Some(old) = resolve::session_id(headers, &state.config.session.cookie_name) {
+    if let Some(old) = resolve::session_cookie(headers, &state.config.session.cookie_name) {
+        let old = old.store_key();
         if let Ok(auth) = session_auth(state, &old).await {
             Retire { vault_id: auth.map(|a| a.vault_id), session_id: Some(old), ..Retire::default() }.run(state).await;
         }

@@ -9,6 +9,7 @@
 
 pub mod cache;
 pub(crate) mod establish;
+pub mod id;
 pub mod login;
 pub mod refresh;
 pub mod resolve;
@@ -24,6 +25,7 @@ use tower_sessions::SessionStore;
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::vault::TokenSet;
+use id::SessionCookie;
 
 /// Session key of [`AuthData`].
 pub const AUTH_KEY: &str = "valv.auth";
@@ -65,13 +67,22 @@ pub fn cookie_value<'h>(headers: &'h axum::http::HeaderMap, name: &str) -> Optio
 }
 
 /// Creates the session record of a completed login, idle-expiring; returns its id.
-pub async fn create_session(state: &AppState, auth: &AuthData) -> Result<Id, ApiError> {
+pub async fn create_session(state: &AppState, auth: &AuthData) -> Result<SessionCookie, ApiError> {
     let idle = time::Duration::try_from(state.config.session.idle_timeout).unwrap_or(time::Duration::minutes(30));
     let mut data = HashMap::new();
     data.insert(AUTH_KEY.to_owned(), serde_json::to_value(auth).map_err(|_| ApiError::internal())?);
-    let mut record = Record { id: Id::default(), data, expiry_date: OffsetDateTime::now_utc() + idle };
-    state.store.create(&mut record).await.map_err(store_failure)?;
-    Ok(record.id)
+    loop {
+        let cookie = SessionCookie::random();
+        let key = cookie.store_key();
+        let mut record = Record { id: key, data: data.clone(), expiry_date: OffsetDateTime::now_utc() + idle };
+        state.store.create(&mut record).await.map_err(store_failure)?;
+        if record.id == key {
+            return Ok(cookie);
+        }
+        // The key was taken (never seen: 2^-128) and the store chose another, which no
+        // cookie leads to: remove that record and draw a new id.
+        state.store.delete(&record.id).await.map_err(store_failure)?;
+    }
 }
 
 /// The login data of session record `id`, if it exists, is live and is logged in.

@@ -13,6 +13,7 @@ use tower_sessions::session::Id;
 use tower_sessions::SessionStore;
 
 use super::cache::Resolved;
+use super::id::SessionCookie;
 use super::{delete_vault, load_tokens, now, store_failure};
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -35,8 +36,8 @@ pub enum Resolution {
 
 /// The session id in the request's cookie named `name` (the first one: a `__Host-` cookie
 /// cannot be set by another host).
-pub fn session_id(headers: &HeaderMap, name: &str) -> Option<Id> {
-    super::cookie_value(headers, name)?.parse().ok()
+pub fn session_cookie(headers: &HeaderMap, name: &str) -> Option<SessionCookie> {
+    SessionCookie::parse(super::cookie_value(headers, name)?)
 }
 
 /// Bearer header value of an access token; `None` if the token is not a valid header value.
@@ -46,7 +47,8 @@ pub fn bearer(access_token: &str) -> Option<HeaderValue> {
     Some(v)
 }
 
-/// Resolves `id` (see the module header). Store failures are `store_unavailable`.
+/// Resolves the session whose record is at `id` (a [`SessionCookie::store_key`]; see the
+/// module header). Store failures are `store_unavailable`.
 pub async fn resolve(state: &AppState, id: &Id) -> Result<Resolution, ApiError> {
     let t = now();
     let idle = i64::try_from(state.config.session.idle_timeout.as_secs()).unwrap_or(i64::MAX);
@@ -111,18 +113,18 @@ pub async fn end(state: &AppState, session_id: &Id, vault_id: &str) -> Result<()
 
 /// The session cookie with a fresh `Max-Age` of the idle window (or, with `remove`, one
 /// that deletes it): `HttpOnly`, `SameSite=Lax`, `Secure`, `Path=/`.
-pub fn cookie(state: &AppState, id: Option<&Id>, remove: bool) -> Option<HeaderValue> {
+pub fn cookie(state: &AppState, id: Option<&SessionCookie>, remove: bool) -> Option<HeaderValue> {
     let cfg = &state.config.session;
     let (value, max_age) = match (id, remove) {
-        (Some(id), false) => (id.to_string(), cfg.idle_timeout.as_secs()),
+        (Some(id), false) => (id.value(), cfg.idle_timeout.as_secs()),
         _ => (String::new(), 0),
     };
     HeaderValue::try_from(format!("{}={value}; HttpOnly; SameSite=Lax; Secure; Path=/; Max-Age={max_age}", cfg.cookie_name)).ok()
 }
 
-/// Extends the idle expiry of `r` in the store when due (see the module header); returns
-/// the refreshed cookie to send with this response.
-pub fn touch_if_due(state: &AppState, r: &Arc<Resolved>) -> Option<HeaderValue> {
+/// Extends the idle expiry of `r` (the session of `browser`'s cookie) in the store when due
+/// (see the module header); returns the refreshed cookie to send with this response.
+pub fn touch_if_due(state: &AppState, r: &Arc<Resolved>, browser: &SessionCookie) -> Option<HeaderValue> {
     let idle = state.config.session.idle_timeout;
     let every = i64::try_from((idle / 8).as_secs()).unwrap_or(i64::MAX).max(1);
     let t = now();
@@ -130,7 +132,7 @@ pub fn touch_if_due(state: &AppState, r: &Arc<Resolved>) -> Option<HeaderValue> 
     if t.saturating_sub(last) < every || r.touched_at.compare_exchange(last, t, Ordering::AcqRel, Ordering::Relaxed).is_err() {
         return None;
     }
-    let fresh_cookie = cookie(state, Some(&r.session_id), false);
+    let fresh_cookie = cookie(state, Some(browser), false);
     let state = state.clone();
     let entry = r.clone();
     let expiry = OffsetDateTime::now_utc() + time::Duration::try_from(idle).unwrap_or(time::Duration::minutes(30));
