@@ -143,8 +143,15 @@ pub async fn load_tokens(state: &AppState, vault_id: &str) -> Result<Option<(Tok
     }
 }
 
-/// Overwrites the vault record's tokens (refresh), keeping its expiry.
-pub async fn store_tokens(state: &AppState, vault_id: &str, tokens: &TokenSet, expiry: OffsetDateTime) -> Result<(), ApiError> {
+/// Overwrites the vault record's tokens (refresh), keeping its expiry, and tells the other
+/// replicas that session `session_id` changed in the same atomic step.
+pub async fn store_tokens(
+    state: &AppState,
+    session_id: &Id,
+    vault_id: &str,
+    tokens: &TokenSet,
+    expiry: OffsetDateTime,
+) -> Result<(), ApiError> {
     let Some(id) = vault_record_id(vault_id) else {
         return Err(ApiError::internal());
     };
@@ -152,7 +159,8 @@ pub async fn store_tokens(state: &AppState, vault_id: &str, tokens: &TokenSet, e
     let mut data = HashMap::new();
     data.insert(TOKENS_FIELD.to_owned(), serde_json::Value::String(sealed));
     let record = Record { id, data, expiry_date: expiry };
-    state.store.save(&record).await.map_err(store_failure)
+    // A token record that is gone (logout) stays gone.
+    state.store.save_announcing(&record, session_id).await.map(|_| ()).map_err(store_failure)
 }
 
 /// Deletes the vault record (logout, ended session).

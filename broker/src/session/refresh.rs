@@ -190,12 +190,11 @@ async fn run(state: &AppState, provider: &Provider, session_id: Id, vault_id: &s
             return Err(RefreshFailure::Error(ApiError::store_unavailable()));
         }
     };
-    let result = locked(state, provider, vault_id, stale, reason).await;
+    let result = locked(state, provider, &session_id, vault_id, stale, reason).await;
     guard.release().await;
     if let Ok((_, true)) = result {
-        // New tokens: every replica drops its copy of the session and reads the new one.
+        // New tokens (the other replicas were told with the write): drop this replica's copy.
         state.cache.invalidate(Invalidation::Record(session_id));
-        state.store.publish_invalidation(&session_id).await;
     }
     result.map(|(fresh, _)| fresh)
 }
@@ -204,6 +203,7 @@ async fn run(state: &AppState, provider: &Provider, session_id: Id, vault_id: &s
 async fn locked(
     state: &AppState,
     provider: &Provider,
+    session_id: &Id,
     vault_id: &str,
     stale: &str,
     reason: Reason,
@@ -234,7 +234,7 @@ async fn locked(
             let mut delay = Duration::from_millis(100);
             let mut attempt = 1;
             loop {
-                match store_tokens(state, vault_id, &new, expiry).await {
+                match store_tokens(state, session_id, vault_id, &new, expiry).await {
                     Ok(()) => break,
                     Err(_) if attempt < 7 => {
                         tracing::warn!(provider = name, attempt, "storing refreshed tokens failed; retrying");

@@ -174,7 +174,7 @@ impl AnyStore {
     }
 
     /// Where deleted records are reported: those this process deletes, and for Redis those
-    /// other replicas delete or announce with [`AnyStore::publish_invalidation`] (SQLite
+    /// other replicas delete or announce with [`AnyStore::save_announcing`] (SQLite
     /// reports other processes' changes through [`AnyStore::epoch`]). Set once, at start.
     pub fn set_invalidation_sink(&self, sink: InvalidationSink) {
         if let Backend::Redis(b) = &self.backend {
@@ -189,18 +189,20 @@ impl AnyStore {
         }
     }
 
-    /// Tells other replicas that `id` changed (Redis: published; SQLite: logged for the other
-    /// processes on the file; memory: nothing to tell).
-    pub async fn publish_invalidation(&self, id: &Id) {
-        match &self.backend {
-            Backend::Redis(b) => b.publish(id).await,
-            Backend::Sqlite(b) => {
-                if let Err(e) = b.log_change(id).await {
-                    tracing::warn!(error = %e, "could not tell the other processes of a session change");
-                }
-            }
-            Backend::Memory(_) => {}
+    /// Updates a record that still exists (as `save`) and, in the same atomic step, tells
+    /// the other replicas that `announce` changed (Redis: published on the change channel by
+    /// one script; SQLite: a `valv_changes` row in the write's transaction; memory: one
+    /// process). No replica can see the write without the notice. `false`: the record is gone.
+    pub async fn save_announcing(&self, record: &Record, announce: &Id) -> Result<bool, StoreError> {
+        let updated = match &self.backend {
+            Backend::Memory(b) => b.save(record),
+            Backend::Sqlite(b) => b.save_announcing(record, announce).await?,
+            Backend::Redis(b) => b.save_announcing(record, announce).await?,
+        };
+        if updated && record.data.contains_key(VAULT_FIELD) {
+            self.index_vault(record).await?;
         }
+        Ok(updated)
     }
 
     /// Extends a record's expiry to `expiry` if it still exists; `false` when it is gone.

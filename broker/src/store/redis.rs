@@ -28,6 +28,13 @@ const CHANNEL: &str = "valv:invalidate";
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(2);
 const VAULT_INDEX: &str = "valv:vaults";
 const RELEASE_SCRIPT: &str = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
+/// `SET … XX` of a record and, in the same atomic step, the notice of `ARGV[3]` on the
+/// change channel.
+const SAVE_ANNOUNCING_SCRIPT: &str = "if redis.call('set', KEYS[1], ARGV[1], 'EXAT', ARGV[2], 'XX') then \
+     redis.call('publish', ARGV[4], ARGV[3]) return 1 else return 0 end";
+/// Deletes a record and its index entry and publishes its id, in one atomic step.
+const DELETE_SCRIPT: &str = "local n = redis.call('del', KEYS[1]) redis.call('zrem', KEYS[2], ARGV[1]) \
+     redis.call('publish', ARGV[2], ARGV[1]) return n";
 const COUNT_SCRIPT: &str = "redis.call('zremrangebyscore', KEYS[1], '-inf', ARGV[1]) return redis.call('zcard', KEYS[1])";
 
 fn key(id: &Id) -> String {
@@ -111,12 +118,6 @@ impl RedisBackend {
         live.then(|| self.listener.epoch.load(Ordering::Acquire))
     }
 
-    pub(crate) async fn publish(&self, id: &Id) {
-        if let Err(e) = self.pool.next().publish::<i64, _, _>(CHANNEL, id.to_string()).await {
-            tracing::warn!(error = %e.details(), "could not tell the other replicas of a session change");
-        }
-    }
-
     pub(crate) async fn ping(&self) -> Result<(), StoreError> {
         match tokio::time::timeout(Duration::from_secs(2), self.pool.ping::<String>(None)).await {
             Ok(Ok(_)) => Ok(()),
@@ -145,6 +146,18 @@ impl RedisBackend {
         self.set(record, SetOptions::XX).await
     }
 
+    /// `save`, and the notice that `announce` changed, in one atomic step.
+    pub(crate) async fn save_announcing(&self, record: &Record, announce: &Id) -> Result<bool, StoreError> {
+        let args: Vec<fred::types::Value> = vec![
+            fred::types::Value::Bytes(encode(record)?.into()),
+            record.expiry_date.unix_timestamp().into(),
+            announce.to_string().into(),
+            CHANNEL.into(),
+        ];
+        let n: i64 = self.pool.eval(SAVE_ANNOUNCING_SCRIPT, vec![key(&record.id)], args).await.map_err(err("write"))?;
+        Ok(n == 1)
+    }
+
     pub(crate) async fn touch(&self, id: &Id, expiry: OffsetDateTime) -> Result<bool, StoreError> {
         let n: i64 = self.pool.expire_at(key(id), expiry.unix_timestamp(), None).await.map_err(err("touch"))?;
         Ok(n == 1)
@@ -156,9 +169,8 @@ impl RedisBackend {
     }
 
     pub(crate) async fn delete(&self, id: &Id) -> Result<(), StoreError> {
-        let _: i64 = self.pool.del(key(id)).await.map_err(err("delete"))?;
-        let _: i64 = self.pool.zrem(VAULT_INDEX, id.to_string()).await.map_err(err("delete"))?;
-        self.publish(id).await;
+        let keys = vec![key(id), VAULT_INDEX.to_owned()];
+        let _: i64 = self.pool.eval(DELETE_SCRIPT, keys, vec![id.to_string(), CHANNEL.to_owned()]).await.map_err(err("delete"))?;
         Ok(())
     }
 

@@ -7,10 +7,9 @@
 //! live. A connection whose statement failed (a full or failing disk) is closed, not put
 //! back in the pool: SQLite can keep such a connection's write lock until it is used again.
 //!
-//! Change signal: a delete also appends the id to `valv_changes` in its transaction; a change
-//! of a session's tokens appends it right after the write ([`SqliteBackend::log_change`]; a
-//! process that stops between the two leaves the others on the old access token until the
-//! bank refuses it, and their refresh, under the store's lock, reads the new tokens). Every commit, by any process, rewrites the
+//! Change signal: a delete appends the id to `valv_changes` in its transaction, and so does
+//! a change of a session's tokens ([`SqliteBackend::save_announcing`]): no process sees the
+//! change without its log row, or the row without the change. Every commit, by any process, rewrites the
 //! WAL-index header at the start of the `-shm` file (its frame count, or its salts after a
 //! WAL reset; see SQLite's "WAL-mode file format"). [`SqliteBackend::changes`] reads those 96
 //! bytes — one `pread`, no query — and only when they moved since the last look does it read
@@ -220,12 +219,33 @@ impl SqliteBackend {
         }
     }
 
-    /// Records that `id` changed, for the other processes on this file.
-    pub(crate) async fn log_change(&self, id: &Id) -> Result<(), StoreError> {
-        self.execute(sqlx::query("insert into valv_changes (id, at) values (?1, ?2)").bind(id.to_string()).bind(unix_now_ms()))
-            .await
-            .map(|_| ())
-            .map_err(err("change log"))
+    /// `save`, and in the same transaction a row in `valv_changes` telling the other
+    /// processes that `announce` changed. Nothing is written when either fails.
+    pub(crate) async fn save_announcing(&self, record: &Record, announce: &Id) -> Result<bool, StoreError> {
+        let data = encode(record)?;
+        let mut conn = self.pool.acquire().await.map_err(err("save"))?;
+        let result = async {
+            let mut tx = conn.begin().await?;
+            let done = sqlx::query("update valv_sessions set data = ?1, expires_at = ?2 where id = ?3 and expires_at > ?4")
+                .bind(data)
+                .bind(expiry_ms(record.expiry_date))
+                .bind(record.id.to_string())
+                .bind(unix_now_ms())
+                .execute(&mut *tx)
+                .await?;
+            if done.rows_affected() != 1 {
+                tx.rollback().await?;
+                return Ok(false);
+            }
+            sqlx::query("insert into valv_changes (id, at) values (?1, ?2)")
+                .bind(announce.to_string())
+                .bind(unix_now_ms())
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await.map(|()| true)
+        }
+        .await;
+        settle(&mut conn, result).map_err(err("save"))
     }
 
     pub(crate) async fn ping(&self) -> Result<(), StoreError> {
