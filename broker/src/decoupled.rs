@@ -86,12 +86,6 @@ pub(crate) fn hint_code(raw: &str, version: DecoupledVersion) -> String {
     out
 }
 
-/// BankID's link that opens the app on this device for `token`.
-pub(crate) fn autostart_url(token: &str) -> String {
-    let token: String = url::form_urlencoded::byte_serialize(token.as_bytes()).collect();
-    format!("bankid:///?autostarttoken={token}&redirect=null")
-}
-
 fn printable(s: &str, max: usize) -> bool {
     !s.is_empty() && s.len() <= max && s.bytes().all(|b| (0x21..=0x7e).contains(&b))
 }
@@ -232,11 +226,5 @@ mod tests {
         assert_eq!(hint_code("someNewCode", DecoupledVersion::V3), "someNewCode");
         assert_eq!(hint_code("<script>", DecoupledVersion::V4), "unknown");
         assert_eq!(hint_code(&"a".repeat(65), DecoupledVersion::V4), "unknown");
-    }
-
-    #[test]
-    fn autostart_links_encode_the_token() {
-        assert_eq!(autostart_url("8a1b-2c"), "bankid:///?autostarttoken=8a1b-2c&redirect=null");
-        assert_eq!(autostart_url("a&redirect=https://evil"), "bankid:///?autostarttoken=a%26redirect%3Dhttps%3A%2F%2Fevil&redirect=null");
     }
 }

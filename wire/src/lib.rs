@@ -202,9 +202,40 @@ impl BankIdStatus {
     }
 }
 
+/// BankID's link that opens the app on this device for an order's `autoStartToken`:
+/// `bankid:///?autostarttoken=<token>&redirect=null`, the token percent-encoded (all but
+/// RFC 3986's unreserved characters), so nothing in it can add a parameter. The broker
+/// sends it as a BankID login's `autoStartUrl`; the client builds it for a payment's signing.
+pub fn bankid_autostart_url(token: &str) -> String {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    let mut url = String::with_capacity(40 + token.len());
+    url.push_str("bankid:///?autostarttoken=");
+    for b in token.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            url.push(char::from(b));
+        } else {
+            url.push('%');
+            url.push(char::from(HEX[usize::from(b >> 4)]));
+            url.push(char::from(HEX[usize::from(b & 15)]));
+        }
+    }
+    url.push_str("&redirect=null");
+    url
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_autostart_link_carries_the_token_and_nothing_else() {
+        assert_eq!(bankid_autostart_url("8a1b-2c_d.e~f"), "bankid:///?autostarttoken=8a1b-2c_d.e~f&redirect=null");
+        assert_eq!(
+            bankid_autostart_url("a&redirect=https://evil #x"),
+            "bankid:///?autostarttoken=a%26redirect%3Dhttps%3A%2F%2Fevil%20%23x&redirect=null"
+        );
+        assert_eq!(bankid_autostart_url("ö"), "bankid:///?autostarttoken=%C3%B6&redirect=null");
+    }
 
     #[test]
     fn broker_codes_come_first_and_are_the_ones_with_a_status() {

@@ -105,7 +105,7 @@ fn pending(id: String, order: Order) -> Progress {
             status: BankIdStatus::Pending.as_str(),
             hint_code: Some(hint_code.unwrap_or_else(|| "outstandingTransaction".to_owned())),
             qr_data,
-            auto_start_url: autostart_token.as_deref().map(decoupled::autostart_url),
+            auto_start_url: autostart_token.as_deref().map(valv_wire::bankid_autostart_url),
             poll_delay_ms: Some(poll_delay_ms),
             return_to: None,
         },

@@ -164,9 +164,7 @@ pub(super) async fn sign_payment(
         let status = texts::sign_status(&get_str(&auth, "scaStatus").unwrap_or_default());
         // SEB's members for BankID (its Payment Initiation collection): `qrData`, `autoStartToken`.
         let qr = get_str(&auth, "qrData");
-        let auto_start = get_str(&auth, "autoStartToken")
-            .filter(|t| !t.is_empty())
-            .map(|t| ["bankid:///?autostarttoken=", &String::from(js_sys::encode_uri_component(&t)), "&redirect=null"].concat());
+        let auto_start = get_str(&auth, "autoStartToken").filter(|t| !t.is_empty()).map(|t| valv_wire::bankid_autostart_url(&t));
         let message = texts::sign_message(status, qr.is_some(), auto_start.is_some(), sv);
         notify(on_update, &bank_id_update(status, "", message, qr.as_deref(), auto_start.as_deref()));
         match status {

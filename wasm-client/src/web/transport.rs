@@ -71,7 +71,8 @@ impl Inner {
             let init = RequestInit::new();
             init.set_method(method);
             init.set_credentials(RequestCredentials::Include);
-            let headers = Headers::new().map_err(|_| Failure::new(ErrorCode::Internal, "Headers is not available"))?;
+            let headers = Headers::new()
+                .map_err(|_| Failure::new(ErrorCode::Network, "the request could not be made: this environment has no fetch Headers"))?;
             let _ = headers.set("Accept", "application/json");
             let _ = headers.set(header::CSRF, header::CSRF_VALUE);
             let _ = headers.set(header::REQUEST_ID, &request_id);
