@@ -1,5 +1,6 @@
 //! Option objects accepted by the `Valv` methods. The TypeScript interfaces come from
-//! `tsify`; the values are read member by member (no serde at run time, for size), with
+//! `tsify`; the values are read member by member (no serde at run time, for size) under the
+//! same camelCase names, written once as the fields (the `options!` macro), with
 //! a clear `invalid_argument` for a member of the wrong type.
 
 use std::borrow::Cow;
@@ -91,223 +92,219 @@ pub trait FromJs: Sized + Default {
     fn read(r: &Reader<'_>) -> Result<Self, Invalid>;
 }
 
-/// `new Valv(options)`.
-#[derive(Debug, Default, Tsify)]
-#[serde(rename_all = "camelCase")]
-pub struct ValvOptions {
-    /// Origin (and path prefix) of the broker; `""` (default) is the page's own origin.
-    #[tsify(optional)]
-    pub base_url: Option<String>,
-    /// Provider name configured in the broker (default `"seb"`).
-    #[tsify(optional)]
-    pub provider: Option<String>,
-    /// Timeout of each HTTP attempt in milliseconds (default 30000; 0 = none).
-    #[tsify(optional)]
-    pub timeout_ms: Option<f64>,
-    /// Retries of idempotent requests on network errors, 429, 502, 503 and 504 (default 2, at most 10).
-    #[tsify(optional)]
-    pub retries: Option<f64>,
+/// The length of [`camel_case`]`(s)`.
+pub const fn camel_len(s: &str) -> usize {
+    let b = s.as_bytes();
+    let (mut i, mut n) = (0, 0);
+    while i < b.len() {
+        if b[i] != b'_' {
+            n += 1;
+        }
+        i += 1;
+    }
+    n
 }
 
-impl FromJs for ValvOptions {
-    fn read(r: &Reader<'_>) -> Result<Self, Invalid> {
-        Ok(Self {
-            base_url: r.string("baseUrl")?,
-            provider: r.string("provider")?,
-            timeout_ms: r.number("timeoutMs")?,
-            retries: r.number("retries")?,
-        })
+/// `snake_case` as `camelCase` (ASCII), at compile time: the member names serde's
+/// `rename_all = "camelCase"` gives the TypeScript interfaces.
+pub const fn camel_case<const N: usize>(s: &str) -> [u8; N] {
+    let b = s.as_bytes();
+    let mut out = [0u8; N];
+    let (mut i, mut n, mut upper) = (0, 0, false);
+    while i < b.len() {
+        if b[i] == b'_' {
+            upper = true;
+        } else {
+            out[n] = if upper { b[i].to_ascii_uppercase() } else { b[i] };
+            upper = false;
+            n += 1;
+        }
+        i += 1;
+    }
+    out
+}
+
+/// The JS member name of field `$f`.
+macro_rules! member {
+    ($f:ident) => {{
+        const BYTES: [u8; $crate::options::camel_len(stringify!($f))] = $crate::options::camel_case(stringify!($f));
+        const NAME: &str = match core::str::from_utf8(&BYTES) {
+            Ok(s) => s,
+            Err(_) => panic!("a field name is ASCII"),
+        };
+        NAME
+    }};
+}
+
+/// An options struct: its TypeScript interface (tsify, camelCase members) and its
+/// [`FromJs`], which reads each member with the named [`Reader`] method under the same
+/// camelCase name — the names are written once, as the fields.
+macro_rules! options {
+    ($(#[$attr:meta])* pub struct $name:ident { $($(#[$fattr:meta])* pub $field:ident: $ty:ty => $read:ident,)* }) => {
+        $(#[$attr])*
+        #[derive(Debug, Default, Tsify)]
+        #[serde(rename_all = "camelCase")]
+        pub struct $name {
+            $($(#[$fattr])* pub $field: $ty,)*
+        }
+
+        impl FromJs for $name {
+            fn read(r: &Reader<'_>) -> Result<Self, Invalid> {
+                Ok(Self { $($field: r.$read(member!($field))?,)* })
+            }
+        }
+    };
+}
+
+options! {
+    /// `new Valv(options)`.
+    pub struct ValvOptions {
+        /// Origin (and path prefix) of the broker; `""` (default) is the page's own origin.
+        #[tsify(optional)]
+        pub base_url: Option<String> => string,
+        /// Provider name configured in the broker (default `"seb"`).
+        #[tsify(optional)]
+        pub provider: Option<String> => string,
+        /// Timeout of each HTTP attempt in milliseconds (default 30000; 0 = none).
+        #[tsify(optional)]
+        pub timeout_ms: Option<f64> => number,
+        /// Retries of idempotent requests on network errors, 429, 502, 503 and 504 (default 2, at most 10).
+        #[tsify(optional)]
+        pub retries: Option<f64> => number,
     }
 }
 
-/// `login(options)` / `loginUrl(options)`.
-#[derive(Debug, Default, Tsify)]
-#[serde(rename_all = "camelCase")]
-pub struct LoginOptions {
-    /// Local path to come back to after login (default: the current path).
-    #[tsify(optional)]
-    pub return_to: Option<String>,
-    /// Scopes to ask for (default: the broker's configured scopes).
-    #[tsify(optional)]
-    pub scopes: Option<Vec<String>>,
-    /// The bank's `login_hint` (e.g. a sandbox test person), passed through by the broker.
-    #[tsify(optional)]
-    pub login_hint: Option<String>,
-}
-
-impl FromJs for LoginOptions {
-    fn read(r: &Reader<'_>) -> Result<Self, Invalid> {
-        Ok(Self { return_to: r.string("returnTo")?, scopes: r.strings("scopes")?, login_hint: r.string("loginHint")? })
+options! {
+    /// `login(options)` / `loginUrl(options)`.
+    pub struct LoginOptions {
+        /// Local path to come back to after login (default: the current path).
+        #[tsify(optional)]
+        pub return_to: Option<String> => string,
+        /// Scopes to ask for (default: the broker's configured scopes).
+        #[tsify(optional)]
+        pub scopes: Option<Vec<String>> => strings,
+        /// The bank's `login_hint` (e.g. a sandbox test person), passed through by the broker.
+        #[tsify(optional)]
+        pub login_hint: Option<String> => string,
     }
 }
 
-/// `bankIdLogin(options)`.
-#[derive(Debug, Default, Tsify)]
-#[serde(rename_all = "camelCase")]
-pub struct BankIdOptions {
-    /// Local path for the app to go to afterwards (default `/`): checked by the broker and
-    /// given back in the `complete` update.
-    #[tsify(optional)]
-    pub return_to: Option<String>,
-    /// Scopes to ask for (default: the broker's configured scopes).
-    #[tsify(optional)]
-    pub scopes: Option<Vec<String>>,
-    /// Called with every step: status, hint code, BankID's message, the QR code as SVG and
-    /// the link that opens BankID on this device.
-    #[tsify(optional, type = "(update: BankIdUpdate) => void")]
-    pub on_update: Option<js_sys::Function>,
-    /// Stops the login (the broker forgets it) and rejects with code `aborted`.
-    #[tsify(optional, type = "AbortSignal")]
-    pub signal: Option<AbortSignal>,
-}
-
-impl FromJs for BankIdOptions {
-    fn read(r: &Reader<'_>) -> Result<Self, Invalid> {
-        Ok(Self {
-            return_to: r.string("returnTo")?,
-            scopes: r.strings("scopes")?,
-            on_update: r.function("onUpdate")?,
-            signal: r.signal("signal")?,
-        })
+options! {
+    /// `bankIdLogin(options)`.
+    pub struct BankIdOptions {
+        /// Local path for the app to go to afterwards (default `/`): checked by the broker and
+        /// given back in the `complete` update.
+        #[tsify(optional)]
+        pub return_to: Option<String> => string,
+        /// Scopes to ask for (default: the broker's configured scopes).
+        #[tsify(optional)]
+        pub scopes: Option<Vec<String>> => strings,
+        /// Called with every step: status, hint code, BankID's message, the QR code as SVG and
+        /// the link that opens BankID on this device.
+        #[tsify(optional, type = "(update: BankIdUpdate) => void")]
+        pub on_update: Option<js_sys::Function> => function,
+        /// Stops the login (the broker forgets it) and rejects with code `aborted`.
+        #[tsify(optional, type = "AbortSignal")]
+        pub signal: Option<AbortSignal> => signal,
     }
 }
 
-/// `signPayment(product, paymentId, options)`.
-#[derive(Debug, Default, Tsify)]
-#[serde(rename_all = "camelCase")]
-pub struct SignOptions {
-    /// SCA method (default `"bankIdQr"`: a QR code, and a link that opens BankID on this
-    /// device when the bank gives one; `"bankIdSameDevice"`, or any the bank lists).
-    #[tsify(optional)]
-    pub authentication_method_id: Option<String>,
-    /// Called with every step: status, BankID's message, the QR code as SVG and the link
-    /// that opens BankID on this device.
-    #[tsify(optional, type = "(update: BankIdUpdate) => void")]
-    pub on_update: Option<js_sys::Function>,
-    /// Give up after this many ms with code `timeout` (default 300000).
-    #[tsify(optional)]
-    pub timeout_ms: Option<f64>,
-    /// Stops following the signing (rejects with code `aborted`); the bank's order expires.
-    #[tsify(optional, type = "AbortSignal")]
-    pub signal: Option<AbortSignal>,
-}
-
-impl FromJs for SignOptions {
-    fn read(r: &Reader<'_>) -> Result<Self, Invalid> {
-        Ok(Self {
-            authentication_method_id: r.string("authenticationMethodId")?,
-            on_update: r.function("onUpdate")?,
-            timeout_ms: r.number("timeoutMs")?,
-            signal: r.signal("signal")?,
-        })
+options! {
+    /// `signPayment(product, paymentId, options)`.
+    pub struct SignOptions {
+        /// SCA method (default `"bankIdQr"`: a QR code, and a link that opens BankID on this
+        /// device when the bank gives one; `"bankIdSameDevice"`, or any the bank lists).
+        #[tsify(optional)]
+        pub authentication_method_id: Option<String> => string,
+        /// Called with every step: status, BankID's message, the QR code as SVG and the link
+        /// that opens BankID on this device.
+        #[tsify(optional, type = "(update: BankIdUpdate) => void")]
+        pub on_update: Option<js_sys::Function> => function,
+        /// Give up after this many ms with code `timeout` (default 300000).
+        #[tsify(optional)]
+        pub timeout_ms: Option<f64> => number,
+        /// Stops following the signing (rejects with code `aborted`); the bank's order expires.
+        #[tsify(optional, type = "AbortSignal")]
+        pub signal: Option<AbortSignal> => signal,
     }
 }
 
-/// Options of every call: a standard `AbortSignal` to cancel it.
-#[derive(Debug, Default, Tsify)]
-#[serde(rename_all = "camelCase")]
-pub struct CallOptions {
-    /// Cancels the call (rejects with code `aborted`).
-    #[tsify(optional, type = "AbortSignal")]
-    pub signal: Option<AbortSignal>,
-}
-
-impl FromJs for CallOptions {
-    fn read(r: &Reader<'_>) -> Result<Self, Invalid> {
-        Ok(Self { signal: r.signal("signal")? })
+options! {
+    /// Options of every call: a standard `AbortSignal` to cancel it.
+    pub struct CallOptions {
+        /// Cancels the call (rejects with code `aborted`).
+        #[tsify(optional, type = "AbortSignal")]
+        pub signal: Option<AbortSignal> => signal,
     }
 }
 
-/// `accounts(options)` / `account(id, options)`.
-#[derive(Debug, Default, Tsify)]
-#[serde(rename_all = "camelCase")]
-pub struct AccountsOptions {
-    /// Include balances (`?withBalance=true`).
-    #[tsify(optional)]
-    pub with_balance: Option<bool>,
-    /// Cancels the call.
-    #[tsify(optional, type = "AbortSignal")]
-    pub signal: Option<AbortSignal>,
-}
-
-impl FromJs for AccountsOptions {
-    fn read(r: &Reader<'_>) -> Result<Self, Invalid> {
-        Ok(Self { with_balance: r.boolean("withBalance")?, signal: r.signal("signal")? })
+options! {
+    /// `accounts(options)` / `account(id, options)`.
+    pub struct AccountsOptions {
+        /// Include balances (`?withBalance=true`).
+        #[tsify(optional)]
+        pub with_balance: Option<bool> => boolean,
+        /// Cancels the call.
+        #[tsify(optional, type = "AbortSignal")]
+        pub signal: Option<AbortSignal> => signal,
     }
 }
 
-/// `transactions(accountId, options)`.
-#[derive(Debug, Default, Tsify)]
-#[serde(rename_all = "camelCase")]
-pub struct TransactionsOptions {
-    /// `booked` (default), `pending` or `both`.
-    #[tsify(optional, type = "BookingStatus")]
-    pub booking_status: Option<String>,
-    /// First day, `YYYY-MM-DD` (dated calls return a single page).
-    #[tsify(optional)]
-    pub date_from: Option<String>,
-    /// Last day, `YYYY-MM-DD`, not before `dateFrom`.
-    #[tsify(optional)]
-    pub date_to: Option<String>,
-    /// Cancels the page being fetched.
-    #[tsify(optional, type = "AbortSignal")]
-    pub signal: Option<AbortSignal>,
-}
-
-impl FromJs for TransactionsOptions {
-    fn read(r: &Reader<'_>) -> Result<Self, Invalid> {
-        Ok(Self {
-            booking_status: r.string("bookingStatus")?,
-            date_from: r.string("dateFrom")?,
-            date_to: r.string("dateTo")?,
-            signal: r.signal("signal")?,
-        })
+options! {
+    /// `transactions(accountId, options)`.
+    pub struct TransactionsOptions {
+        /// `booked` (default), `pending` or `both`.
+        #[tsify(optional, type = "BookingStatus")]
+        pub booking_status: Option<String> => string,
+        /// First day, `YYYY-MM-DD` (dated calls return a single page).
+        #[tsify(optional)]
+        pub date_from: Option<String> => string,
+        /// Last day, `YYYY-MM-DD`, not before `dateFrom`.
+        #[tsify(optional)]
+        pub date_to: Option<String> => string,
+        /// Cancels the page being fetched.
+        #[tsify(optional, type = "AbortSignal")]
+        pub signal: Option<AbortSignal> => signal,
     }
 }
 
-/// `startAuthorisation(product, paymentId, options)`.
-#[derive(Debug, Default, Tsify)]
-#[serde(rename_all = "camelCase")]
-pub struct AuthorisationOptions {
-    /// SCA method (default `"mobiltbankid"`).
-    #[tsify(optional)]
-    pub authentication_method_id: Option<String>,
-    /// Cancels the call.
-    #[tsify(optional, type = "AbortSignal")]
-    pub signal: Option<AbortSignal>,
-}
-
-impl FromJs for AuthorisationOptions {
-    fn read(r: &Reader<'_>) -> Result<Self, Invalid> {
-        Ok(Self { authentication_method_id: r.string("authenticationMethodId")?, signal: r.signal("signal")? })
+options! {
+    /// `startAuthorisation(product, paymentId, options)`.
+    pub struct AuthorisationOptions {
+        /// SCA method (default `"mobiltbankid"`).
+        #[tsify(optional)]
+        pub authentication_method_id: Option<String> => string,
+        /// Cancels the call.
+        #[tsify(optional, type = "AbortSignal")]
+        pub signal: Option<AbortSignal> => signal,
     }
 }
 
-/// `waitForPayment(product, paymentId, options)`.
-#[derive(Debug, Default, Tsify)]
-#[serde(rename_all = "camelCase")]
-pub struct WaitOptions {
-    /// First polling interval in ms (default 1000); grows 1.5× per poll.
-    #[tsify(optional)]
-    pub interval_ms: Option<f64>,
-    /// Longest polling interval in ms (default 10000).
-    #[tsify(optional)]
-    pub max_interval_ms: Option<f64>,
-    /// Give up after this many ms with code `timeout` (default 300000).
-    #[tsify(optional)]
-    pub timeout_ms: Option<f64>,
-    /// Stops waiting (rejects with code `aborted`).
-    #[tsify(optional, type = "AbortSignal")]
-    pub signal: Option<AbortSignal>,
+options! {
+    /// `waitForPayment(product, paymentId, options)`.
+    pub struct WaitOptions {
+        /// First polling interval in ms (default 1000); grows 1.5× per poll.
+        #[tsify(optional)]
+        pub interval_ms: Option<f64> => number,
+        /// Longest polling interval in ms (default 10000).
+        #[tsify(optional)]
+        pub max_interval_ms: Option<f64> => number,
+        /// Give up after this many ms with code `timeout` (default 300000).
+        #[tsify(optional)]
+        pub timeout_ms: Option<f64> => number,
+        /// Stops waiting (rejects with code `aborted`).
+        #[tsify(optional, type = "AbortSignal")]
+        pub signal: Option<AbortSignal> => signal,
+    }
 }
 
-impl FromJs for WaitOptions {
-    fn read(r: &Reader<'_>) -> Result<Self, Invalid> {
-        Ok(Self {
-            interval_ms: r.number("intervalMs")?,
-            max_interval_ms: r.number("maxIntervalMs")?,
-            timeout_ms: r.number("timeoutMs")?,
-            signal: r.signal("signal")?,
-        })
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn members_are_the_fields_in_camel_case() {
+        assert_eq!(member!(authentication_method_id), "authenticationMethodId");
+        assert_eq!(member!(max_interval_ms), "maxIntervalMs");
+        assert_eq!(member!(signal), "signal");
+        assert_eq!(super::camel_len("with_balance"), 11);
     }
 }
