@@ -17,7 +17,7 @@ fn write_config(dir: &std::path::Path, bank: &str) -> std::path::PathBuf {
         store: "memory",
         bank,
         client_id: "valv-demo",
-        extra: "",
+        rate_limits: "",
     };
     common::write_config_file(dir, &file)
 }

@@ -189,7 +189,7 @@ fn write_config(dir: &std::path::Path, port: u16, bank: &str) -> std::path::Path
         store: &store,
         bank,
         client_id: &format!("{CLIENT_ID}-bin"),
-        extra: "\n[rate_limits]\nlogins_per_ip = \"off\"\napi_per_ip = \"off\"\napi_per_session = \"off\"\n",
+        rate_limits: valv_testkit::RATE_LIMITS_OFF,
     };
     common::write_config_file(dir, &file)
 }

@@ -250,46 +250,16 @@ impl Stack {
         Ok(Broker { process, url: origin, port, config })
     }
 
-    /// The broker configuration for `port`, exactly as `cargo xtask` generates it.
+    /// The broker configuration for `port`: valv-testkit's template, as `cargo xtask` uses
+    /// it, with every rate limit off (the suites send hundreds of calls at once from one
+    /// address and one session).
     pub fn broker_config(&self, port: u16) -> String {
-        let bank = &self.bank_url;
-        format!(
-            r#"listen = "127.0.0.1:{port}"
-public_origin = "http://127.0.0.1:{port}"
-static_dir = {www:?}
-store = {store:?}
-cors_allowed_origins = []
-
-[rate_limits]
-# The suites here send hundreds of calls at once from one address and one session.
-logins_per_ip = "off"
-api_per_ip = "off"
-api_per_session = "off"
-
-[session]
-active_key = "k1"
-
-[session.keys]
-k1 = "file:{key}"
-
-[providers.seb]
-authorize_url = "{bank}/mga/sps/oauth/oauth20/authorize"
-token_url = "{bank}/mga/sps/oauth/oauth20/token"
-revocation_url = "{bank}/mga/sps/oauth/oauth20/revoke"
-decoupled_url = "{bank}/auth/v4"
-api_base_url = "{bank}"
-client_id = "{CLIENT_ID}"
-client_secret = "env:{SECRET_ENV}"
-client_auth = "client_secret_post"
-scopes = ["psd2_accounts", "psd2_payments"]
-pkce = true
-psd2_headers = true
-allow_preset = "seb-psd2"
-"#,
-            www = self.static_dir.display().to_string(),
-            store = self.store_url,
-            key = self.key_path.display(),
-        )
+        let (listen, origin) = (format!("127.0.0.1:{port}"), format!("http://127.0.0.1:{port}"));
+        let mut toml =
+            valv_testkit::BrokerToml::new(&listen, &origin, &self.store_url, &self.bank_url, CLIENT_ID, SECRET_ENV, &self.key_path);
+        toml.www = Some(&self.static_dir);
+        toml.rate_limits = valv_testkit::RATE_LIMITS_OFF;
+        toml.render()
     }
 
     /// Stops broker `index` with SIGINT (it must exit cleanly) and starts a new process

@@ -137,18 +137,9 @@ pub fn start(tools: &BenchTools, bins: &crate::stack::Bins, opts: &Options) -> R
     for i in 0..opts.replicas {
         let port = free_port()?;
         let config = opts.dir.join(format!("broker-{i}.toml"));
-        let toml = crate::stack::broker_toml(&crate::stack::BrokerToml {
-            listen: port,
-            origin: &url,
-            store: &redis_url,
-            bank: &bank_url,
-            api: &bank_url,
-            client_id: CLIENT_ID,
-            key: &key,
-            www: &www,
-            cors: &[],
-            trusted_proxies: &["127.0.0.1/32"],
-            rate_limits: opts.rate_limits,
+        let toml = crate::stack::broker_toml(&format!("127.0.0.1:{port}"), &url, &redis_url, &bank_url, &key, &www, |t| {
+            t.trusted_proxies = &["127.0.0.1/32"];
+            t.rate_limits = opts.rate_limits;
         });
         std::fs::write(&config, toml)?;
         let mut cmd = Command::new(&bins.broker);

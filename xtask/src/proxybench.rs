@@ -311,19 +311,11 @@ pub fn run(tools: &BenchTools, bins: &crate::stack::Bins, dir: &Path, d: &Durati
     for (name, store) in stores {
         step(&format!("Proxy overhead: the broker, {name} store"));
         let config = dir.join(format!("broker-{name}.toml"));
-        let toml = crate::stack::broker_toml(&crate::stack::BrokerToml {
-            listen: broker_port,
-            origin: &format!("http://127.0.0.1:{broker_port}"),
-            store: &store,
-            bank: &bank,
-            api: &api,
-            client_id: CLIENT_ID,
-            key: &key,
-            www: &www,
-            cors: &[],
-            trusted_proxies: &[],
+        let origin = format!("http://127.0.0.1:{broker_port}");
+        let toml = crate::stack::broker_toml(&format!("127.0.0.1:{broker_port}"), &origin, &store, &bank, &key, &www, |t| {
+            t.api = &api;
             // Every limit checked on every call (its cost is measured), none reached.
-            rate_limits: crate::stack::RATE_LIMITS_UNREACHABLE,
+            t.rate_limits = crate::stack::RATE_LIMITS_UNREACHABLE;
         });
         std::fs::write(&config, toml)?;
         if !rates {

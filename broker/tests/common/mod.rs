@@ -945,46 +945,19 @@ pub struct ConfigFile<'a> {
     pub store: &'a str,
     pub bank: &'a str,
     pub client_id: &'a str,
-    /// More TOML before the provider (e.g. a `[rate_limits]` table).
-    pub extra: &'a str,
+    /// The lines of `[rate_limits]` (empty: the broker's defaults).
+    pub rate_limits: &'a str,
 }
 
 /// Writes a session key and `broker.toml` for the `valv-broker` binary into `dir` (one
-/// provider `seb` at `bank`, its secret from `VALV_TEST_CLIENT_SECRET`); returns its path.
+/// provider `seb` at `bank`, its secret from `VALV_TEST_CLIENT_SECRET`; valv-testkit's
+/// template, as xtask and the process tests use); returns its path.
 pub fn write_config_file(dir: &std::path::Path, c: &ConfigFile<'_>) -> std::path::PathBuf {
     let key = dir.join("session-key");
     std::fs::write(&key, base64::engine::general_purpose::STANDARD.encode([9u8; 32])).unwrap();
     let path = dir.join("broker.toml");
-    let ConfigFile { listen, public_origin, store, bank, client_id, extra } = c;
-    std::fs::write(
-        &path,
-        format!(
-            r#"listen = "{listen}"
-public_origin = "{public_origin}"
-store = "{store}"
-
-[session]
-active_key = "k1"
-
-[session.keys]
-k1 = "file:{key}"
-{extra}
-[providers.seb]
-authorize_url = "{bank}/mga/sps/oauth/oauth20/authorize"
-token_url = "{bank}/mga/sps/oauth/oauth20/token"
-revocation_url = "{bank}/mga/sps/oauth/oauth20/revoke"
-api_base_url = "{bank}"
-client_id = "{client_id}"
-client_secret = "env:VALV_TEST_CLIENT_SECRET"
-client_auth = "client_secret_post"
-scopes = ["psd2_accounts", "psd2_payments"]
-pkce = true
-psd2_headers = true
-allow_preset = "seb-psd2"
-"#,
-            key = key.display()
-        ),
-    )
-    .unwrap();
+    let mut toml = valv_testkit::BrokerToml::new(c.listen, c.public_origin, c.store, c.bank, c.client_id, "VALV_TEST_CLIENT_SECRET", &key);
+    toml.rate_limits = c.rate_limits;
+    std::fs::write(&path, toml.render()).unwrap();
     path
 }

@@ -1,0 +1,167 @@
+//! What Valv's test suites, benches and `cargo xtask` share: the one configuration file they
+//! run the `valv-broker` binary with — provider `seb` at a sandbox bank (or any bank shaped
+//! like SEB's), a session key from a file, the client secret from an environment variable.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+/// What differs between the brokers the tests, benches and xtask start.
+#[derive(Debug, Clone, Copy)]
+pub struct BrokerToml<'a> {
+    /// `listen`, e.g. `127.0.0.1:8080`.
+    pub listen: &'a str,
+    /// `public_origin` (the broker's own, or a load balancer's).
+    pub origin: &'a str,
+    /// `store` (`memory`, `sqlite://…`, `redis://…`).
+    pub store: &'a str,
+    /// The bank as the browser addresses it (authorize, token, revoke, decoupled).
+    pub bank: &'a str,
+    /// `api_base_url` (often `bank`; a bench points it at a static upstream).
+    pub api: &'a str,
+    /// The OAuth client id.
+    pub client_id: &'a str,
+    /// The environment variable holding the client secret.
+    pub secret_env: &'a str,
+    /// The session key file (`k1`, the active key).
+    pub key: &'a Path,
+    /// `static_dir`, if the broker serves the app.
+    pub www: Option<&'a Path>,
+    /// `cors_allowed_origins`.
+    pub cors: &'a [&'a str],
+    /// `trusted_proxies`.
+    pub trusted_proxies: &'a [&'a str],
+    /// The lines of `[rate_limits]` (empty: the broker's defaults).
+    pub rate_limits: &'a str,
+    /// Mobile BankID sign-in through the bank's decoupled authorization (`{bank}/auth/v4`).
+    pub bankid: bool,
+    /// More TOML, placed before the provider (e.g. a `[limits]` table).
+    pub extra: &'a str,
+}
+
+/// `[rate_limits]` lines that turn every limit off (suites that send hundreds of calls at
+/// once from one address and one session).
+pub const RATE_LIMITS_OFF: &str = "logins_per_ip = \"off\"\napi_per_ip = \"off\"\napi_per_session = \"off\"\n";
+
+/// `[rate_limits]` lines for load generators: every limit enforced, none ever reached.
+pub const RATE_LIMITS_UNREACHABLE: &str = "logins_per_ip = \"1000000/s\"\napi_per_ip = \"1000000/s\"\napi_per_session = \"1000000/s\"\n";
+
+impl<'a> BrokerToml<'a> {
+    /// A broker on `listen` (its own origin `http://{listen}`) for the bank at `bank`, with
+    /// the broker's defaults for everything else.
+    pub fn new(
+        listen: &'a str,
+        origin: &'a str,
+        store: &'a str,
+        bank: &'a str,
+        client_id: &'a str,
+        secret_env: &'a str,
+        key: &'a Path,
+    ) -> Self {
+        Self {
+            listen,
+            origin,
+            store,
+            bank,
+            api: bank,
+            client_id,
+            secret_env,
+            key,
+            www: None,
+            cors: &[],
+            trusted_proxies: &[],
+            rate_limits: "",
+            bankid: true,
+            extra: "",
+        }
+    }
+
+    /// The configuration file's text.
+    pub fn render(&self) -> String {
+        let list = |items: &[&str]| items.iter().map(|o| quote(o)).collect::<Vec<_>>().join(", ");
+        let mut out = String::from("# Written by valv-testkit for a local sandbox bank.\n");
+        let _ = writeln!(out, "listen = {}", quote(self.listen));
+        let _ = writeln!(out, "public_origin = {}", quote(self.origin));
+        if let Some(www) = self.www {
+            let _ = writeln!(out, "static_dir = {}", quote(&www.display().to_string()));
+        }
+        let _ = writeln!(out, "store = {}", quote(self.store));
+        let _ = writeln!(out, "cors_allowed_origins = [{}]", list(self.cors));
+        let _ = writeln!(out, "trusted_proxies = [{}]", list(self.trusted_proxies));
+        let _ = write!(out, "\n[rate_limits]\n{}", self.rate_limits);
+        let _ =
+            write!(out, "\n[session]\nactive_key = \"k1\"\n\n[session.keys]\nk1 = {}\n", quote(&format!("file:{}", self.key.display())));
+        out.push_str(self.extra);
+        let bank = self.bank;
+        let _ = write!(
+            out,
+            "\n[providers.seb]\n\
+             authorize_url = \"{bank}/mga/sps/oauth/oauth20/authorize\"\n\
+             token_url = \"{bank}/mga/sps/oauth/oauth20/token\"\n\
+             revocation_url = \"{bank}/mga/sps/oauth/oauth20/revoke\"\n"
+        );
+        if self.bankid {
+            let _ = writeln!(out, "decoupled_url = \"{bank}/auth/v4\"");
+        }
+        let _ = writeln!(out, "api_base_url = {}", quote(self.api));
+        let _ = writeln!(out, "client_id = {}", quote(self.client_id));
+        let _ = writeln!(out, "client_secret = {}", quote(&format!("env:{}", self.secret_env)));
+        out.push_str(
+            "client_auth = \"client_secret_post\"\n\
+             scopes = [\"psd2_accounts\", \"psd2_payments\"]\n\
+             pkce = true\n\
+             psd2_headers = true\n\
+             allow_preset = \"seb-psd2\"\n",
+        );
+        out
+    }
+}
+
+/// A TOML basic string.
+fn quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if c.is_control() => {
+                let _ = write!(out, "\\u{:04X}", u32::from(c));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_file_names_everything_that_differs() {
+        let key = Path::new("/tmp/k \"x\"");
+        let mut c = BrokerToml::new("127.0.0.1:9", "http://127.0.0.1:9", "memory", "http://localhost:8", "valv-demo", "SECRET", key);
+        c.www = Some(Path::new("/srv/www"));
+        c.cors = &["http://a.test"];
+        c.rate_limits = RATE_LIMITS_OFF;
+        c.extra = "\n[limits]\nmax_request_body = 1000\n";
+        let t = c.render();
+        for line in [
+            "listen = \"127.0.0.1:9\"",
+            "static_dir = \"/srv/www\"",
+            "cors_allowed_origins = [\"http://a.test\"]",
+            "api_per_session = \"off\"",
+            "k1 = \"file:/tmp/k \\\"x\\\"\"",
+            "max_request_body = 1000",
+            "decoupled_url = \"http://localhost:8/auth/v4\"",
+            "client_secret = \"env:SECRET\"",
+        ] {
+            assert!(t.lines().any(|l| l == line), "{line} missing in:\n{t}");
+        }
+        c.bankid = false;
+        c.www = None;
+        let t = c.render();
+        assert!(!t.contains("decoupled_url") && !t.contains("static_dir"), "{t}");
+    }
+}
