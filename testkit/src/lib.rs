@@ -1,9 +1,55 @@
 //! What Valv's test suites, benches and `cargo xtask` share: the one configuration file they
 //! run the `valv-broker` binary with — provider `seb` at a sandbox bank (or any bank shaped
-//! like SEB's), a session key from a file, the client secret from an environment variable.
+//! like SEB's), a session key from a file, the client secret from an environment variable —
+//! and the cookie jar of the clients that drive it by hand.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::ops::{Deref, DerefMut};
 use std::path::Path;
+
+/// The cookies a client keeps, by name, as a browser would for one site, over plain HTTP on
+/// loopback (where a browser would not send the broker's `Secure` cookies, so they are kept
+/// by hand). A cookie with an empty value or `Max-Age=0` is removed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CookieJar(pub BTreeMap<String, String>);
+
+impl CookieJar {
+    /// Applies one `Set-Cookie` line.
+    pub fn take(&mut self, set_cookie: &str) {
+        let pair = set_cookie.split(';').next().unwrap_or("");
+        let Some((name, value)) = pair.split_once('=') else { return };
+        let (name, value) = (name.trim(), value.trim());
+        let removed = value.is_empty()
+            || set_cookie
+                .split(';')
+                .skip(1)
+                .any(|a| a.trim().split_once('=').is_some_and(|(k, v)| k.trim().eq_ignore_ascii_case("max-age") && v.trim() == "0"));
+        if removed {
+            self.0.remove(name);
+        } else {
+            self.0.insert(name.to_owned(), value.to_owned());
+        }
+    }
+
+    /// The `Cookie` header to send; `None` when the jar is empty.
+    pub fn header(&self) -> Option<String> {
+        (!self.0.is_empty()).then(|| self.0.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; "))
+    }
+}
+
+impl Deref for CookieJar {
+    type Target = BTreeMap<String, String>;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl DerefMut for CookieJar {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.0
+    }
+}
 
 /// What differs between the brokers the tests, benches and xtask start.
 #[derive(Debug, Clone, Copy)]
@@ -137,6 +183,22 @@ fn quote(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_jar_keeps_sets_replaces_and_removes_like_a_browser() {
+        let mut jar = CookieJar::default();
+        assert_eq!(jar.header(), None);
+        jar.take("__Host-valv=abc; HttpOnly; SameSite=Lax; Secure; Path=/; Max-Age=1800");
+        jar.take("__Host-valv-login=sealed; Max-Age=600");
+        assert_eq!(jar.header().as_deref(), Some("__Host-valv=abc; __Host-valv-login=sealed"));
+        jar.take("__Host-valv=def; Max-Age=1800");
+        jar.take("__Host-valv-login=; Max-Age=0");
+        assert_eq!(jar.header().as_deref(), Some("__Host-valv=def"));
+        jar.take("__Host-valv=gone; max-age=0");
+        assert!(jar.is_empty());
+        jar.take("no pair at all");
+        assert!(jar.is_empty());
+    }
 
     #[test]
     fn the_file_names_everything_that_differs() {

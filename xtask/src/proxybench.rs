@@ -3,7 +3,6 @@
 //! Debian's nginx as a plain proxy adding a fixed bearer, and through the broker with each
 //! store (memory, SQLite, Redis), logged in through the sandbox and pointed at that upstream.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use std::path::{Path, PathBuf};
@@ -24,24 +23,18 @@ pub fn agent() -> ureq::Agent {
 
 /// Cookies the broker set, sent back by hand (the `__Host-` cookie is `Secure`; this is http).
 #[derive(Default)]
-struct Jar(BTreeMap<String, String>);
+struct Jar(valv_testkit::CookieJar);
 
 impl Jar {
     fn take(&mut self, resp: &ureq::http::Response<ureq::Body>) {
         for v in resp.headers().get_all("set-cookie") {
-            let Ok(v) = v.to_str() else { continue };
-            let pair = v.split(';').next().unwrap_or("");
-            if let Some((k, val)) = pair.split_once('=') {
-                if val.is_empty() || v.to_ascii_lowercase().contains("max-age=0") {
-                    self.0.remove(k.trim());
-                } else {
-                    self.0.insert(k.trim().to_string(), val.trim().to_string());
-                }
+            if let Ok(v) = v.to_str() {
+                self.0.take(v);
             }
         }
     }
     fn header(&self) -> String {
-        self.0.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ")
+        self.0.header().unwrap_or_default()
     }
 }
 

@@ -349,7 +349,12 @@ pub async fn start(opts: Options) -> Stack {
 
 impl Stack {
     pub fn browser(&self) -> Browser {
-        Browser { base: self.broker_url.clone(), http: plain_client(), cookies: BTreeMap::new(), seen: self.seen.clone() }
+        Browser {
+            base: self.broker_url.clone(),
+            http: plain_client(),
+            cookies: valv_testkit::CookieJar::default(),
+            seen: self.seen.clone(),
+        }
     }
 
     /// Stops the broker (draining it) and starts a new one with the same configuration on a
@@ -517,31 +522,19 @@ impl Resp {
 pub struct Browser {
     pub base: String,
     pub http: reqwest::Client,
-    pub cookies: BTreeMap<String, String>,
+    pub cookies: valv_testkit::CookieJar,
     seen: Arc<Mutex<Vec<String>>>,
 }
 
 impl Browser {
     pub fn cookie_header(&self) -> Option<String> {
-        if self.cookies.is_empty() {
-            None
-        } else {
-            Some(self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; "))
-        }
+        self.cookies.header()
     }
 
     /// The raw Set-Cookie lines of the last response are applied here.
     fn take_cookies(&mut self, headers: &HeaderMap) {
         for v in headers.get_all("set-cookie") {
-            let line = v.to_str().unwrap();
-            let first = line.split(';').next().unwrap();
-            let (name, value) = first.split_once('=').unwrap();
-            let removed = line.to_ascii_lowercase().contains("max-age=0") || value.is_empty();
-            if removed {
-                self.cookies.remove(name.trim());
-            } else {
-                self.cookies.insert(name.trim().to_owned(), value.trim().to_owned());
-            }
+            self.cookies.take(v.to_str().unwrap());
         }
     }
 
