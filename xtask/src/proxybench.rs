@@ -307,6 +307,7 @@ pub fn run(tools: &BenchTools, bins: &crate::stack::Bins, dir: &Path, d: &Durati
         let origin = format!("http://127.0.0.1:{broker_port}");
         let toml = crate::stack::broker_toml(&format!("127.0.0.1:{broker_port}"), &origin, &store, &bank, &key, &www, |t| {
             t.api = &api;
+            t.client_id = CLIENT_ID;
             // Every limit checked on every call (its cost is measured), none reached.
             t.rate_limits = crate::stack::RATE_LIMITS_UNREACHABLE;
         });
