@@ -60,7 +60,7 @@ pub fn run(args: Args) -> Result<()> {
         return Ok(());
     }
     let tools = tools::bench_tools(!args.no_install)?;
-    let bins = crate::stack::build(true)?;
+    let bins = crate::stack::build(crate::stack::Build::Release)?;
     let dir = crate::proxybench::scratch();
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir)?;

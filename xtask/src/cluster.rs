@@ -172,7 +172,7 @@ pub fn start(tools: &BenchTools, bins: &crate::stack::Bins, opts: &Options) -> R
 /// Runs the cluster until Ctrl-C.
 pub fn run(args: Args) -> Result<()> {
     let tools = crate::tools::bench_tools(!args.no_install)?;
-    let bins = crate::stack::build(args.release)?;
+    let bins = crate::stack::build(crate::stack::Build::release_if(args.release))?;
     let stop = Arc::new(AtomicBool::new(false));
     {
         let stop = stop.clone();

@@ -47,7 +47,7 @@ pub fn run(args: Args) -> Result<()> {
         store: store.clone(),
         cors: Vec::new(),
         state_dir,
-        release: false,
+        build: crate::stack::Build::Debug,
         rate_limits: "",
     })?;
     step("Valv demo is running");

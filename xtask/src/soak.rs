@@ -77,7 +77,7 @@ pub fn run(args: Args) -> Result<()> {
         store,
         cors: Vec::new(),
         state_dir,
-        release: args.release,
+        build: stack::Build::release_if(args.release),
         rate_limits: stack::RATE_LIMITS_UNREACHABLE,
     })?;
     let broker = stack.broker.url.clone();

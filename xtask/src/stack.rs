@@ -24,8 +24,8 @@ pub struct StackOptions {
     pub cors: Vec<String>,
     /// Directory for the generated configuration and the session key.
     pub state_dir: PathBuf,
-    /// Build in release mode.
-    pub release: bool,
+    /// How the binaries are built.
+    pub build: Build,
     /// The lines of the broker's `[rate_limits]` (empty: its defaults).
     pub rate_limits: &'static str,
 }
@@ -53,16 +53,37 @@ pub struct Bins {
     pub broker: PathBuf,
 }
 
-/// Builds both binaries and finds them through cargo (so `CARGO_TARGET_DIR` is honoured):
-/// in release (`cargo build --release -p valv-sandbox -p valv-broker`), or in debug from the
-/// build `cargo test --workspace` uses, so that the suite, the demo and the cluster share one
-/// set of compiled dependencies.
-pub fn build(release: bool) -> Result<Bins> {
+/// How the two server binaries are built.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Build {
+    /// `cargo build --release -p valv-sandbox -p valv-broker` (bench, `--release`).
+    Release,
+    /// `cargo build -p valv-sandbox -p valv-broker`: the binaries alone (demo, cluster, soak).
+    Debug,
+    /// From the build `cargo test --workspace` makes, so that every part of the suite shares
+    /// one set of compiled dependencies (another feature set would build them all again).
+    Suite,
+}
+
+impl Build {
+    /// `Release` when `release`, else `Debug`.
+    pub fn release_if(release: bool) -> Self {
+        if release {
+            Build::Release
+        } else {
+            Build::Debug
+        }
+    }
+}
+
+/// Builds both binaries (see [`Build`]) and finds them through cargo (so `CARGO_TARGET_DIR`
+/// is honoured).
+pub fn build(how: Build) -> Result<Bins> {
     step("Building valv-sandbox and valv-broker");
-    let bins = if release {
-        crate::procs::cargo_build_bins(&["--release", "-p", "valv-sandbox", "-p", "valv-broker", "--bins"])?
-    } else {
-        crate::procs::workspace_test_build_bins()?
+    let bins = match how {
+        Build::Release => crate::procs::cargo_build_bins(&["--release", "-p", "valv-sandbox", "-p", "valv-broker", "--bins"])?,
+        Build::Debug => crate::procs::cargo_build_bins(&["-p", "valv-sandbox", "-p", "valv-broker", "--bins"])?,
+        Build::Suite => crate::procs::workspace_test_build_bins()?,
     };
     let get = |n: &str| bins.get(n).cloned().with_context(|| format!("cargo built no `{n}` executable"));
     Ok(Bins { sandbox: get("valv-sandbox")?, broker: get("valv-broker")? })
@@ -117,7 +138,7 @@ pub fn broker_toml<'a>(
 
 /// Starts the sandbox and the broker configured against it.
 pub fn start(opts: &StackOptions) -> Result<Stack> {
-    let bin = build(opts.release)?;
+    let bin = build(opts.build)?;
     std::fs::create_dir_all(&opts.state_dir)?;
     let key = session_key(&opts.state_dir)?;
     let broker_origin = format!("http://127.0.0.1:{}", opts.broker_port);

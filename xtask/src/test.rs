@@ -175,7 +175,7 @@ fn msrv(install: bool) -> Result<()> {
 fn native(tools: &Tools) -> Result<()> {
     step("Native tests: cargo test --workspace");
     // The end-to-end tests start these binaries as real processes.
-    let bins = stack::build(false)?;
+    let bins = stack::build(stack::Build::Suite)?;
     let bin_dir = bins.broker.parent().context("cargo built no valv-broker")?.to_path_buf();
     run(Command::new("cargo")
         .current_dir(root())
@@ -200,7 +200,7 @@ fn newman() -> Result<()> {
         bail!("{} is missing", dir.join("package.json").display());
     }
     npm_install(&dir)?;
-    let bin = stack::build(false)?;
+    let bin = stack::build(stack::Build::Suite)?;
     let mut cmd = Command::new(&bin.sandbox);
     cmd.args(["--addr", "127.0.0.1:0", "--controls"]);
     let sandbox = Server::start("sandbox-newman", cmd)?;
@@ -240,7 +240,7 @@ fn browser(tools: &Tools) -> Result<()> {
         store: format!("sqlite://{}", state_dir.join("sessions.db").display()),
         cors: vec![test_origin.clone()],
         state_dir,
-        release: false,
+        build: stack::Build::Suite,
         rate_limits: crate::stack::RATE_LIMITS_UNREACHABLE,
     })?;
     note(&format!("test page origin: {test_origin}"));
@@ -283,7 +283,7 @@ fn e2e(tools: &Tools, build_package: bool, screenshots: bool) -> Result<()> {
         store: format!("sqlite://{}", state_dir.join("sessions.db").display()),
         cors: Vec::new(),
         state_dir,
-        release: false,
+        build: stack::Build::Suite,
         rate_limits: "",
     })?;
     let mut cmd = Command::new("node");
