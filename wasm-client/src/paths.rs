@@ -8,20 +8,9 @@ pub const PIS: &str = "/pis/v7/identified2";
 /// SEB funds confirmation v7 base path.
 pub const COF: &str = "/cof/v7/identified2";
 
-/// Appends `s` percent-encoded so it is one path segment or one query value: everything
-/// but RFC 3986 unreserved characters (`A-Z a-z 0-9 - . _ ~`) becomes `%XX`.
-pub fn push_encoded(out: &mut String, s: &str) {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    for &b in s.as_bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push('%');
-            out.push(char::from(HEX[usize::from(b >> 4)]));
-            out.push(char::from(HEX[usize::from(b & 15)]));
-        }
-    }
-}
+/// Appends `s` percent-encoded so it is one path segment or one query value (RFC 3986
+/// unreserved characters stay; valv-wire's encoder, which BankID's autostart link uses too).
+pub use valv_wire::push_percent_encoded as push_encoded;
 
 /// `s` percent-encoded (see [`push_encoded`]).
 pub fn encode(s: &str) -> String {

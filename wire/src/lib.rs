@@ -207,20 +207,26 @@ impl BankIdStatus {
 /// RFC 3986's unreserved characters), so nothing in it can add a parameter. The broker
 /// sends it as a BankID login's `autoStartUrl`; the client builds it for a payment's signing.
 pub fn bankid_autostart_url(token: &str) -> String {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
     let mut url = String::with_capacity(40 + token.len());
     url.push_str("bankid:///?autostarttoken=");
-    for b in token.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            url.push(char::from(b));
-        } else {
-            url.push('%');
-            url.push(char::from(HEX[usize::from(b >> 4)]));
-            url.push(char::from(HEX[usize::from(b & 15)]));
-        }
-    }
+    push_percent_encoded(&mut url, token);
     url.push_str("&redirect=null");
     url
+}
+
+/// Appends `s` percent-encoded so it is one path segment or one query value: everything
+/// but RFC 3986 unreserved characters (`A-Z a-z 0-9 - . _ ~`) becomes `%XX`.
+pub fn push_percent_encoded(out: &mut String, s: &str) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    for &b in s.as_bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push('%');
+            out.push(char::from(HEX[usize::from(b >> 4)]));
+            out.push(char::from(HEX[usize::from(b & 15)]));
+        }
+    }
 }
 
 #[cfg(test)]
