@@ -293,7 +293,7 @@ pub async fn session_info(State(state): State<AppState>, headers: HeaderMap) -> 
     let id = browser.store_key();
     let absolute = i64::try_from(state.config.session.absolute_timeout.as_secs()).unwrap_or(i64::MAX);
     let ended = |vault_id: String| Retire { vault_id: Some(vault_id), session_id: Some(id), ..Retire::default() };
-    let r = match resolve::resolve(&state, &id).await? {
+    let r = match resolve::resolve(&state, &browser).await? {
         Resolution::Anonymous => return Ok(axum::Json(unauthenticated()).into_response()),
         Resolution::Ended { vault_id, .. } => {
             ended(vault_id).run(&state).await;

@@ -131,11 +131,10 @@ async fn proxy(conn: &ProxyService, req: Request) -> Result<Response, ApiError> 
     let Some(browser) = resolve::session_cookie(&parts.headers, &state.config.session.cookie_name) else {
         return Err(ApiError::unauthenticated());
     };
-    let session_id = browser.store_key();
-    if let Err(wait) = state.rate.api_of(u128::from_ne_bytes(session_id.0.to_ne_bytes())) {
+    if let Err(wait) = state.rate.api_of(browser.rate_key()) {
         return Ok(crate::policy::rate::too_many(wait));
     }
-    let session = match resolve::resolve(state, &session_id).await? {
+    let session = match resolve::resolve(state, &browser).await? {
         Resolution::Active(r) => r,
         Resolution::Anonymous => return Err(ApiError::unauthenticated()),
         Resolution::Ended { session_id, vault_id } => return Ok(ended(state, &session_id, &vault_id).await),

@@ -1,6 +1,8 @@
 //! The in-process cache of resolved sessions: what the proxy needs for a call (provider,
-//! scopes, a ready `Authorization` value, expiries), keyed by session id, so a call with a
-//! live session and a valid access token makes no store round trip.
+//! scopes, a ready `Authorization` value, expiries), keyed by the browser's session id (the
+//! cookie's), so a call with a live session and a valid access token makes no store round
+//! trip and computes no store key; invalidations name store keys and find the entry through
+//! a second map.
 //!
 //! Coherence: an entry carries the store epoch ([`crate::store::AnyStore::epoch`]) it was
 //! read under and is served only while the epoch is unchanged; every invalidation (a delete
@@ -71,7 +73,10 @@ type Hasher = foldhash::fast::RandomState;
 
 #[derive(Default)]
 struct Map {
+    /// By the cookie's session id.
     entries: HashMap<Id, Arc<Resolved>, Hasher>,
+    /// Store key (`Resolved::session_id`) → the cookie's id of its entry.
+    by_key: HashMap<Id, Id, Hasher>,
     generation: u64,
 }
 
@@ -149,9 +154,9 @@ impl SessionCache {
         self.len() == 0
     }
 
-    /// The entry for `id` if it was read under `epoch`.
-    pub fn get(&self, id: &Id, epoch: u64) -> Option<Arc<Resolved>> {
-        self.read().entries.get(id).filter(|r| r.epoch == epoch).cloned()
+    /// The entry of the browser's session id `cookie` if it was read under `epoch`.
+    pub fn get(&self, cookie: &Id, epoch: u64) -> Option<Arc<Resolved>> {
+        self.read().entries.get(cookie).filter(|r| r.epoch == epoch).cloned()
     }
 
     /// Take this before reading the store for an entry; pass it to [`SessionCache::insert`].
@@ -159,26 +164,38 @@ impl SessionCache {
         self.generation.load(Ordering::Acquire)
     }
 
-    /// Inserts `entry` unless something was invalidated since `generation` was taken.
-    pub fn insert(&self, generation: u64, entry: Arc<Resolved>) -> bool {
+    /// Inserts `entry` for the browser's session id `cookie` unless something was
+    /// invalidated since `generation` was taken.
+    pub fn insert(&self, generation: u64, cookie: Id, entry: Arc<Resolved>) -> bool {
         if self.capacity == 0 {
             return false;
         }
-        let mut map = self.write();
+        let mut guard = self.write();
+        let map = &mut *guard;
         if map.generation != generation {
             return false;
         }
-        if map.entries.len() >= self.capacity && !map.entries.contains_key(&entry.session_id) {
+        if map.entries.len() >= self.capacity && !map.entries.contains_key(&cookie) {
             let now = crate::store::unix_now();
-            map.entries.retain(|_, r| r.access_expires_at > now);
+            let by_key = &mut map.by_key;
+            map.entries.retain(|_, r| {
+                let keep = r.access_expires_at > now;
+                if !keep {
+                    by_key.remove(&r.session_id);
+                }
+                keep
+            });
             if map.entries.len() >= self.capacity {
                 let victims: Vec<Id> = map.entries.keys().take(self.capacity / 16 + 1).copied().collect();
                 for v in victims {
-                    map.entries.remove(&v);
+                    if let Some(r) = map.entries.remove(&v) {
+                        map.by_key.remove(&r.session_id);
+                    }
                 }
             }
         }
-        map.entries.insert(entry.session_id, entry);
+        map.by_key.insert(entry.session_id, cookie);
+        map.entries.insert(cookie, entry);
         true
     }
 
@@ -188,10 +205,15 @@ impl SessionCache {
         map.generation = map.generation.wrapping_add(1);
         self.generation.store(map.generation, Ordering::Release);
         match what {
-            Invalidation::Record(id) => {
-                map.entries.remove(&id);
+            Invalidation::Record(key) => {
+                if let Some(cookie) = map.by_key.remove(&key) {
+                    map.entries.remove(&cookie);
+                }
             }
-            Invalidation::All => map.entries.clear(),
+            Invalidation::All => {
+                map.entries.clear();
+                map.by_key.clear();
+            }
         }
     }
 }
@@ -218,32 +240,48 @@ mod tests {
     #[test]
     fn a_read_older_than_an_invalidation_is_not_inserted() {
         let cache = SessionCache::new(10);
-        let id = Id::default();
+        let (cookie, key) = (Id::default(), Id::default());
         let generation = cache.generation();
-        cache.invalidate(Invalidation::Record(id));
-        assert!(!cache.insert(generation, entry(id, 0)));
-        assert!(cache.get(&id, 0).is_none());
-        assert!(cache.insert(cache.generation(), entry(id, 0)));
-        assert_eq!(cache.get(&id, 0).map(|r| r.access_token().to_owned()).as_deref(), Some("t"));
+        cache.invalidate(Invalidation::Record(key));
+        assert!(!cache.insert(generation, cookie, entry(key, 0)));
+        assert!(cache.get(&cookie, 0).is_none());
+        assert!(cache.insert(cache.generation(), cookie, entry(key, 0)));
+        assert_eq!(cache.get(&cookie, 0).map(|r| r.access_token().to_owned()).as_deref(), Some("t"));
+    }
+
+    #[test]
+    fn an_invalidation_by_store_key_removes_the_entry_of_its_cookie() {
+        let cache = SessionCache::new(10);
+        let (cookie, key) = (Id::default(), Id::default());
+        let (other_cookie, other_key) = (Id::default(), Id::default());
+        assert!(cache.insert(cache.generation(), cookie, entry(key, 0)));
+        assert!(cache.insert(cache.generation(), other_cookie, entry(other_key, 0)));
+        // The cookie is not the store key: naming it invalidates nothing.
+        cache.invalidate(Invalidation::Record(cookie));
+        assert!(cache.get(&cookie, 0).is_some());
+        cache.invalidate(Invalidation::Record(key));
+        assert!(cache.get(&cookie, 0).is_none());
+        assert!(cache.get(&other_cookie, 0).is_some(), "another session was dropped");
     }
 
     #[test]
     fn entries_are_served_only_under_their_epoch() {
         let cache = SessionCache::new(10);
-        let id = Id::default();
-        assert!(cache.insert(cache.generation(), entry(id, 7)));
-        assert!(cache.get(&id, 7).is_some());
-        assert!(cache.get(&id, 8).is_none());
+        let cookie = Id::default();
+        assert!(cache.insert(cache.generation(), cookie, entry(Id::default(), 7)));
+        assert!(cache.get(&cookie, 7).is_some());
+        assert!(cache.get(&cookie, 8).is_none());
     }
 
     #[test]
     fn the_bound_holds() {
         let cache = SessionCache::new(32);
         for _ in 0..1000 {
-            cache.insert(cache.generation(), entry(Id::default(), 0));
+            cache.insert(cache.generation(), Id::default(), entry(Id::default(), 0));
         }
         assert!(cache.len() <= 32, "{}", cache.len());
+        assert!(cache.read().by_key.len() <= 32, "the key map outgrew the entries: {}", cache.read().by_key.len());
         cache.invalidate(Invalidation::All);
-        assert!(cache.is_empty());
+        assert!(cache.is_empty() && cache.read().by_key.is_empty());
     }
 }

@@ -41,6 +41,16 @@ impl SessionCookie {
         Id(i128::from_le_bytes(first))
     }
 
+    /// The key of this session's rate-limit bucket (in this process only).
+    pub(crate) fn rate_key(&self) -> u128 {
+        u128::from_ne_bytes(self.0 .0.to_ne_bytes())
+    }
+
+    /// The id itself (the session cache's key: it lives in this process only).
+    pub(crate) fn id(&self) -> &Id {
+        &self.0
+    }
+
     /// The cookie's value.
     pub fn value(&self) -> String {
         self.0.to_string()

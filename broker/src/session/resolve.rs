@@ -47,15 +47,16 @@ pub fn bearer(access_token: &str) -> Option<HeaderValue> {
     Some(v)
 }
 
-/// Resolves the session whose record is at `id` (a [`SessionCookie::store_key`]; see the
-/// module header). Store failures are `store_unavailable`.
-pub async fn resolve(state: &AppState, id: &Id) -> Result<Resolution, ApiError> {
+/// Resolves the session of `browser`'s cookie (see the module header): from the cache by
+/// the cookie's id, else from the store at its [`SessionCookie::store_key`]. Store failures
+/// are `store_unavailable`.
+pub async fn resolve(state: &AppState, browser: &SessionCookie) -> Result<Resolution, ApiError> {
     let t = now();
     let idle = i64::try_from(state.config.session.idle_timeout.as_secs()).unwrap_or(i64::MAX);
     state.store.sync().await;
     let epoch = state.store.epoch();
     if let Some(e) = epoch {
-        if let Some(r) = state.cache.get(id, e) {
+        if let Some(r) = state.cache.get(browser.id(), e) {
             // Not used here for a whole idle window: ask the store (another replica may have
             // kept it alive, or it expired).
             if t.saturating_sub(r.last_used.load(Ordering::Relaxed)) < idle {
@@ -64,18 +65,19 @@ pub async fn resolve(state: &AppState, id: &Id) -> Result<Resolution, ApiError> 
             }
         }
     }
-    if state.cache.is_ended(id) {
+    let key = browser.store_key();
+    if state.cache.is_ended(&key) {
         return Ok(Resolution::Anonymous);
     }
     let generation = state.cache.generation();
-    let Some(record) = state.store.load(id).await.map_err(store_failure)? else {
+    let Some(record) = state.store.load(&key).await.map_err(store_failure)? else {
         return Ok(Resolution::Anonymous);
     };
     let Some(auth) = super::auth_of(&record) else {
         return Ok(Resolution::Anonymous);
     };
     let Some((tokens, _)) = load_tokens(state, &auth.vault_id).await? else {
-        return Ok(Resolution::Ended { session_id: *id, vault_id: auth.vault_id });
+        return Ok(Resolution::Ended { session_id: key, vault_id: auth.vault_id });
     };
     let Some(bearer) = bearer(&tokens.access_token) else {
         tracing::error!(provider = %auth.provider, "stored access token is not a valid header value");
@@ -86,7 +88,7 @@ pub async fn resolve(state: &AppState, id: &Id) -> Result<Resolution, ApiError> 
         None => Arc::from(auth.provider.as_str()),
     };
     let resolved = Arc::new(Resolved {
-        session_id: *id,
+        session_id: key,
         provider,
         scopes: auth.scopes,
         login_at: auth.login_at,
@@ -99,7 +101,7 @@ pub async fn resolve(state: &AppState, id: &Id) -> Result<Resolution, ApiError> 
         touched_at: AtomicI64::new(record.expiry_date.unix_timestamp().saturating_sub(idle)),
     });
     if epoch.is_some() {
-        state.cache.insert(generation, resolved.clone());
+        state.cache.insert(generation, *browser.id(), resolved.clone());
     }
     Ok(Resolution::Active(resolved))
 }
