@@ -6,17 +6,19 @@
 //! - `GET /accounts/{resourceId}/balances` → [`BalancesResponse`]
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::Map;
 
 use crate::amount::{Amount, DecimalString};
 use crate::macros::open_enum;
 use crate::Links;
+use crate::OtherMembers;
 
 /// Identifies an account: `{"iban": "SE37…"}`, `{"bgnr": "8080-1111"}`, `{"pgnr": "12345678"}`, …
 ///
 /// Every member is optional; which one is required depends on the payment product
 /// (see `PaymentProduct`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(tsify::Tsify))]
 #[serde(rename_all = "camelCase")]
 pub struct AccountReference {
     /// IBAN, e.g. `SE3750000000054400047881`.
@@ -49,7 +51,7 @@ pub struct AccountReference {
     pub currency: Option<String>,
     /// Members this crate does not model, kept for round-tripping.
     #[serde(flatten)]
-    pub extra: Map<String, Value>,
+    pub extra: OtherMembers,
 }
 
 impl AccountReference {
@@ -109,6 +111,7 @@ open_enum! {
 /// One balance: `{"balanceType": "interimAvailable", "creditLimitIncluded": true,
 /// "balanceAmount": {"amount": "40055.940", "currency": "SEK"}}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(tsify::Tsify))]
 #[serde(rename_all = "camelCase")]
 pub struct Balance {
     /// The balance.
@@ -129,7 +132,7 @@ pub struct Balance {
     pub last_committed_transaction: Option<String>,
     /// Members this crate does not model, kept for round-tripping.
     #[serde(flatten)]
-    pub extra: Map<String, Value>,
+    pub extra: OtherMembers,
 }
 
 impl Balance {
@@ -159,6 +162,7 @@ impl Balance {
 ///            Some("/accounts/a1/transactions?bookingStatus=booked"));
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(tsify::Tsify))]
 #[serde(rename_all = "camelCase")]
 pub struct AccountDetails {
     /// The id to use in `/accounts/{resourceId}` paths.
@@ -215,7 +219,7 @@ pub struct AccountDetails {
     /// Members this crate does not model (SEB's `cardLinkedToAccount`, `paymentService`,
     /// `accountInterest`, `aliases`, `accountOwners`, …), kept for round-tripping.
     #[serde(flatten)]
-    pub extra: Map<String, Value>,
+    pub extra: OtherMembers,
 }
 
 /// Query of `GET /accounts` and `GET /accounts/{id}`: `?withBalance=true`.
@@ -237,7 +241,7 @@ pub struct AccountList {
     pub accounts: Vec<AccountDetails>,
     /// Members this crate does not model, kept for round-tripping.
     #[serde(flatten)]
-    pub extra: Map<String, Value>,
+    pub extra: OtherMembers,
 }
 
 /// `GET /accounts/{resourceId}/balances` → `{"account": {...}, "balances": [...]}`.
@@ -250,5 +254,5 @@ pub struct BalancesResponse {
     pub balances: Vec<Balance>,
     /// Members this crate does not model, kept for round-tripping.
     #[serde(flatten)]
-    pub extra: Map<String, Value>,
+    pub extra: OtherMembers,
 }

@@ -5,9 +5,10 @@ use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::str::FromStr;
 
+use crate::OtherMembers;
 use serde::de::{self, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use serde_json::{Map, Value};
+use serde_json::Map;
 
 /// Longest decimal text accepted (sign, digits and point). Far above any real amount;
 /// it only bounds the work done on hostile input.
@@ -309,6 +310,7 @@ impl Visitor<'_> for DecimalVisitor {
 ///
 /// Unknown members (SEB templates carry `"equivalentAmount": ""`) are kept in `extra`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(tsify::Tsify))]
 pub struct Amount {
     /// The exact decimal value.
     pub amount: DecimalString,
@@ -317,7 +319,7 @@ pub struct Amount {
     pub currency: String,
     /// Members this crate does not model, kept for round-tripping.
     #[serde(flatten)]
-    pub extra: Map<String, Value>,
+    pub extra: OtherMembers,
 }
 
 impl Amount {

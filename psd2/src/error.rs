@@ -6,10 +6,11 @@
 //! - Decoupled auth v3: [`AuthV3Error`] `{"detail", "title", "status", "type"}`.
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use serde_json::{Map, Value};
+use serde_json::Map;
 
 use crate::macros::open_enum;
 use crate::Links;
+use crate::OtherMembers;
 
 /// The `type` URL prefix SEB uses for Berlin Group codes.
 pub const BERLIN_GROUP_ERROR_TYPE_PREFIX: &str = "https://berlingroup.com/error-codes/";
@@ -27,6 +28,7 @@ open_enum! {
 /// A Berlin Group TPP message object: `{"category": "ERROR", "code": "FORMAT_ERROR",
 /// "path": "…", "text": "…"}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(tsify::Tsify))]
 pub struct TppMessageDetails {
     /// `ERROR` or `WARNING`.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -42,7 +44,7 @@ pub struct TppMessageDetails {
     pub text: Option<String>,
     /// Members this crate does not model, kept for round-tripping.
     #[serde(flatten)]
-    pub extra: Map<String, Value>,
+    pub extra: OtherMembers,
 }
 
 /// An entry of `tppMessages`. SEB sends plain strings
@@ -57,6 +59,7 @@ pub struct TppMessageDetails {
 /// assert_eq!(msgs[1].code(), Some("FORMAT_ERROR"));
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(tsify::Tsify))]
 #[serde(untagged)]
 pub enum TppMessage {
     /// A plain string message.
@@ -85,6 +88,7 @@ impl TppMessage {
 
 /// An entry of a problem's `additionalErrors`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(tsify::Tsify))]
 pub struct AdditionalError {
     /// Short title.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -97,7 +101,7 @@ pub struct AdditionalError {
     pub code: Option<String>,
     /// Members this crate does not model, kept for round-tripping.
     #[serde(flatten)]
-    pub extra: Map<String, Value>,
+    pub extra: OtherMembers,
 }
 
 /// An RFC 7807 problem object as SEB's AIS/PIS send it:
@@ -115,6 +119,7 @@ pub struct AdditionalError {
 /// assert_eq!(v["title"], "The addressed resource is unknown relative to the TPP");
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(tsify::Tsify))]
 #[serde(rename_all = "camelCase")]
 pub struct Problem {
     /// URI of the problem type.
@@ -146,7 +151,7 @@ pub struct Problem {
     pub links: Option<Links>,
     /// Members this crate does not model, kept for round-tripping.
     #[serde(flatten)]
-    pub extra: Map<String, Value>,
+    pub extra: OtherMembers,
 }
 
 impl Problem {
@@ -245,7 +250,7 @@ pub struct OAuthError {
     /// Members this crate does not model (SEB's example has a misspelled
     /// `error_descriptions`), kept for round-tripping.
     #[serde(flatten)]
-    pub extra: Map<String, Value>,
+    pub extra: OtherMembers,
 }
 
 impl OAuthError {
@@ -276,7 +281,7 @@ pub struct AuthV3Error {
     pub type_: Option<String>,
     /// Members this crate does not model, kept for round-tripping.
     #[serde(flatten)]
-    pub extra: Map<String, Value>,
+    pub extra: OtherMembers,
 }
 
 impl AuthV3Error {

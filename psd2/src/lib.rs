@@ -15,6 +15,10 @@
 //! payment initiation body). The main types are re-exported
 //! at the crate root.
 //!
+//! With the `ts` feature the models also declare their TypeScript types (`tsify`, and
+//! hand-written declarations for the types with hand-written serde), which the WebAssembly
+//! client's `.d.ts` carries.
+//!
 //! # Example
 //!
 //! ```
@@ -56,7 +60,13 @@ pub mod oauth;
 pub mod payment;
 pub mod sca;
 pub mod transaction;
+#[cfg(feature = "ts")]
+mod ts;
 pub mod validation;
+
+/// Members of a JSON object that its model does not name, kept as the bank sent them so that
+/// they round-trip (each object's `extra`).
+pub type OtherMembers = serde_json::Map<String, serde_json::Value>;
 
 pub use account::{
     Account, AccountDetails, AccountList, AccountReference, AccountStatus, AccountsQuery, Balance, BalanceType, BalancesResponse,

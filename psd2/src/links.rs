@@ -3,18 +3,21 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::Map;
+
+use crate::OtherMembers;
 
 /// One link: `{"href": "/accounts/…/transactions?bookingStatus=booked"}`.
 ///
 /// SEB's hrefs are relative to the API base path (e.g. `/ais/v7/identified2`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(tsify::Tsify))]
 pub struct Href {
     /// The link target.
     pub href: String,
     /// Members this crate does not model (e.g. `templated`), kept for round-tripping.
     #[serde(flatten)]
-    pub extra: Map<String, Value>,
+    pub extra: OtherMembers,
 }
 
 impl Href {
@@ -35,7 +38,9 @@ impl Href {
 ///            "/accounts/a1/transactions?transactionSequenceNumber=2");
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(tsify::Tsify))]
 #[serde(transparent)]
+#[cfg_attr(feature = "ts", tsify(hashmap_as_object))]
 pub struct Links(pub BTreeMap<String, Href>);
 
 impl Links {

@@ -2,7 +2,8 @@
 
 /// Defines an "open" string enum: known values as unit variants, anything else kept
 /// verbatim in `Other(String)`. Serialises as the plain string, so an unknown value from
-/// the bank round-trips unchanged and never fails parsing.
+/// the bank round-trips unchanged and never fails parsing. With the `ts` feature it also
+/// declares its TypeScript type: the known values, or any other string.
 macro_rules! open_enum {
     (
         $(#[$meta:meta])*
@@ -85,6 +86,18 @@ macro_rules! open_enum {
                 Ok(Self::from(s.as_ref()))
             }
         }
+
+        #[cfg(feature = "ts")]
+        const _: () = {
+            use ::wasm_bindgen::prelude::*;
+
+            #[wasm_bindgen(typescript_custom_section)]
+            const DECL: &'static str = concat!(
+                "export type ", stringify!($name), " =",
+                $( " \"", $text, "\" |", )+
+                " (string & {});"
+            );
+        };
     };
 }
 

@@ -23,6 +23,7 @@ use crate::error::TppMessage;
 use crate::macros::open_enum;
 use crate::sca::{AuthenticationObject, ScaStatus};
 use crate::Links;
+use crate::OtherMembers;
 
 open_enum! {
     /// A payment product — at SEB the template id in `/payments/{product}` and `templateId`.
@@ -95,6 +96,7 @@ impl TransactionStatus {
 
 /// `remittanceInformationStructured`: `{"reference": "234634699", "referenceType": "OCR"}`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(tsify::Tsify))]
 #[serde(rename_all = "camelCase")]
 pub struct RemittanceInformationStructured {
     /// The reference, e.g. an OCR number.
@@ -108,11 +110,12 @@ pub struct RemittanceInformationStructured {
     pub reference_issuer: Option<String>,
     /// Members this crate does not model, kept for round-tripping.
     #[serde(flatten)]
-    pub extra: Map<String, Value>,
+    pub extra: OtherMembers,
 }
 
 /// A postal address: `{"street", "city", "postalCode", "country"}`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(tsify::Tsify))]
 #[serde(rename_all = "camelCase")]
 pub struct Address {
     /// Street and number.
@@ -132,11 +135,12 @@ pub struct Address {
     pub country: Option<String>,
     /// Members this crate does not model, kept for round-tripping.
     #[serde(flatten)]
-    pub extra: Map<String, Value>,
+    pub extra: OtherMembers,
 }
 
 /// SEB's `creditorAgentOther`: `{"clearingSystemId": "GBDSC", "memberId": "404865"}`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(tsify::Tsify))]
 #[serde(rename_all = "camelCase")]
 pub struct AgentOther {
     /// Clearing system, e.g. `GBDSC`.
@@ -147,11 +151,12 @@ pub struct AgentOther {
     pub member_id: Option<String>,
     /// Members this crate does not model, kept for round-tripping.
     #[serde(flatten)]
-    pub extra: Map<String, Value>,
+    pub extra: OtherMembers,
 }
 
 /// An entry of SEB's `regulatoryReporting` (cross-border payments).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(tsify::Tsify))]
 #[serde(rename_all = "camelCase")]
 pub struct RegulatoryReporting {
     /// `DEBT`, `CRED` or `BOTH`.
@@ -165,7 +170,7 @@ pub struct RegulatoryReporting {
     pub reporting_information: Option<String>,
     /// Members this crate does not model, kept for round-tripping.
     #[serde(flatten)]
-    pub extra: Map<String, Value>,
+    pub extra: OtherMembers,
 }
 
 /// A payment as sent to `POST /payments/{product}` (and `/periodic-payments/{product}`),
@@ -186,6 +191,7 @@ pub struct RegulatoryReporting {
 /// assert_eq!(json["templateId"], "swedish-domestic-private-credit-transfers");
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(tsify::Tsify))]
 #[serde(rename_all = "camelCase")]
 pub struct PaymentInitiation {
     /// The product / template id.
@@ -211,6 +217,7 @@ pub struct PaymentInitiation {
     pub creditor_agent_other: Option<AgentOther>,
     /// Further payee details; a string in SEB's template, an object in its payment example.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", tsify(type = "unknown"))]
     pub creditor_details: Option<Value>,
     /// Message shown to the payee (SEB; ≤ 12 characters for domestic transfers).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -274,7 +281,7 @@ pub struct PaymentInitiation {
     pub transaction_status: Option<TransactionStatus>,
     /// Members this crate does not model, kept for round-tripping.
     #[serde(flatten)]
-    pub extra: Map<String, Value>,
+    pub extra: OtherMembers,
 }
 
 impl PaymentInitiation {
@@ -321,6 +328,7 @@ pub type PaymentTemplate = PaymentInitiation;
 
 /// An entry of `GET /templates`: `{"templateId", "description", "scope": ["PRIVATE"]}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(tsify::Tsify))]
 #[serde(rename_all = "camelCase")]
 pub struct TemplateSummary {
     /// The template id, which is the payment product.
@@ -333,7 +341,7 @@ pub struct TemplateSummary {
     pub scope: Option<Vec<String>>,
     /// Members this crate does not model, kept for round-tripping.
     #[serde(flatten)]
-    pub extra: Map<String, Value>,
+    pub extra: OtherMembers,
 }
 
 /// `GET /templates` returns a bare JSON array.
@@ -344,6 +352,7 @@ pub type TemplateList = Vec<TemplateSummary>;
 /// SEB echoes the payment's main members next to `paymentId` and `_links.status`;
 /// Berlin Group adds `transactionStatus`, `scaMethods`, … — all modelled as optional.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(tsify::Tsify))]
 #[serde(rename_all = "camelCase")]
 pub struct PaymentInitiationResponse {
     /// Id of the new payment.
@@ -410,7 +419,7 @@ pub struct PaymentInitiationResponse {
     pub links: Option<Links>,
     /// Members this crate does not model, kept for round-tripping.
     #[serde(flatten)]
-    pub extra: Map<String, Value>,
+    pub extra: OtherMembers,
 }
 
 impl PaymentInitiationResponse {
@@ -446,6 +455,7 @@ impl PaymentInitiationResponse {
 /// `GET /payments/{product}/{id}/status` →
 /// `{"transactionStatus": "RCVD", "scaMethods": [...], "_links": {...}}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(tsify::Tsify))]
 #[serde(rename_all = "camelCase")]
 pub struct PaymentStatusResponse {
     /// The payment's status.
@@ -473,7 +483,7 @@ pub struct PaymentStatusResponse {
     pub links: Option<Links>,
     /// Members this crate does not model, kept for round-tripping.
     #[serde(flatten)]
-    pub extra: Map<String, Value>,
+    pub extra: OtherMembers,
 }
 
 impl PaymentStatusResponse {
@@ -496,6 +506,7 @@ impl PaymentStatusResponse {
 /// 202 response of `DELETE /payments/{product}/{id}`:
 /// `{"transactionStatus": "ACTC", "_links": {"status": {...}}}`; `CANC` means deleted.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(tsify::Tsify))]
 #[serde(rename_all = "camelCase")]
 pub struct PaymentCancellationResponse {
     /// The payment's status after the request.
@@ -511,7 +522,7 @@ pub struct PaymentCancellationResponse {
     pub links: Option<Links>,
     /// Members this crate does not model, kept for round-tripping.
     #[serde(flatten)]
-    pub extra: Map<String, Value>,
+    pub extra: OtherMembers,
 }
 
 impl PaymentCancellationResponse {
@@ -530,7 +541,7 @@ pub struct ResetResponse {
     pub result_message: Option<String>,
     /// Members this crate does not model, kept for round-tripping.
     #[serde(flatten)]
-    pub extra: Map<String, Value>,
+    pub extra: OtherMembers,
 }
 
 /// Body of `POST /signing-baskets`: `{"paymentIds": [...]}`.
@@ -545,7 +556,7 @@ pub struct SigningBasketRequest {
     pub consent_ids: Option<Vec<String>>,
     /// Members this crate does not model, kept for round-tripping.
     #[serde(flatten)]
-    pub extra: Map<String, Value>,
+    pub extra: OtherMembers,
 }
 
 /// A signing basket, as returned by `POST /signing-baskets` (201) and
@@ -582,11 +593,12 @@ pub struct SigningBasket {
     pub links: Option<Links>,
     /// Members this crate does not model, kept for round-tripping.
     #[serde(flatten)]
-    pub extra: Map<String, Value>,
+    pub extra: OtherMembers,
 }
 
 /// Body of `POST /funds-confirmations` (under `/cof/v7/identified2`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(tsify::Tsify))]
 #[serde(rename_all = "camelCase")]
 pub struct FundsConfirmationRequest {
     /// The account to check.
@@ -601,18 +613,19 @@ pub struct FundsConfirmationRequest {
     pub payee: Option<String>,
     /// Members this crate does not model, kept for round-tripping.
     #[serde(flatten)]
-    pub extra: Map<String, Value>,
+    pub extra: OtherMembers,
 }
 
 /// Response of `POST /funds-confirmations`: `{"fundsAvailable": true}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(tsify::Tsify))]
 #[serde(rename_all = "camelCase")]
 pub struct FundsConfirmationResponse {
     /// Whether the amount is available.
     pub funds_available: bool,
     /// Members this crate does not model, kept for round-tripping.
     #[serde(flatten)]
-    pub extra: Map<String, Value>,
+    pub extra: OtherMembers,
 }
 
 impl FundsConfirmationResponse {

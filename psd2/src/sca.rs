@@ -13,6 +13,7 @@ use serde_json::{Map, Value};
 use crate::error::TppMessage;
 use crate::macros::open_enum;
 use crate::Links;
+use crate::OtherMembers;
 
 open_enum! {
     /// `scaStatus` (Berlin Group). SEB's examples also show `finalized` and
@@ -53,6 +54,7 @@ impl ScaStatus {
 /// An SCA method: `{"authenticationMethodId": "mobiltbankid", "authenticationType": …,
 /// "name": …, "explanation": …}`. All members optional: SEB sends `"chosenScaMethod": {}`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(tsify::Tsify))]
 #[serde(rename_all = "camelCase")]
 pub struct AuthenticationObject {
     /// Method id; at SEB `mobiltbankid`.
@@ -72,7 +74,7 @@ pub struct AuthenticationObject {
     pub explanation: Option<String>,
     /// Members this crate does not model, kept for round-tripping.
     #[serde(flatten)]
-    pub extra: Map<String, Value>,
+    pub extra: OtherMembers,
 }
 
 impl AuthenticationObject {
@@ -96,11 +98,12 @@ pub struct StartAuthorisationRequest {
     pub authentication_method_id: Option<String>,
     /// Members this crate does not model, kept for round-tripping.
     #[serde(flatten)]
-    pub extra: Map<String, Value>,
+    pub extra: OtherMembers,
 }
 
 /// An authorisation (SCA) resource, as returned when starting it and when reading it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(tsify::Tsify))]
 #[serde(rename_all = "camelCase")]
 pub struct Authorisation {
     /// Id of the authorisation.
@@ -122,6 +125,7 @@ pub struct Authorisation {
     pub chosen_sca_method: Option<AuthenticationObject>,
     /// Berlin Group challenge data.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", tsify(type = "unknown"))]
     pub challenge_data: Option<Value>,
     /// Text for the user, e.g. "Signera med mobilt BankID".
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -140,7 +144,7 @@ pub struct Authorisation {
     pub links: Option<Links>,
     /// Members this crate does not model, kept for round-tripping.
     #[serde(flatten)]
-    pub extra: Map<String, Value>,
+    pub extra: OtherMembers,
 }
 
 impl Authorisation {
@@ -172,5 +176,5 @@ pub struct AuthorisationList {
     pub authorisation_ids: Vec<String>,
     /// Members this crate does not model, kept for round-tripping.
     #[serde(flatten)]
-    pub extra: Map<String, Value>,
+    pub extra: OtherMembers,
 }

@@ -17,11 +17,13 @@ use crate::amount::Amount;
 use crate::date::IsoDate;
 use crate::macros::open_enum;
 use crate::Links;
+use crate::OtherMembers;
 
 /// The `bookingStatus` query parameter of the transactions endpoint.
 ///
 /// Parsing is strict (an unknown value is an error), since it validates requests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(tsify::Tsify))]
 #[serde(rename_all = "lowercase")]
 pub enum BookingStatus {
     /// Booked transactions only.
@@ -123,6 +125,7 @@ open_enum! {
 /// `balanceAfterTransaction`: a Berlin Group [`Balance`] object, or a plain [`Amount`]
 /// (both shapes are seen in PSD2 APIs; SEB's own documents do not show which it sends).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(tsify::Tsify))]
 #[serde(untagged)]
 pub enum BalanceAfterTransaction {
     /// `{"balanceType": …, "balanceAmount": {…}}`.
@@ -143,6 +146,7 @@ impl BalanceAfterTransaction {
 
 /// One booked or pending transaction, also the body of the transaction details endpoint.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(tsify::Tsify))]
 #[serde(rename_all = "camelCase")]
 pub struct Transaction {
     /// Id for the details endpoint (present when details exist).
@@ -171,6 +175,7 @@ pub struct Transaction {
     /// Exchange information. SEB v7 sends an object (`{"exchangeRate": "10,1200"}`, note the
     /// comma), Berlin Group a list, so it is kept as raw JSON.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", tsify(type = "unknown"))]
     pub currency_exchange: Option<Value>,
     /// Creditor's name.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -192,6 +197,7 @@ pub struct Transaction {
     pub remittance_information_unstructured_array: Option<Vec<String>>,
     /// Structured reference (OCR etc.); a string in Berlin Group, an object at SEB PIS.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", tsify(type = "unknown"))]
     pub remittance_information_structured: Option<Value>,
     /// SEB's description of the entry as shown in the bank.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -219,7 +225,7 @@ pub struct Transaction {
     pub links: Option<Links>,
     /// Members this crate does not model, kept for round-tripping.
     #[serde(flatten)]
-    pub extra: Map<String, Value>,
+    pub extra: OtherMembers,
 }
 
 impl Transaction {
@@ -262,6 +268,7 @@ pub type TransactionDetails = Transaction;
 
 /// `"transactions": {"booked": [...], "pending": [...]}`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(tsify::Tsify))]
 pub struct AccountReport {
     /// Booked transactions.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -277,7 +284,7 @@ pub struct AccountReport {
     pub links: Option<Links>,
     /// Members this crate does not model, kept for round-tripping.
     #[serde(flatten)]
-    pub extra: Map<String, Value>,
+    pub extra: OtherMembers,
 }
 
 /// `GET /accounts/{id}/transactions` →
@@ -292,6 +299,7 @@ pub struct AccountReport {
 /// assert_eq!(page.next_link(), Some("/accounts/a1/transactions?transactionSequenceNumber=2"));
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(tsify::Tsify))]
 pub struct TransactionsResponse {
     /// The account.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -306,7 +314,7 @@ pub struct TransactionsResponse {
     pub links: Option<Links>,
     /// Members this crate does not model, kept for round-tripping.
     #[serde(flatten)]
-    pub extra: Map<String, Value>,
+    pub extra: OtherMembers,
 }
 
 impl TransactionsResponse {

@@ -254,7 +254,7 @@ options! {
     /// `transactions(accountId, options)`.
     pub struct TransactionsOptions {
         /// `booked` (default), `pending` or `both`.
-        #[tsify(optional, type = "BookingStatus")]
+        #[tsify(optional, type = "\"booked\" | \"pending\" | \"both\"")]
         pub booking_status: Option<String> => string,
         /// First day, `YYYY-MM-DD` (dated calls return a single page).
         #[tsify(optional)]

@@ -3,8 +3,9 @@
 //! "requestId"}` with their HTTP statuses, the client's own codes, the header names the two
 //! exchange, the answer of `GET /auth/session`, and the states of a Mobile BankID login.
 //!
-//! Dependency-free (serde behind the `serde` feature), so the broker and the WebAssembly
-//! client build the same definitions.
+//! Dependency-free (serde behind the `serde` feature, the TypeScript declaration of
+//! [`SessionInfo`] behind `ts`), so the broker and the WebAssembly client build the same
+//! definitions.
 
 #![no_std]
 
@@ -154,9 +155,10 @@ pub mod header {
 }
 
 /// `GET /auth/session`: who the browser is signed in as — never a token. Members without a
-/// value are left out of the JSON (the TypeScript `Session` has them optional).
+/// value are left out of the JSON (and optional in its TypeScript type, `ts` feature).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "ts", derive(tsify::Tsify))]
 #[cfg_attr(feature = "serde", serde(rename_all = "camelCase"))]
 pub struct SessionInfo {
     /// A live session with tokens at the bank.

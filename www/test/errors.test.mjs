@@ -7,7 +7,7 @@ const err = (code, status, message = "m", requestId = "rid-1") => ({ code, statu
 
 /** The codes valv-client can reject with: its TypeScript union (checked against the Rust contract). */
 function clientCodes() {
-  const models = readFileSync(new URL("../../wasm-client/src/models.d.ts", import.meta.url), "utf8");
+  const models = readFileSync(new URL("../../wasm-client/src/client.d.ts", import.meta.url), "utf8");
   const union = models.slice(models.indexOf("export type ValvErrorCode ="));
   return [...union.slice(0, union.indexOf(";")).matchAll(/"([a-z_]+)"/g)].map((m) => m[1]);
 }

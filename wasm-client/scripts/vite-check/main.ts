@@ -1,6 +1,10 @@
 // A bundled, type-checked app using valv-client. Nothing listens at its baseUrl, so the
 // expected results are errors; the page shows "OK" when every expectation held.
-import init, { Valv, ValvError, type Account, type TransactionsPage, type ValvErrorCode, type SessionChange } from "valv-client";
+import init, {
+  Valv, ValvError, type Account, type TransactionsPage, type ValvErrorCode, type SessionChange, type Session,
+  type PaymentInitiation, type Amount, type BalanceType, type Transaction, type Authorisation, type ProblemDetails,
+  type BankIdUpdate,
+} from "valv-client";
 
 const problems: string[] = [];
 const expect = (ok: boolean, what: string) => { if (!ok) problems.push(what); };
@@ -33,4 +37,29 @@ try {
 } catch (e) {
   expect(e instanceof ValvError && e instanceof Error && e.code === "invalid_argument", "account(''): invalid_argument");
 }
+
+// The models' declarations (generated from valv-psd2's Rust types) as a caller uses them.
+const payment: PaymentInitiation = {
+  templateId: "swedish-domestic-private-bankgiros",
+  instructedAmount: { amount: "150.00", currency: "SEK" },
+  debtorAccount: { iban: "SE3750000000054400047881" },
+  creditorAccount: { bgnr: "5555-5555" },
+  creditorAccountMessage: "Invoice 42",
+};
+const future: BalanceType = "aBalanceTypeOfTomorrow"; // open enums take values added later
+const booked: BalanceType = "interimAvailable";
+const amountText: string = payment.instructedAmount.amount;
+// @ts-expect-error amounts are decimal text, never numbers
+const floatAmount: Amount = { amount: 150.0, currency: "SEK" };
+// @ts-expect-error a payment names what it pays
+const noAmount: PaymentInitiation = { debtorAccount: {}, creditorAccount: {} };
+const signedOut: Session = { authenticated: false };
+// @ts-expect-error the session says whether it is authenticated
+const noFlag: Session = { provider: "seb" };
+const tx = (t: Transaction): string => t.transactionAmount.amount;
+const qr = (a: Authorisation): string | undefined => a.qrData ?? a.autoStartToken ?? a._links?.scaStatus?.href;
+const detail = (p: ProblemDetails): string | undefined => p.detail ?? p.tppMessages?.map((m) => (typeof m === "string" ? m : m.text)).join();
+const update: BankIdUpdate = { status: "pending", message: "Start your BankID app." };
+void [future, booked, amountText, floatAmount, noAmount, signedOut, noFlag, tx, qr, detail, update];
+
 document.getElementById("out")!.textContent = problems.length ? `FAIL\n${problems.join("\n")}` : "OK";

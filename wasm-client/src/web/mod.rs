@@ -18,4 +18,4 @@ pub use pages::TransactionPages;
 pub use valv::Valv;
 
 #[wasm_bindgen(typescript_custom_section)]
-const MODELS: &'static str = include_str!("../models.d.ts");
+const CLIENT_TYPES: &'static str = include_str!("../client.d.ts");
