@@ -34,7 +34,7 @@ pub struct Args {
     /// A smoke run: 1 s per measurement instead of 5 s.
     #[arg(long)]
     quick: bool,
-    /// Only the CPU work per proxied call (callgrind: nginx, then the broker); no wrk runs.
+    /// Only the CPU work per proxied call (callgrind: nginx, the hyper floor, the broker); no wrk runs.
     #[arg(long)]
     cpu_only: bool,
     /// Sessions to create for the memory measurement (default 100,000; 2,000 with --quick).

@@ -1,8 +1,10 @@
 //! CPU work per proxied call, counted by callgrind: the instructions the proxy itself
 //! executes (every thread, user space) for one 1 KB API call on a kept-alive connection.
 //! Unlike requests per second this figure does not move with whatever else the machine is
-//! doing, so it shows what a change to the proxy path costs or saves. Baseline: Debian's
-//! nginx as a plain proxy with a fixed bearer, counted the same way in the same run.
+//! doing, so it shows what a change to the proxy path costs or saves. Baselines: Debian's
+//! nginx as a plain proxy with a fixed bearer, and the floor of any hyper-based proxy
+//! (`valv-hyper-floor`: hyper's server and client with nothing between), counted the same
+//! way in the same run.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -104,6 +106,17 @@ pub fn nginx(tools: &BenchTools, dir: &Path, bank: u16, path: &str, n: u32) -> R
     let daemon = Daemon::start("nginx under callgrind", cmd, &dir.join("proxy-cg.log"), port)?;
     let per_call = count(tools, &out, daemon.pid(), &format!("http://127.0.0.1:{port}{path}"), &[], n)?;
     Ok(Work { system: "nginx plain proxy".into(), per_call })
+}
+
+/// `valv-hyper-floor` (hyper's server and client, nothing between) in front of `bank`.
+pub fn floor(tools: &BenchTools, floor_bin: &Path, dir: &Path, bank: u16, path: &str, n: u32) -> Result<Work> {
+    let port = free_port()?;
+    let out = dir.join("callgrind-floor.out");
+    let mut cmd = valgrind(tools, &out);
+    cmd.arg(floor_bin).arg(port.to_string()).arg(bank.to_string());
+    let daemon = Daemon::start("valv-hyper-floor under callgrind", cmd, &dir.join("floor-cg.log"), port)?;
+    let per_call = count(tools, &out, daemon.pid(), &format!("http://127.0.0.1:{port}{path}"), &[], n)?;
+    Ok(Work { system: "hyper floor (hyper server + client, nothing else)".into(), per_call })
 }
 
 /// The broker (its `config`, already logged-in session via `login`) under valgrind.

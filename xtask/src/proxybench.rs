@@ -328,9 +328,14 @@ pub fn run(tools: &BenchTools, bins: &crate::stack::Bins, dir: &Path, d: &Durati
         drop(broker);
     }
 
-    step("CPU work per proxied call (callgrind): nginx, then the broker");
+    step("CPU work per proxied call (callgrind): nginx, the hyper floor, then the broker");
     let mut work = vec![crate::cpuwork::nginx(tools, dir, bank_port, SMALL, d.counted_calls)?];
     note(&format!("{}: {:.0} instructions per call", work[0].system, work[0].per_call));
+    if let Some(floor) = &bins.floor {
+        let w = crate::cpuwork::floor(tools, floor, dir, bank_port, SMALL, d.counted_calls)?;
+        note(&format!("{}: {:.0} instructions per call", w.system, w.per_call));
+        work.push(w);
+    }
     let config = dir.join("broker-memory.toml");
     let w = crate::cpuwork::broker(tools, &bins.broker, &config, ("VALV_DEMO_CLIENT_SECRET", CLIENT_SECRET), SMALL, d.counted_calls)?;
     note(&format!("{}: {:.0} instructions per call", w.system, w.per_call));

@@ -51,12 +51,15 @@ pub struct Bins {
     pub sandbox: PathBuf,
     /// `valv-broker`.
     pub broker: PathBuf,
+    /// `valv-hyper-floor`, the proxy benchmark's floor (release builds only).
+    pub floor: Option<PathBuf>,
 }
 
 /// How the two server binaries are built.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Build {
-    /// `cargo build --release -p valv-sandbox -p valv-broker` (bench, `--release`).
+    /// `cargo build --release -p valv-sandbox -p valv-broker -p valv-hyper-floor` (bench,
+    /// `--release`; the floor's dependencies are the broker's, so it adds no build of them).
     Release,
     /// `cargo build -p valv-sandbox -p valv-broker`: the binaries alone (demo, cluster, soak).
     Debug,
@@ -81,12 +84,14 @@ impl Build {
 pub fn build(how: Build) -> Result<Bins> {
     step("Building valv-sandbox and valv-broker");
     let bins = match how {
-        Build::Release => crate::procs::cargo_build_bins(&["--release", "-p", "valv-sandbox", "-p", "valv-broker", "--bins"])?,
+        Build::Release => {
+            crate::procs::cargo_build_bins(&["--release", "-p", "valv-sandbox", "-p", "valv-broker", "-p", "valv-hyper-floor", "--bins"])?
+        }
         Build::Debug => crate::procs::cargo_build_bins(&["-p", "valv-sandbox", "-p", "valv-broker", "--bins"])?,
         Build::Suite => crate::procs::workspace_test_build_bins()?,
     };
     let get = |n: &str| bins.get(n).cloned().with_context(|| format!("cargo built no `{n}` executable"));
-    Ok(Bins { sandbox: get("valv-sandbox")?, broker: get("valv-broker")? })
+    Ok(Bins { sandbox: get("valv-sandbox")?, broker: get("valv-broker")?, floor: bins.get("valv-hyper-floor").cloned() })
 }
 
 /// A 32-byte session key in `dir/session-key`, created on first use.
