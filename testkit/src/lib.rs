@@ -1,7 +1,10 @@
 //! What Valv's test suites, benches and `cargo xtask` share: the one configuration file they
 //! run the `valv-broker` binary with — provider `seb` at a sandbox bank (or any bank shaped
 //! like SEB's), a session key from a file, the client secret from an environment variable —
-//! and the cookie jar of the clients that drive it by hand.
+//! the cookie jar of the clients that drive it by hand, and the child processes they start
+//! ([`process`]).
+
+pub mod process;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;

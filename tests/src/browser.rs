@@ -42,7 +42,7 @@ impl Browser {
         let port = free_port()?;
         let mut cmd = Command::new(driver_bin);
         cmd.arg(format!("--port={port}")).arg("--allowed-ips=127.0.0.1");
-        let driver = Process::start("chromedriver", cmd, "started successfully")?;
+        let driver = crate::process::start("chromedriver", cmd, "started successfully")?;
         let profile = tempfile::Builder::new().prefix("valv-e2e-chromium-").tempdir()?;
         let mut caps = serde_json::Map::new();
         caps.insert("browserName".into(), json!("chrome"));

@@ -1,21 +1,14 @@
-//! Child processes: find the binaries and tools, start them on loopback, wait until they are
-//! ready, keep their output in a log file, stop them with SIGINT on drop.
+//! Child processes: find the binaries and tools, and start them (testkit's [`Process`]) with
+//! a log file each under `target/e2e-logs/`.
 
-use std::fs::{File, OpenOptions};
-use std::io::{BufRead as _, BufReader, Write as _};
-use std::net::{SocketAddr, TcpListener};
-use std::os::unix::process::CommandExt as _;
+use std::fs::OpenOptions;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::process::Command;
 
 use anyhow::{anyhow, bail, Context as _, Result};
-
-/// How long a process may take to say it is ready.
-pub const START_TIMEOUT: Duration = Duration::from_secs(60);
-/// How long a process may take to exit after SIGINT before it is killed.
-pub const STOP_TIMEOUT: Duration = Duration::from_secs(15);
+pub use valv_testkit::process::{free_port, Process, START_TIMEOUT, STOP_TIMEOUT};
+use valv_testkit::process::{Group, Ready};
 
 /// The workspace root (the parent of this crate).
 pub fn workspace_root() -> PathBuf {
@@ -87,200 +80,36 @@ pub fn tool(env: &str, candidates: &[&str], install_hint: &str) -> Result<PathBu
     bail!("none of {candidates:?} found on PATH and {env} is not set: {install_hint}")
 }
 
-/// A port that was free a moment ago on 127.0.0.1 (bind port 0, read it, release it). For
-/// processes whose port must be known before they start (the broker, whose callback URL is
-/// registered at the bank first).
-pub fn free_port() -> Result<u16> {
-    let listener = TcpListener::bind("127.0.0.1:0").context("binding 127.0.0.1:0 to find a free port")?;
-    Ok(listener.local_addr()?.port())
+/// Starts `cmd` in its own process group with stdout and stderr going to a new
+/// `target/e2e-logs/<name>-<n>.log`, and waits (up to [`START_TIMEOUT`]) for a stdout or
+/// stderr line that contains `ready_marker`. Fails with the log's tail when the process
+/// exits or stays silent.
+pub fn start(name: &str, cmd: Command, ready_marker: &str) -> Result<Process> {
+    let log = new_log_file(name)?;
+    let process = Process::start(name, cmd, &log, Ready::Line(ready_marker), Group::Own)?;
+    // Shown with a failing test's output: where to look.
+    eprintln!("{name} (pid {}) ready; log {}", process.pid(), log.display());
+    Ok(process)
 }
 
-/// A running child process; stopped (SIGINT, then SIGKILL) when dropped.
-#[derive(Debug)]
-pub struct Process {
-    name: String,
-    child: Child,
-    log: PathBuf,
-    ready_line: String,
-    stopped: Option<ExitStatus>,
+/// Starts a server whose ready line is `… listening on http://ADDR` and returns it with
+/// the address it printed.
+pub fn start_listening(name: &str, cmd: Command) -> Result<(Process, SocketAddr)> {
+    let process = start(name, cmd, "listening on http://")?;
+    let url = process.listening_url().ok_or_else(|| anyhow!("{name}: no address in {:?}", process.ready_line()))?;
+    let addr = url.trim_start_matches("http://").parse().with_context(|| format!("{name}: bad address in {:?}", process.ready_line()))?;
+    Ok((process, addr))
 }
 
-impl Process {
-    /// Starts `cmd` in its own process group with stdout and stderr going to a new
-    /// `target/e2e-logs/<name>-<n>.log`, and waits (up to [`START_TIMEOUT`]) for a stdout or
-    /// stderr line that contains `ready_marker`. Fails with the log's tail when the process
-    /// exits or stays silent.
-    pub fn start(name: &str, mut cmd: Command, ready_marker: &str) -> Result<Process> {
-        let (log, file) = new_log_file(name)?;
-        {
-            let mut header = file.try_clone()?;
-            // Program and arguments only: the environment may carry a secret.
-            let args: Vec<String> = cmd.get_args().map(|a| a.to_string_lossy().into_owned()).collect();
-            writeln!(header, "# {} {}", cmd.get_program().to_string_lossy(), args.join(" "))?;
-        }
-        cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).process_group(0);
-        let mut child = cmd.spawn().with_context(|| format!("starting {name} ({})", cmd.get_program().to_string_lossy()))?;
-        let (tx, rx) = mpsc::channel::<String>();
-        let streams: [Option<Box<dyn std::io::Read + Send>>; 2] = [
-            child.stdout.take().map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
-            child.stderr.take().map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
-        ];
-        for stream in streams.into_iter().flatten() {
-            let mut out = file.try_clone()?;
-            let tx = tx.clone();
-            std::thread::spawn(move || {
-                for line in BufReader::new(stream).lines() {
-                    let Ok(line) = line else { break };
-                    let _ = writeln!(out, "{line}");
-                    let _ = tx.send(line);
-                }
-            });
-        }
-        drop(tx);
-        let mut process = Process { name: name.to_owned(), child, log, ready_line: String::new(), stopped: None };
-        let deadline = Instant::now() + START_TIMEOUT;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match rx.recv_timeout(left) {
-                Ok(line) if line.contains(ready_marker) => {
-                    process.ready_line = line;
-                    // Shown with a failing test's output: where to look.
-                    eprintln!("{name} (pid {}) ready; log {}", process.child.id(), process.log.display());
-                    // Keep draining the pipes so the child never blocks on a full pipe.
-                    std::thread::spawn(move || while rx.recv().is_ok() {});
-                    return Ok(process);
-                }
-                Ok(_) => {}
-                Err(mpsc::RecvTimeoutError::Timeout) => {
-                    bail!(
-                        "{name} did not print {ready_marker:?} within {START_TIMEOUT:?}; log {}:\n{}",
-                        process.log.display(),
-                        process.log_tail()
-                    )
-                }
-                Err(mpsc::RecvTimeoutError::Disconnected) => {
-                    let status = process.child.wait().ok();
-                    process.stopped = status;
-                    bail!(
-                        "{name} exited ({status:?}) before printing {ready_marker:?}; log {}:\n{}",
-                        process.log.display(),
-                        process.log_tail()
-                    )
-                }
-            }
-        }
-    }
-
-    /// Starts a server whose ready line is `… listening on http://ADDR` and returns it with
-    /// the address it printed.
-    pub fn start_listening(name: &str, cmd: Command) -> Result<(Process, SocketAddr)> {
-        let process = Process::start(name, cmd, "listening on http://")?;
-        let addr = process.listening_addr()?;
-        Ok((process, addr))
-    }
-
-    /// The address in a `listening on http://ADDR` ready line.
-    pub fn listening_addr(&self) -> Result<SocketAddr> {
-        let rest = self
-            .ready_line
-            .split("listening on http://")
-            .nth(1)
-            .ok_or_else(|| anyhow!("{}: no address in {:?}", self.name, self.ready_line))?;
-        let addr = rest.split_whitespace().next().unwrap_or_default().trim_end_matches('/');
-        addr.parse().with_context(|| format!("{}: bad address in {:?}", self.name, self.ready_line))
-    }
-
-    /// The process id.
-    pub fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    /// The log file (stdout and stderr).
-    pub fn log_path(&self) -> &Path {
-        &self.log
-    }
-
-    /// The whole log so far (lossy UTF-8).
-    pub fn log_text(&self) -> String {
-        String::from_utf8_lossy(&std::fs::read(&self.log).unwrap_or_default()).into_owned()
-    }
-
-    /// The last 40 lines of the log.
-    pub fn log_tail(&self) -> String {
-        let text = self.log_text();
-        let lines: Vec<&str> = text.lines().collect();
-        lines[lines.len().saturating_sub(40)..].join("\n")
-    }
-
-    /// Sends `signal` (`"-STOP"`, `"-CONT"`, `"-KILL"`, …) to the process group.
-    pub fn signal(&self, signal: &str) {
-        signal_group(self.child.id(), signal);
-    }
-
-    /// Kills the process group with SIGKILL (a crash) and reaps it.
-    pub fn kill(&mut self) -> Result<ExitStatus> {
-        if let Some(status) = self.stopped {
-            return Ok(status);
-        }
-        signal_group(self.child.id(), "-KILL");
-        let status = self.child.wait()?;
-        self.stopped = Some(status);
-        Ok(status)
-    }
-
-    /// Whether the process has exited.
-    pub fn has_exited(&mut self) -> bool {
-        self.stopped.is_some() || matches!(self.child.try_wait(), Ok(Some(_)))
-    }
-
-    /// Sends SIGINT to the process group and waits up to [`STOP_TIMEOUT`] for the exit; kills
-    /// it if it is still running then. Returns the exit status (idempotent).
-    pub fn stop(&mut self) -> Result<ExitStatus> {
-        if let Some(status) = self.stopped {
-            return Ok(status);
-        }
-        if let Some(status) = self.child.try_wait()? {
-            self.stopped = Some(status);
-            return Ok(status);
-        }
-        signal_group(self.child.id(), "-INT");
-        let deadline = Instant::now() + STOP_TIMEOUT;
-        while Instant::now() < deadline {
-            if let Some(status) = self.child.try_wait()? {
-                self.stopped = Some(status);
-                return Ok(status);
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        signal_group(self.child.id(), "-KILL");
-        let _ = self.child.kill();
-        let status = self.child.wait()?;
-        self.stopped = Some(status);
-        bail!("{} did not exit within {STOP_TIMEOUT:?} of SIGINT and was killed; log {}", self.name, self.log.display())
-    }
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        if let Err(e) = self.stop() {
-            eprintln!("{e:#}");
-        }
-    }
-}
-
-/// `kill -SIG -- -PGID` (the process started its own group).
-fn signal_group(pid: u32, signal: &str) {
-    let _ = Command::new("kill").args([signal, "--", &format!("-{pid}")]).stdout(Stdio::null()).stderr(Stdio::null()).status();
-}
-
-/// Creates `target/e2e-logs/<name>-<n>.log` with the first free `n`.
-fn new_log_file(name: &str) -> Result<(PathBuf, File)> {
+/// Picks `target/e2e-logs/<name>-<n>.log` with the first free `n` (creating it, so that two
+/// tests starting at once do not pick the same).
+fn new_log_file(name: &str) -> Result<PathBuf> {
     let dir = log_dir();
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     for n in 0..100_000u32 {
         let path = dir.join(format!("{name}-{n}.log"));
         match OpenOptions::new().append(true).create_new(true).open(&path) {
-            Ok(file) => return Ok((path, file)),
+            Ok(_) => return Ok(path),
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
             Err(e) => return Err(e).with_context(|| format!("creating {}", path.display())),
         }

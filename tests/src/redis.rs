@@ -36,7 +36,7 @@ impl RedisServer {
         let bin = tool("VALV_REDIS_SERVER", &["redis-server"], "install Redis (`apt-get install redis-server`) or set VALV_REDIS_SERVER")?;
         let mut cmd = Command::new(bin);
         cmd.args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]).arg("--dir").arg(dir);
-        Process::start("redis", cmd, "Ready to accept connections")
+        crate::process::start("redis", cmd, "Ready to accept connections")
     }
 
     /// Stops the server the way an operator restarting it would (`SHUTDOWN SAVE`: the data

@@ -91,7 +91,7 @@ impl StackBuilder {
         let mut cmd = Command::new(&sandbox_bin);
         cmd.args(["--addr", "127.0.0.1:0", "--controls", "--config"]).arg(&sandbox_config);
         cmd.env("RUST_LOG", "info");
-        let (sandbox, sandbox_addr) = Process::start_listening("sandbox", cmd)?;
+        let (sandbox, sandbox_addr) = crate::process::start_listening("sandbox", cmd)?;
 
         let redis = match self.store {
             Store::Redis => Some(RedisServer::start()?),
@@ -243,7 +243,7 @@ impl Stack {
             .current_dir(self.dir.path())
             .env("RUST_LOG", &self.broker_log)
             .env(SECRET_ENV, &self.client_secret);
-        let (process, addr) = Process::start_listening(&format!("broker{index}"), cmd)?;
+        let (process, addr) = crate::process::start_listening(&format!("broker{index}"), cmd)?;
         if addr.port() != port {
             bail!("broker {index} listens on {addr}, configured for port {port}");
         }

@@ -1,15 +1,12 @@
-//! Running commands and background servers.
+//! Running commands, and the background servers of the demo, the cluster and the benches
+//! (testkit's `Process`, in this process's group).
 
 use std::collections::BTreeMap;
-use std::fs::File;
-use std::io::{BufRead, BufReader, Write};
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
-use anyhow::{bail, ensure, Context, Result};
+use anyhow::{bail, Context, Result};
 
 /// Runs a command to completion, inheriting stdio; fails with the command line when it fails.
 pub fn run(cmd: &mut Command) -> Result<()> {
@@ -92,112 +89,46 @@ fn cargo_executables(verb: &str, args: &[&str], keep: impl Fn(&serde_json::Value
     Ok(bins)
 }
 
-/// A free loopback port (bound then released; the caller binds it right after).
-pub fn free_port() -> Result<u16> {
-    let l = TcpListener::bind("127.0.0.1:0").context("binding a free port on 127.0.0.1")?;
-    Ok(l.local_addr()?.port())
-}
+pub use valv_testkit::process::free_port;
+use valv_testkit::process::{Group, Process, Ready};
 
-/// A server started in the background; stopped (SIGINT, then SIGKILL) when dropped.
+/// A server started in the background (in this process's group, so a terminal's Ctrl-C
+/// reaches it too); stopped (SIGINT, then SIGKILL) when dropped.
 pub struct Server {
-    name: String,
-    child: Child,
-    log: PathBuf,
+    process: Process,
     /// The `http://…` address it printed when it started listening.
     pub url: String,
 }
 
 impl Server {
     /// Starts `cmd`, sends its output to `target/xtask/logs/{name}.log`, and waits (up to a
-    /// minute) for a stdout line containing `listening on http://ADDR`.
-    pub fn start(name: &str, mut cmd: Command) -> Result<Server> {
-        let dir = crate::target_dir().join("xtask/logs");
-        std::fs::create_dir_all(&dir)?;
-        let log = dir.join(format!("{name}.log"));
-        let file = File::create(&log).with_context(|| format!("creating {}", log.display()))?;
-        let line = describe(&cmd);
-        let mut child = cmd
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::from(file.try_clone()?))
-            .spawn()
-            .with_context(|| format!("could not start {name}: `{line}`"))?;
-        let stdout = child.stdout.take().context("no stdout")?;
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut file = file;
-            let mut tx = Some(tx);
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                let _ = writeln!(file, "{line}");
-                if let Some(at) = line.find("listening on http://") {
-                    if let Some(tx) = tx.take() {
-                        let url = line[at + "listening on ".len()..].trim().to_string();
-                        let _ = tx.send(url);
-                    }
-                }
-            }
-        });
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            match rx.recv_timeout(Duration::from_millis(200)) {
-                Ok(url) => {
-                    crate::note(&format!("{name} listening on {url} (log: {})", log.display()));
-                    return Ok(Server { name: name.into(), child, log, url });
-                }
-                Err(mpsc::RecvTimeoutError::Timeout) if Instant::now() < deadline => {
-                    if let Some(status) = child.try_wait()? {
-                        bail!("{name} exited ({status}) before listening: `{line}`\n{}", tail(&log));
-                    }
-                }
-                Err(_) => {
-                    let _ = child.kill();
-                    bail!("{name} did not print its address within 60 s: `{line}`\n{}", tail(&log));
-                }
-            }
-        }
+    /// minute) for a line containing `listening on http://ADDR`.
+    pub fn start(name: &str, cmd: Command) -> Result<Server> {
+        let log = crate::target_dir().join("xtask/logs").join(format!("{name}.log"));
+        let process = Process::start(name, cmd, &log, Ready::Line("listening on http://"), Group::Caller)?;
+        let url = process.listening_url().with_context(|| format!("{name} printed no address: {:?}", process.ready_line()))?;
+        crate::note(&format!("{name} listening on {url} (log: {})", log.display()));
+        Ok(Server { process, url })
     }
 
     /// Its process id.
     pub fn pid(&self) -> u32 {
-        self.child.id()
+        self.process.pid()
     }
 
-    /// Its resident memory now (`VmRSS` of `/proc/PID/status`), in bytes.
+    /// Its resident memory now, in bytes.
     pub fn rss(&self) -> Option<u64> {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
-        let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
-        line.split_whitespace().nth(1)?.parse::<u64>().ok().map(|kb| kb * 1024)
+        self.process.rss()
     }
 
     /// The last lines of its log, for failure messages.
     pub fn log_tail(&self) -> String {
-        tail(&self.log)
+        tail(self.process.log_path())
     }
 
     /// Waits for the server to exit on its own (the demo: Ctrl-C reaches it too).
     pub fn wait(&mut self, limit: Duration) {
-        let deadline = Instant::now() + limit;
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            // Graceful first: both servers drain and exit on SIGINT.
-            let _ = Command::new("kill").args(["-INT", &self.child.id().to_string()]).stderr(Stdio::null()).status();
-            self.wait(Duration::from_secs(10));
-            if let Ok(None) = self.child.try_wait() {
-                eprintln!("    {} did not stop on SIGINT; killing it", self.name);
-                let _ = self.child.kill();
-            }
-        }
-        let _ = self.child.wait();
+        self.process.wait_exit(limit);
     }
 }
 
@@ -209,52 +140,18 @@ pub fn tail(path: &Path) -> String {
     format!("--- last lines of {} ---\n{}", path.display(), lines[from..].join("\n"))
 }
 
-/// A child process killed on drop (nginx, redis-server).
-pub struct Daemon {
-    name: &'static str,
-    child: Child,
-}
+/// A child process (nginx, HAProxy, redis-server) ready when its port accepts connections;
+/// stopped when dropped.
+pub struct Daemon(Process);
 
 impl Daemon {
     /// Starts `cmd` with output to `log` and waits until `port` accepts connections.
-    pub fn start(name: &'static str, mut cmd: Command, log: &Path, port: u16) -> Result<Daemon> {
-        let file = std::fs::File::create(log)?;
-        let child = cmd
-            .stdin(Stdio::null())
-            .stdout(Stdio::from(file.try_clone()?))
-            .stderr(Stdio::from(file))
-            .spawn()
-            .with_context(|| format!("starting {name}"))?;
-        let mut d = Daemon { name, child };
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            if let Some(status) = d.child.try_wait()? {
-                bail!("{name} exited ({status}); see {}", log.display());
-            }
-            ensure!(Instant::now() < deadline, "{name} did not listen on {port} within 20 s; see {}", log.display());
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Ok(d)
+    pub fn start(name: &'static str, cmd: Command, log: &Path, port: u16) -> Result<Daemon> {
+        Ok(Daemon(Process::start(name, cmd, log, Ready::Port(port), Group::Caller)?))
     }
 
     /// Its process id.
     pub fn pid(&self) -> u32 {
-        self.child.id()
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        eprintln!("    {} did not stop on SIGTERM; killing it", self.name);
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.0.pid()
     }
 }
