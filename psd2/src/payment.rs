@@ -616,6 +616,13 @@ pub struct FundsConfirmationRequest {
     pub extra: OtherMembers,
 }
 
+impl FundsConfirmationRequest {
+    /// A request for `instructed_amount` on `account`.
+    pub fn new(account: AccountReference, instructed_amount: Amount) -> Self {
+        Self { account, instructed_amount, card_number: None, payee: None, extra: OtherMembers::new() }
+    }
+}
+
 /// Response of `POST /funds-confirmations`: `{"fundsAvailable": true}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(tsify::Tsify))]

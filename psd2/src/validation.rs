@@ -14,12 +14,15 @@
 //! `iban` or `bban`, `templateId` (if sent) equal to the product in the path, valid
 //! `YYYY-MM-DD` dates, and a `startDate` for periodic payments (`frequency` set).
 //! Limits are counted in characters (Unicode scalar values).
+//!
+//! A funds confirmation ([`FundsConfirmationRequest::validate`]) needs a positive amount
+//! with a three-letter currency and an account with `iban` or `bban`.
 
 use std::fmt;
 
 use crate::account::AccountReference;
 use crate::date::IsoDate;
-use crate::payment::{PaymentInitiation, PaymentProduct};
+use crate::payment::{FundsConfirmationRequest, PaymentInitiation, PaymentProduct};
 
 /// One invalid member of a request body.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,6 +58,16 @@ fn is_giro_number(s: &str, min: usize, max: usize) -> bool {
     digits + dashes == s.len() && dashes <= 1 && !s.starts_with('-') && !s.ends_with('-') && (min..=max).contains(&digits)
 }
 
+/// A positive amount with a three-letter currency code.
+fn check_amount(errors: &mut Vec<FieldError>, amount: &crate::Amount) {
+    if amount.amount.is_negative() || amount.amount.is_zero() {
+        errors.push(FieldError::new("instructedAmount.amount", "must be greater than zero"));
+    }
+    if !crate::amount::is_currency_code(&amount.currency) {
+        errors.push(FieldError::new("instructedAmount.currency", "must be a three-letter ISO 4217 code"));
+    }
+}
+
 fn check_len(errors: &mut Vec<FieldError>, path: &'static str, value: Option<&str>, max: usize) {
     if let Some(v) = value {
         if v.chars().count() > max {
@@ -67,6 +80,31 @@ fn check_date(errors: &mut Vec<FieldError>, path: &'static str, value: Option<&s
     if let Some(v) = value {
         if IsoDate::parse(v).is_err() {
             errors.push(FieldError::new(path, "not a valid YYYY-MM-DD date"));
+        }
+    }
+}
+
+impl FundsConfirmationRequest {
+    /// Checks the body (see the [module docs](crate::validation)); returns every problem.
+    ///
+    /// ```
+    /// use valv_psd2::{AccountReference, Amount, FundsConfirmationRequest};
+    /// let ok = FundsConfirmationRequest::new(AccountReference::iban("SE3750000000054400047881"), Amount::parse("10.00", "SEK").unwrap());
+    /// assert!(ok.validate().is_ok());
+    /// let giro = FundsConfirmationRequest::new(AccountReference::bankgiro("8080-1111"), Amount::parse("0", "SEK").unwrap());
+    /// let paths: Vec<_> = giro.validate().unwrap_err().iter().map(|e| e.path).collect();
+    /// assert_eq!(paths, ["instructedAmount.amount", "account"]);
+    /// ```
+    pub fn validate(&self) -> Result<(), Vec<FieldError>> {
+        let mut errors = Vec::new();
+        check_amount(&mut errors, &self.instructed_amount);
+        if !has_account_number(&self.account) {
+            errors.push(FieldError::new("account", "iban or bban is required"));
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors)
         }
     }
 }
@@ -96,12 +134,7 @@ impl PaymentInitiation {
             }
         }
         let amount = &self.instructed_amount;
-        if amount.amount.is_negative() || amount.amount.is_zero() {
-            errors.push(FieldError::new("instructedAmount.amount", "must be greater than zero"));
-        }
-        if !crate::amount::is_currency_code(&amount.currency) {
-            errors.push(FieldError::new("instructedAmount.currency", "must be a three-letter ISO 4217 code"));
-        }
+        check_amount(&mut errors, amount);
         if !has_account_number(&self.debtor_account) {
             errors.push(FieldError::new("debtorAccount", "iban or bban is required"));
         }

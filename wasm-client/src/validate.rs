@@ -3,7 +3,10 @@
 
 use std::borrow::Cow;
 
-use valv_psd2::{AccountReference, Amount, BookingStatus, DecimalString, IsoDate, PaymentInitiation, PaymentProduct};
+use valv_psd2::{
+    AccountReference, Amount, BookingStatus, DecimalString, FieldError, FundsConfirmationRequest, IsoDate, PaymentInitiation,
+    PaymentProduct,
+};
 
 /// A rejected argument: the message names the argument and what is wrong.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -175,36 +178,30 @@ pub fn payment(product: &PaymentProduct, src: &dyn Source) -> Result<(), Invalid
     p.start_date = s("startDate")?;
     p.end_date = s("endDate")?;
     p.frequency = s("frequency")?;
-    p.validate(product).map_err(|errors| {
-        let mut msg = String::from("payment is invalid: ");
-        for (i, e) in errors.iter().enumerate() {
-            if i > 0 {
-                msg.push_str("; ");
-            }
-            msg.push_str(e.path);
-            msg.push_str(": ");
-            msg.push_str(&e.message);
-        }
-        Invalid(Cow::Owned(msg))
-    })
+    p.validate(product).map_err(|errors| invalid("payment", &errors))
 }
 
-/// Checks a funds confirmation body: an account with `iban` or `bban` and a positive
-/// amount string with a currency code.
+/// `<what> is invalid: path: message; …` for the problems valv-psd2 found.
+fn invalid(what: &str, errors: &[FieldError]) -> Invalid {
+    let mut msg = String::from(what);
+    msg.push_str(" is invalid: ");
+    for (i, e) in errors.iter().enumerate() {
+        if i > 0 {
+            msg.push_str("; ");
+        }
+        msg.push_str(e.path);
+        msg.push_str(": ");
+        msg.push_str(&e.message);
+    }
+    Invalid(Cow::Owned(msg))
+}
+
+/// Checks a funds confirmation body against valv-psd2's rules
+/// (`FundsConfirmationRequest::validate`: an account with `iban` or `bban`, a positive amount
+/// string with a currency code).
 pub fn funds_confirmation(src: &dyn Source) -> Result<(), Invalid> {
-    let amount = amount(src, "request")?;
-    if amount.amount.is_negative() || amount.amount.is_zero() {
-        return Err(Invalid::new("request.instructedAmount.amount must be greater than zero"));
-    }
-    if !valv_psd2::is_currency_code(&amount.currency) {
-        return Err(Invalid::new("request.instructedAmount.currency must be a three-letter ISO 4217 code"));
-    }
-    let account = account(src, "request", "account")?;
-    let has = |v: &Option<String>| v.as_deref().is_some_and(|s| !s.trim().is_empty());
-    if !has(&account.iban) && !has(&account.bban) {
-        return Err(Invalid::new("request.account must have an iban or a bban"));
-    }
-    Ok(())
+    let request = FundsConfirmationRequest::new(account(src, "request", "account")?, amount(src, "request")?);
+    request.validate().map_err(|errors| invalid("request", &errors))
 }
 
 /// Checks the options of `waitForPayment`: positive intervals, `maxIntervalMs` not below
