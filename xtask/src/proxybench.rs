@@ -271,6 +271,18 @@ pub fn run(tools: &BenchTools, bins: &crate::stack::Bins, dir: &Path, d: &Durati
         note(&format!("nginx proxy {body}: {f:?}"));
         rows.push(("nginx plain proxy".to_owned(), body, f));
     }
+    if let (Some(floor), true) = (&bins.floor, rates) {
+        step("Proxy overhead: the hyper floor (hyper's server and client, nothing between)");
+        let port = free_port()?;
+        let mut cmd = Command::new(floor);
+        cmd.arg(port.to_string()).arg(bank_port.to_string());
+        let _floor = Daemon::start("valv-hyper-floor", cmd, &dir.join("floor.log"), port)?;
+        for (body, path) in bodies {
+            let f = measure(tools, &format!("http://127.0.0.1:{port}{path}"), &[], d)?;
+            note(&format!("hyper floor {body}: {f:?}"));
+            rows.push(("hyper floor".to_owned(), body, f));
+        }
+    }
 
     // The sandbox issues the tokens; one broker per store, one at a time.
     let key = crate::stack::session_key(dir)?;
