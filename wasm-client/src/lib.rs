@@ -32,3 +32,9 @@ pub mod validate;
 mod web;
 
 pub use web::{TransactionPages, Valv};
+
+// Talc instead of the standard library's dlmalloc: the same job in about a quarter of the
+// bytes (the browser downloads the allocator with the client), and faster.
+#[cfg(all(target_arch = "wasm32", not(target_feature = "atomics")))]
+#[global_allocator]
+static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
