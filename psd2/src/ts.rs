@@ -6,8 +6,12 @@ use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen(typescript_custom_section)]
 const HAND_WRITTEN: &'static str = r#"
-/** Members of a JSON object that its model does not name, kept as the bank sent them. */
-export type OtherMembers = Record<string, unknown>;
+/**
+ * The members of a JSON object that its model does not name. valv-psd2 keeps them (what the
+ * bank adds round-trips), but they are not typed: read one through a cast, and a misspelt
+ * member in an object you build is an error rather than an unknown member.
+ */
+export type OtherMembers = {};
 
 /** An exact decimal amount as text, such as `"40055.940"` or `"-63.0"`; never a float. */
 export type DecimalString = string;

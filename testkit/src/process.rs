@@ -85,37 +85,58 @@ impl Process {
             let mut out = file.try_clone()?;
             let tx = tx.clone();
             std::thread::spawn(move || {
-                for line in BufReader::new(stream).lines() {
-                    let Ok(line) = line else { break };
-                    let _ = writeln!(out, "{line}");
-                    let _ = tx.send(line);
+                // Bytes, not `lines()`: a line that is not UTF-8 must not stop the reading
+                // (the child would then write into a closed pipe). One write per line keeps
+                // stdout's and stderr's lines whole in the log.
+                let mut reader = BufReader::new(stream);
+                let mut buf = Vec::new();
+                while matches!(reader.read_until(b'\n', &mut buf), Ok(n) if n > 0) {
+                    if !buf.ends_with(b"\n") {
+                        buf.push(b'\n');
+                    }
+                    let _ = out.write_all(&buf);
+                    let _ = tx.send(String::from_utf8_lossy(&buf[..buf.len() - 1]).into_owned());
+                    buf.clear();
                 }
             });
         }
         drop(tx);
         let mut process = Process { name: name.to_owned(), child, log: log.to_path_buf(), ready_line: String::new(), group, stopped: None };
         let deadline = Instant::now() + START_TIMEOUT;
+        let mut output_open = true;
         loop {
-            let line = match ready {
-                Ready::Line(_) => rx.recv_timeout(deadline.saturating_duration_since(Instant::now())),
-                Ready::Port(port) => {
-                    if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                        break;
-                    }
-                    match rx.recv_timeout(Duration::from_millis(20)) {
-                        // Output is kept in the log; only its end matters here.
-                        Ok(line) => Ok(line),
-                        Err(mpsc::RecvTimeoutError::Timeout) if Instant::now() < deadline => continue,
-                        // Both pipes closed: the process has exited, or is about to.
-                        Err(mpsc::RecvTimeoutError::Disconnected) if process.child.try_wait()?.is_none() && Instant::now() < deadline => {
-                            std::thread::sleep(Duration::from_millis(20));
-                            continue;
-                        }
-                        Err(e) => Err(e),
-                    }
+            if let Some(status) = process.child.try_wait()? {
+                process.stopped = Some(status);
+                // Its last words into the log before the log is quoted.
+                let drained = Instant::now();
+                while output_open && drained.elapsed() < Duration::from_secs(1) {
+                    output_open = !matches!(rx.recv_timeout(Duration::from_millis(50)), Err(mpsc::RecvTimeoutError::Disconnected));
                 }
+                bail!("{name} exited ({status}) before it was ready ({ready:?}); log {}:\n{}", log.display(), process.log_tail());
+            }
+            if let Ready::Port(port) = ready {
+                // Checked after `try_wait`: a daemon that could not bind its port has exited,
+                // and whatever answers there is not it.
+                if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                    break;
+                }
+            }
+            if Instant::now() >= deadline {
+                bail!("{name} was not ready ({ready:?}) within {START_TIMEOUT:?}; log {}:\n{}", log.display(), process.log_tail());
+            }
+            let wait = match ready {
+                Ready::Line(_) => Duration::from_millis(200),
+                Ready::Port(_) => Duration::from_millis(20),
             };
-            match line {
+            if !output_open {
+                // Its output is closed but it runs: only a port (or its exit) can tell more.
+                if let Ready::Line(marker) = ready {
+                    bail!("{name} closed its output without printing {marker:?}; log {}:\n{}", log.display(), process.log_tail());
+                }
+                std::thread::sleep(wait);
+                continue;
+            }
+            match rx.recv_timeout(wait) {
                 Ok(line) => {
                     if let Ready::Line(marker) = ready {
                         if line.contains(marker) {
@@ -124,13 +145,14 @@ impl Process {
                         }
                     }
                 }
-                Err(mpsc::RecvTimeoutError::Timeout) => {
-                    bail!("{name} was not ready ({ready:?}) within {START_TIMEOUT:?}; log {}:\n{}", log.display(), process.log_tail())
-                }
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
                 Err(mpsc::RecvTimeoutError::Disconnected) => {
-                    let status = process.child.wait().ok();
-                    process.stopped = status;
-                    bail!("{name} exited ({status:?}) before it was ready ({ready:?}); log {}:\n{}", log.display(), process.log_tail())
+                    // Both pipes closed: usually the exit, which `try_wait` sees shortly.
+                    output_open = false;
+                    let closed = Instant::now();
+                    while closed.elapsed() < Duration::from_secs(1) && matches!(process.child.try_wait(), Ok(None)) {
+                        std::thread::sleep(Duration::from_millis(10));
+                    }
                 }
             }
         }
@@ -188,6 +210,10 @@ impl Process {
     /// Sends `signal` (`"-STOP"`, `"-CONT"`, `"-KILL"`, …) to the process (its group, when it
     /// has its own).
     pub fn signal(&self, signal: &str) {
+        if self.stopped.is_some() {
+            // Reaped: the pid may belong to another process by now.
+            return;
+        }
         let target = match self.group {
             Group::Own => format!("-{}", self.child.id()),
             Group::Caller => self.child.id().to_string(),
@@ -236,6 +262,8 @@ impl Process {
             return Ok(status);
         }
         self.signal("-INT");
+        // A process a test paused (SIGSTOP) gets the signal when it runs again.
+        self.signal("-CONT");
         let deadline = Instant::now() + STOP_TIMEOUT;
         while Instant::now() < deadline {
             if let Some(status) = self.child.try_wait()? {

@@ -26,7 +26,7 @@ fn union_members(source: &str, name: &str) -> Vec<String> {
 #[test]
 fn models_declare_the_json_a_caller_receives() {
     let account = AccountDetails::DECL;
-    // Unknown members are kept and typed as such; optional members are optional, not nullable.
+    // Unknown members are kept (untyped, `OtherMembers`); optional members are optional, not nullable.
     assert!(account.contains("export interface AccountDetails extends OtherMembers {"), "{account}");
     assert!(account.contains("creditLine?: DecimalString;"), "{account}");
     assert!(account.contains("_links?: Links;"), "{account}");

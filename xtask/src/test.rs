@@ -222,6 +222,12 @@ fn package(tools: &Tools) -> Result<()> {
     step("The package in a bundler: Vite + strict TypeScript (wasm-client/scripts/vite-check)");
     let dir = root().join("wasm-client/scripts/vite-check");
     // Installs valv-client from the freshly built package (a file: dependency), like npm users.
+    // npm keeps an installed copy whose version did not change, so the old copy goes first:
+    // the check must read this build's `.d.ts`.
+    let installed = dir.join("node_modules/valv-client");
+    if installed.exists() {
+        std::fs::remove_dir_all(&installed).with_context(|| format!("removing {}", installed.display()))?;
+    }
     run(Command::new("npm").current_dir(&dir).args(["install", "--no-audit", "--no-fund", "--loglevel=error", "--install-links"]))?;
     run(Command::new("npm").current_dir(&dir).args(["run", "check"]))
 }

@@ -3,7 +3,7 @@
 import init, {
   Valv, ValvError, type Account, type TransactionsPage, type ValvErrorCode, type SessionChange, type Session,
   type PaymentInitiation, type Amount, type BalanceType, type Transaction, type Authorisation, type ProblemDetails,
-  type BankIdUpdate,
+  type BankIdUpdate, type AccountReference,
 } from "valv-client";
 
 const problems: string[] = [];
@@ -53,6 +53,8 @@ const amountText: string = payment.instructedAmount.amount;
 const floatAmount: Amount = { amount: 150.0, currency: "SEK" };
 // @ts-expect-error a payment names what it pays
 const noAmount: PaymentInitiation = { debtorAccount: {}, creditorAccount: {} };
+// @ts-expect-error a misspelt member is caught, not taken for one the bank might add
+const typo: AccountReference = { ibna: "SE3750000000054400047881" };
 const signedOut: Session = { authenticated: false };
 // @ts-expect-error the session says whether it is authenticated
 const noFlag: Session = { provider: "seb" };
@@ -60,6 +62,6 @@ const tx = (t: Transaction): string => t.transactionAmount.amount;
 const qr = (a: Authorisation): string | undefined => a.qrData ?? a.autoStartToken ?? a._links?.scaStatus?.href;
 const detail = (p: ProblemDetails): string | undefined => p.detail ?? p.tppMessages?.map((m) => (typeof m === "string" ? m : m.text)).join();
 const update: BankIdUpdate = { status: "pending", message: "Start your BankID app." };
-void [future, booked, amountText, floatAmount, noAmount, signedOut, noFlag, tx, qr, detail, update];
+void [future, booked, amountText, floatAmount, noAmount, typo, signedOut, noFlag, tx, qr, detail, update];
 
 document.getElementById("out")!.textContent = problems.length ? `FAIL\n${problems.join("\n")}` : "OK";

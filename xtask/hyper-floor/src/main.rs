@@ -30,7 +30,15 @@ async fn main() -> Result<(), Error> {
     let upstream = SocketAddr::from(([127, 0, 0, 1], port(args.next(), "UPSTREAM_PORT")?));
     let listener = TcpListener::bind(("127.0.0.1", listen)).await?;
     loop {
-        let (stream, _) = listener.accept().await?;
+        let stream = match listener.accept().await {
+            Ok((stream, _)) => stream,
+            // Out of file descriptors and the like: this connection is lost, not the floor.
+            Err(e) => {
+                eprintln!("valv-hyper-floor: accepting a connection failed: {e}");
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                continue;
+            }
+        };
         tokio::spawn(async move {
             if let Err(e) = serve(stream, upstream).await {
                 eprintln!("valv-hyper-floor: connection ended: {e}");
