@@ -2,6 +2,8 @@
 // wrote to wasm-client/pkg:
 //   - re-exports the `ValvError` class (defined in a wasm-bindgen snippet) from the
 //     package entry, so `import { ValvError } from "valv-client"` works;
+//   - drops the Rust examples from the models' doc comments (the declarations are made from
+//     valv-psd2's Rust types, whose docs carry doctests) and Rust link brackets;
 //   - completes package.json (`exports`, `files`, `sideEffects`, `types`, …);
 //   - copies the package to www/pkg/ for the demo app (`--www`).
 // Usage: node wasm-client/scripts/finish-package.mjs [--www]
@@ -30,10 +32,27 @@ if (!js.includes(reexport)) {
   js = js.replace(/(\n)?$/, `\n${reexport}`);
   writeFileSync(entry, js);
 }
-const dts = readFileSync(types, "utf8");
+let dts = readFileSync(types, "utf8");
 if (!dts.includes("export class ValvError extends Error")) fail("valv_client.d.ts lacks the ValvError declaration");
 
-// 2. package.json.
+// 2. Rust examples and link brackets out of the doc comments.
+const kept = [];
+let inExample = false;
+for (const line of dts.split("\n")) {
+  if (/^\s*\* ```/.test(line)) {
+    inExample = !inExample;
+    continue;
+  }
+  if (!inExample) kept.push(line.replace(/\[`([^`\]]+)`\](\([^)]*\))?/g, "`$1`"));
+}
+if (inExample) fail("valv_client.d.ts has a doc example that does not end");
+const cleaned = kept.join("\n").replace(/(\n\s*\*)+\n(\s*\*\/)/g, "\n$2");
+if (cleaned !== dts) {
+  dts = cleaned;
+  writeFileSync(types, dts);
+}
+
+// 3. package.json.
 const manifestPath = join(pkg, "package.json");
 const manifest = JSON.parse(readFileSync(manifestPath, "utf8"));
 const files = new Set(manifest.files ?? []);
@@ -59,7 +78,7 @@ if (!manifest.license) fail("package.json has no license");
 writeFileSync(manifestPath, JSON.stringify(manifest, null, 2) + "\n");
 if (!existsSync(join(pkg, "README.md"))) cpSync(join(crate, "README.md"), join(pkg, "README.md"));
 
-// 3. The demo's copy.
+// 4. The demo's copy.
 if (process.argv.includes("--www")) {
   const www = join(crate, "..", "www", "pkg");
   rmSync(www, { recursive: true, force: true });
