@@ -50,11 +50,13 @@ pub fn run(args: Args) -> Result<()> {
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
     step(&format!("cargo xtask bench{} on {cores} cores", if args.quick { " --quick" } else { "" }));
     if !args.proxy_only {
+        let tools = tools::ensure(Needs { wasm: true, system: false }, !args.no_install)?;
         if !args.no_build || !root().join("wasm-client/pkg/valv_client_bg.wasm").exists() {
-            let tools = tools::ensure(Needs { wasm: true, system: false }, !args.no_install)?;
             crate::wasm::build(&tools.path)?;
         }
         size()?;
+        let twiggy = tools::twiggy(&tools.path, !args.no_install)?;
+        crate::wasmsize::contributors(&tools.path, &twiggy)?;
     }
     if args.size_only {
         return Ok(());

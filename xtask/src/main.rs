@@ -13,6 +13,7 @@ mod stormbench;
 mod test;
 mod tools;
 mod wasm;
+mod wasmsize;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;

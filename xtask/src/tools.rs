@@ -167,6 +167,21 @@ fn wasm_opt(npm_bin: &Path, install: bool) -> Result<()> {
     run(Command::new("npm").args(["install", "--no-audit", "--no-fund", "--prefix"]).arg(&dir).arg(BINARYEN))
 }
 
+/// `twiggy` (crates.io), which `cargo xtask bench` reads the wasm's contributors with; installed
+/// into cargo's bin directory when missing.
+pub fn twiggy(path: &OsString, install: bool) -> Result<PathBuf> {
+    if let Some(v) = version_of("twiggy", path) {
+        note(&format!("{v}: installed"));
+        return which("twiggy", path);
+    }
+    if !install {
+        bail!("twiggy is missing: run `cargo install twiggy --locked`");
+    }
+    note("twiggy: missing, installing from crates.io (a few minutes)");
+    run(Command::new("cargo").args(["install", "twiggy", "--locked"]))?;
+    which("twiggy", path)
+}
+
 /// How the fuzz targets are built: cargo-fuzz under the nightly toolchain with
 /// AddressSanitizer when rustup has one, else under the default toolchain without a
 /// sanitizer (cargo-fuzz's stable mode: coverage-guided, panics and assertions only).
