@@ -166,16 +166,11 @@ impl Process {
         &self.ready_line
     }
 
-    /// The address in a `… listening on http://ADDR` ready line, as `http://ADDR`.
-    pub fn listening_url(&self) -> Option<String> {
+    /// The `ADDR` of a `… listening on http://ADDR` ready line.
+    pub fn listening_addr(&self) -> Option<&str> {
         let rest = self.ready_line.split("listening on http://").nth(1)?;
         let addr = rest.split_whitespace().next().unwrap_or_default().trim_end_matches('/');
-        (!addr.is_empty()).then(|| format!("http://{addr}"))
-    }
-
-    /// Its name.
-    pub fn name(&self) -> &str {
-        &self.name
+        (!addr.is_empty()).then_some(addr)
     }
 
     /// The process id.
@@ -302,7 +297,7 @@ mod tests {
         cmd.args(["-c", "echo starting; echo 'listening on http://127.0.0.1:9/ now' >&2; exec sleep 30"]);
         let path = log("line");
         let mut p = Process::start("sh", cmd, &path, Ready::Line("listening on"), Group::Own).unwrap();
-        assert_eq!(p.listening_url().as_deref(), Some("http://127.0.0.1:9"));
+        assert_eq!(p.listening_addr(), Some("127.0.0.1:9"));
         assert!(!p.has_exited());
         let status = p.stop().unwrap();
         assert!(!status.success(), "ended by SIGINT");

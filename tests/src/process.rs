@@ -96,8 +96,8 @@ pub fn start(name: &str, cmd: Command, ready_marker: &str) -> Result<Process> {
 /// the address it printed.
 pub fn start_listening(name: &str, cmd: Command) -> Result<(Process, SocketAddr)> {
     let process = start(name, cmd, "listening on http://")?;
-    let url = process.listening_url().ok_or_else(|| anyhow!("{name}: no address in {:?}", process.ready_line()))?;
-    let addr = url.trim_start_matches("http://").parse().with_context(|| format!("{name}: bad address in {:?}", process.ready_line()))?;
+    let addr = process.listening_addr().ok_or_else(|| anyhow!("{name}: no address in {:?}", process.ready_line()))?;
+    let addr = addr.parse().with_context(|| format!("{name}: bad address in {:?}", process.ready_line()))?;
     Ok((process, addr))
 }
 

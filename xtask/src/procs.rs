@@ -7,6 +7,8 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
+pub use valv_testkit::process::free_port;
+use valv_testkit::process::{Group, Process, Ready};
 
 /// Runs a command to completion, inheriting stdio; fails with the command line when it fails.
 pub fn run(cmd: &mut Command) -> Result<()> {
@@ -89,9 +91,6 @@ fn cargo_executables(verb: &str, args: &[&str], keep: impl Fn(&serde_json::Value
     Ok(bins)
 }
 
-pub use valv_testkit::process::free_port;
-use valv_testkit::process::{Group, Process, Ready};
-
 /// A server started in the background (in this process's group, so a terminal's Ctrl-C
 /// reaches it too); stopped (SIGINT, then SIGKILL) when dropped.
 pub struct Server {
@@ -106,7 +105,8 @@ impl Server {
     pub fn start(name: &str, cmd: Command) -> Result<Server> {
         let log = crate::target_dir().join("xtask/logs").join(format!("{name}.log"));
         let process = Process::start(name, cmd, &log, Ready::Line("listening on http://"), Group::Caller)?;
-        let url = process.listening_url().with_context(|| format!("{name} printed no address: {:?}", process.ready_line()))?;
+        let addr = process.listening_addr().with_context(|| format!("{name} printed no address: {:?}", process.ready_line()))?;
+        let url = format!("http://{addr}");
         crate::note(&format!("{name} listening on {url} (log: {})", log.display()));
         Ok(Server { process, url })
     }
@@ -123,21 +123,13 @@ impl Server {
 
     /// The last lines of its log, for failure messages.
     pub fn log_tail(&self) -> String {
-        tail(self.process.log_path())
+        format!("--- last lines of {} ---\n{}", self.process.log_path().display(), self.process.log_tail())
     }
 
     /// Waits for the server to exit on its own (the demo: Ctrl-C reaches it too).
     pub fn wait(&mut self, limit: Duration) {
         self.process.wait_exit(limit);
     }
-}
-
-/// The last 40 lines of a log file.
-pub fn tail(path: &Path) -> String {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
-    let lines: Vec<&str> = text.lines().collect();
-    let from = lines.len().saturating_sub(40);
-    format!("--- last lines of {} ---\n{}", path.display(), lines[from..].join("\n"))
 }
 
 /// A child process (nginx, HAProxy, redis-server) ready when its port accepts connections;

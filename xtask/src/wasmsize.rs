@@ -70,6 +70,15 @@ fn readable(name: &str) -> String {
     out
 }
 
+/// A markdown table of `rows` (what, bytes) with each one's share.
+fn table(heading: &str, rows: impl Iterator<Item = (String, u64)>, pct: impl Fn(u64) -> f64) {
+    println!("| {heading} | bytes | share |");
+    println!("| --- | ---: | ---: |");
+    for (what, n) in rows {
+        println!("| {what} | {n} | {:.1} % |", pct(n));
+    }
+}
+
 /// Prints the largest items and the bytes per crate of the release build of valv-client
 /// (`wasm-pack build --release` made it), using `twiggy` from `path`.
 pub fn contributors(path: &OsString, twiggy: &std::path::Path) -> Result<()> {
@@ -101,11 +110,8 @@ pub fn contributors(path: &OsString, twiggy: &std::path::Path) -> Result<()> {
     let total: u64 = shipped.iter().map(|i| i.shallow_size).sum();
     let pct = |n: u64| 100.0 * n as f64 / total.max(1) as f64;
     note(&format!("{} bytes in all (names left out), {} items", total, shipped.len()));
-    println!("| largest items | bytes | share |");
-    println!("| --- | ---: | ---: |");
-    for i in shipped.iter().take(12) {
-        println!("| `{}` | {} | {:.1} % |", readable(&i.name).replace('|', "\\|"), i.shallow_size, pct(i.shallow_size));
-    }
+    let largest = shipped.iter().take(12).map(|i| (format!("`{}`", readable(&i.name).replace('|', "\\|")), i.shallow_size));
+    table("largest items", largest, pct);
     let mut by_owner: BTreeMap<String, u64> = BTreeMap::new();
     for i in &shipped {
         *by_owner.entry(owner(&i.name)).or_default() += i.shallow_size;
@@ -113,11 +119,7 @@ pub fn contributors(path: &OsString, twiggy: &std::path::Path) -> Result<()> {
     let mut owners: Vec<(String, u64)> = by_owner.into_iter().collect();
     owners.sort_by_key(|o| std::cmp::Reverse(o.1));
     println!();
-    println!("| crate or kind | bytes | share |");
-    println!("| --- | ---: | ---: |");
-    for (o, n) in owners.iter().take(14) {
-        println!("| {o} | {n} | {:.1} % |", pct(*n));
-    }
+    table("crate or kind", owners.into_iter().take(14), pct);
     Ok(())
 }
 
