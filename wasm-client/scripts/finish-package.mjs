@@ -4,10 +4,12 @@
 //     package entry, so `import { ValvError } from "valv-client"` works;
 //   - drops the Rust examples from the models' doc comments (the declarations are made from
 //     valv-psd2's Rust types, whose docs carry doctests) and Rust link brackets;
+//   - minifies the generated JavaScript (esbuild from PATH; the docs are in the `.d.ts`);
 //   - completes package.json (`exports`, `files`, `sideEffects`, `types`, …);
 //   - copies the package to www/pkg/ for the demo app (`--www`).
 // Usage: node wasm-client/scripts/finish-package.mjs [--www]
-import { readFileSync, writeFileSync, existsSync, rmSync, cpSync } from "node:fs";
+import { readFileSync, writeFileSync, existsSync, rmSync, cpSync, readdirSync } from "node:fs";
+import { execFileSync } from "node:child_process";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -52,7 +54,22 @@ if (cleaned !== dts) {
   writeFileSync(types, dts);
 }
 
-// 3. package.json.
+// 3. The glue and the snippets minified, in place.
+const scripts = [entry];
+const snippetDir = join(pkg, "snippets");
+for (const d of readdirSync(snippetDir, { recursive: true })) if (String(d).endsWith(".js")) scripts.push(join(snippetDir, String(d)));
+for (const file of scripts) {
+  const before = readFileSync(file, "utf8");
+  if (before.startsWith("// minified by finish-package\n")) continue;
+  try {
+    const out = execFileSync("esbuild", [file, "--minify", "--format=esm", "--log-level=error"], { encoding: "utf8" });
+    writeFileSync(file, `// minified by finish-package\n${out}`);
+  } catch (e) {
+    fail(`esbuild could not minify ${file}: ${e.message} (is esbuild on PATH? cargo xtask wasm installs it)`);
+  }
+}
+
+// 4. package.json.
 const manifestPath = join(pkg, "package.json");
 const manifest = JSON.parse(readFileSync(manifestPath, "utf8"));
 const files = new Set(manifest.files ?? []);
@@ -78,7 +95,7 @@ if (!manifest.license) fail("package.json has no license");
 writeFileSync(manifestPath, JSON.stringify(manifest, null, 2) + "\n");
 if (!existsSync(join(pkg, "README.md"))) cpSync(join(crate, "README.md"), join(pkg, "README.md"));
 
-// 4. The demo's copy.
+// 5. The demo's copy.
 if (process.argv.includes("--www")) {
   const www = join(crate, "..", "www", "pkg");
   rmSync(www, { recursive: true, force: true });

@@ -15,6 +15,14 @@ use crate::{note, root};
 /// `binaryen` (npm) version providing `wasm-opt`; wasm-pack's own download needs GitHub.
 const BINARYEN: &str = "binaryen@132.0.0";
 
+/// `esbuild` (npm), which minifies the package's generated JavaScript glue.
+const ESBUILD: &str = "esbuild@0.25.12";
+
+/// The toolchain the published wasm is built with: a pinned nightly, for its std rebuilt
+/// with `-Cpanic=immediate-abort` (no panic messages, locations or formatting code in what
+/// the browser downloads). Any stable toolchain builds the crate too, only larger.
+pub const WASM_RELEASE_TOOLCHAIN: &str = "nightly-2026-05-20";
+
 /// The installed tool paths and the `PATH` to run wasm-pack and the test runner with.
 pub struct Tools {
     /// `PATH` with the npm tool bin dir and cargo's bin dir first.
@@ -51,6 +59,8 @@ pub fn ensure(needs: Needs, install: bool) -> Result<Tools> {
         wasm_bindgen_cli(&path, install)?;
         wasm_pack(&path, install)?;
         wasm_opt(&npm_bin, install)?;
+        esbuild(&npm_bin, install)?;
+        wasm_release_toolchain(install)?;
     }
     let mut tools = Tools {
         path: path.clone(),
@@ -154,17 +164,53 @@ fn wasm_pack(path: &OsString, install: bool) -> Result<()> {
 }
 
 fn wasm_opt(npm_bin: &Path, install: bool) -> Result<()> {
-    if npm_bin.join("wasm-opt").is_file() {
-        note("wasm-opt (npm binaryen): installed in target/tools");
+    npm_tool(npm_bin, "wasm-opt", BINARYEN, install)
+}
+
+fn esbuild(npm_bin: &Path, install: bool) -> Result<()> {
+    npm_tool(npm_bin, "esbuild", ESBUILD, install)
+}
+
+/// An npm tool in `target/tools` (`bin` from the npm package `spec`).
+fn npm_tool(npm_bin: &Path, bin: &str, spec: &str, install: bool) -> Result<()> {
+    if npm_bin.join(bin).is_file() {
+        note(&format!("{bin} (npm {spec}): installed in target/tools"));
         return Ok(());
     }
     if !install {
-        bail!("wasm-opt is missing: run `npm install --prefix target/tools {BINARYEN}`");
+        bail!("{bin} is missing: run `npm install --prefix target/tools {spec}`");
     }
-    note(&format!("wasm-opt: missing, installing npm {BINARYEN} into target/tools"));
+    note(&format!("{bin}: missing, installing npm {spec} into target/tools"));
     let dir = crate::target_dir().join("tools");
     std::fs::create_dir_all(&dir)?;
-    run(Command::new("npm").args(["install", "--no-audit", "--no-fund", "--prefix"]).arg(&dir).arg(BINARYEN))
+    run(Command::new("npm").args(["install", "--no-audit", "--no-fund", "--prefix"]).arg(&dir).arg(spec))
+}
+
+/// The pinned nightly of [`WASM_RELEASE_TOOLCHAIN`] with `rust-src` (std is rebuilt from
+/// it) and the wasm target, installed by rustup when missing.
+fn wasm_release_toolchain(install: bool) -> Result<()> {
+    let tc = WASM_RELEASE_TOOLCHAIN;
+    let components = output(Command::new("rustup").args(["component", "list", "--installed", "--toolchain", tc])).unwrap_or_default();
+    let has = |c: &str| components.lines().any(|l| l.trim().starts_with(c));
+    if has("rust-src") && has("rust-std-wasm32-unknown-unknown") {
+        note(&format!("toolchain {tc} (the published wasm's, with rust-src): installed"));
+        return Ok(());
+    }
+    if !install {
+        bail!("toolchain {tc} is missing: run `rustup toolchain install {tc} --profile minimal --component rust-src --target wasm32-unknown-unknown`");
+    }
+    note(&format!("toolchain {tc}: missing, installing (rustup, minimal profile with rust-src and the wasm target)"));
+    run(Command::new("rustup").args([
+        "toolchain",
+        "install",
+        tc,
+        "--profile",
+        "minimal",
+        "--component",
+        "rust-src",
+        "--target",
+        "wasm32-unknown-unknown",
+    ]))
 }
 
 /// `twiggy` (crates.io), which `cargo xtask bench` reads the wasm's contributors with; installed

@@ -23,10 +23,18 @@ pub fn run_cmd(args: Args) -> Result<()> {
     build(&tools.path)
 }
 
-/// `wasm-pack build wasm-client --release --target web`, then the finishing script, which
+/// `wasm-pack build wasm-client --release --target web` on the pinned nightly with std
+/// rebuilt for `-Cpanic=immediate-abort`, then the finishing script, which minifies the glue,
 /// completes `wasm-client/pkg/package.json` and copies the package to `www/pkg`.
 pub fn build(path: &OsString) -> Result<()> {
-    step("Building the valv-client npm package (wasm-pack, release, wasm-opt)");
-    run(Command::new("wasm-pack").env("PATH", path).current_dir(root()).args(["build", "wasm-client", "--release", "--target", "web"]))?;
-    run(Command::new("node").current_dir(root()).args(["wasm-client/scripts/finish-package.mjs", "--www"]))
+    step(&format!("Building the valv-client npm package (wasm-pack, release, {}, wasm-opt)", tools::WASM_RELEASE_TOOLCHAIN));
+    let mut rustflags = std::env::var("RUSTFLAGS").unwrap_or_default();
+    rustflags.push_str(" -Zunstable-options -Cpanic=immediate-abort");
+    run(Command::new("wasm-pack")
+        .env("PATH", path)
+        .env("RUSTUP_TOOLCHAIN", tools::WASM_RELEASE_TOOLCHAIN)
+        .env("RUSTFLAGS", rustflags.trim_start())
+        .current_dir(root())
+        .args(["build", "wasm-client", "--release", "--target", "web", "--", "-Zbuild-std=std,panic_abort"]))?;
+    run(Command::new("node").env("PATH", path).current_dir(root()).args(["wasm-client/scripts/finish-package.mjs", "--www"]))
 }
