@@ -68,11 +68,18 @@ fn check_amount(errors: &mut Vec<FieldError>, amount: &crate::Amount) {
     }
 }
 
-fn check_len(errors: &mut Vec<FieldError>, path: &'static str, value: Option<&str>, max: usize) {
-    if let Some(v) = value {
-        if v.chars().count() > max {
-            errors.push(FieldError::new(path, format!("at most {max} characters")));
-        }
+/// A length limit of SEB's, with its message (a constant, not `format!`ted: the client's wasm
+/// would carry the formatting machinery for this message alone).
+struct Limit(usize, &'static str);
+
+const AT_MOST_12: Limit = Limit(12, "at most 12 characters");
+const AT_MOST_20: Limit = Limit(20, "at most 20 characters");
+const AT_MOST_100: Limit = Limit(100, "at most 100 characters");
+
+fn check_len(errors: &mut Vec<FieldError>, path: &'static str, value: Option<&str>, Limit(max, message): Limit) {
+    // Counts no further than the limit.
+    if value.is_some_and(|v| v.chars().take(max + 1).count() > max) {
+        errors.push(FieldError::new(path, message));
     }
 }
 
@@ -130,7 +137,7 @@ impl PaymentInitiation {
 
         if let Some(template) = &self.template_id {
             if template != product {
-                errors.push(FieldError::new("templateId", format!("must be the payment product {product}")));
+                errors.push(FieldError::new("templateId", ["must be the payment product ", product.as_str()].concat()));
             }
         }
         let amount = &self.instructed_amount;
@@ -147,7 +154,7 @@ impl PaymentInitiation {
 
         let currency = |errors: &mut Vec<FieldError>, want: &str| {
             if amount.currency != want {
-                errors.push(FieldError::new("instructedAmount.currency", format!("must be {want} for {product}")));
+                errors.push(FieldError::new("instructedAmount.currency", ["must be ", want, " for ", product.as_str()].concat()));
             }
         };
         let creditor = &self.creditor_account;
@@ -157,8 +164,8 @@ impl PaymentInitiation {
                 if !has_account_number(creditor) {
                     errors.push(FieldError::new("creditorAccount", "iban or bban is required"));
                 }
-                check_len(&mut errors, "creditorAccountMessage", self.creditor_account_message.as_deref(), 12);
-                check_len(&mut errors, "debtorAccountMessage", self.debtor_account_message.as_deref(), 12);
+                check_len(&mut errors, "creditorAccountMessage", self.creditor_account_message.as_deref(), AT_MOST_12);
+                check_len(&mut errors, "debtorAccountMessage", self.debtor_account_message.as_deref(), AT_MOST_12);
             }
             P::SwedishDomesticPrivateBankgiros => {
                 currency(&mut errors, "SEK");
@@ -169,7 +176,7 @@ impl PaymentInitiation {
                     }
                     Some(_) => {}
                 }
-                check_len(&mut errors, "debtorAccountMessage", self.debtor_account_message.as_deref(), 20);
+                check_len(&mut errors, "debtorAccountMessage", self.debtor_account_message.as_deref(), AT_MOST_20);
             }
             P::SwedishDomesticPrivatePlusgiros => {
                 currency(&mut errors, "SEK");
@@ -180,8 +187,13 @@ impl PaymentInitiation {
                     }
                     Some(_) => {}
                 }
-                check_len(&mut errors, "debtorAccountMessage", self.debtor_account_message.as_deref(), 20);
-                check_len(&mut errors, "remittanceInformationUnstructured", self.remittance_information_unstructured.as_deref(), 100);
+                check_len(&mut errors, "debtorAccountMessage", self.debtor_account_message.as_deref(), AT_MOST_20);
+                check_len(
+                    &mut errors,
+                    "remittanceInformationUnstructured",
+                    self.remittance_information_unstructured.as_deref(),
+                    AT_MOST_100,
+                );
             }
             P::SepaCreditTransfers => {
                 currency(&mut errors, "EUR");

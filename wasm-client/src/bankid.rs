@@ -85,7 +85,16 @@ pub fn qr_svg(data: &str) -> Option<String> {
     let code = QrCode::encode_text(data, QrCodeEcc::Low).ok()?;
     let size = code.size();
     let side = size + 2 * QUIET;
-    let mut path = String::with_capacity((size * size * 3) as usize);
+    let mut svg = String::with_capacity((size * size * 3) as usize + 320);
+    svg.push_str("<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 ");
+    push_number(&mut svg, side);
+    svg.push(' ');
+    push_number(&mut svg, side);
+    svg.push_str("\" shape-rendering=\"crispEdges\" role=\"img\" aria-label=\"QR code for Mobile BankID\"><path fill=\"#fff\" d=\"M0 0h");
+    push_number(&mut svg, side);
+    svg.push('v');
+    push_number(&mut svg, side);
+    svg.push_str("H0z\"/><path fill=\"#000\" d=\"");
     for y in 0..size {
         let mut x = 0;
         while x < size {
@@ -93,17 +102,39 @@ pub fn qr_svg(data: &str) -> Option<String> {
                 x += 1;
                 continue;
             }
-            // A run of dark modules on this row is one rectangle.
+            // A run of dark modules on this row is one rectangle: `M{x} {y}h{run}v1h-{run}z`.
             let start = x;
             while x < size && code.get_module(x, y) {
                 x += 1;
             }
-            path.push_str(&format!("M{} {}h{}v1h-{}z", start + QUIET, y + QUIET, x - start, x - start));
+            for (prefix, n) in [("M", start + QUIET), (" ", y + QUIET), ("h", x - start), ("v1h-", x - start)] {
+                svg.push_str(prefix);
+                push_number(&mut svg, n);
+            }
+            svg.push('z');
         }
     }
-    Some(format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {side} {side}\" shape-rendering=\"crispEdges\" role=\"img\" aria-label=\"QR code for Mobile BankID\"><path fill=\"#fff\" d=\"M0 0h{side}v{side}H0z\"/><path fill=\"#000\" d=\"{path}\"/></svg>"
-    ))
+    svg.push_str("\"/></svg>");
+    Some(svg)
+}
+
+/// Appends `n` (not negative) in decimal, without the formatting machinery (which would be
+/// in the wasm for this alone).
+fn push_number(out: &mut String, n: i32) {
+    let mut digits = [0u8; 10];
+    let mut i = digits.len();
+    let mut n = n.unsigned_abs();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for &d in &digits[i..] {
+        out.push(char::from(d));
+    }
 }
 
 #[cfg(test)]
