@@ -24,12 +24,13 @@ pub fn run_cmd(args: Args) -> Result<()> {
 }
 
 /// `wasm-pack build wasm-client --release --target web` on the pinned nightly with std
-/// rebuilt for `-Cpanic=immediate-abort`, then the finishing script, which minifies the glue,
+/// rebuilt for `-Cpanic=immediate-abort` (and `-Zlocation-detail=none`: no source paths of
+/// the build machine in the published wasm), then the finishing script, which minifies the glue,
 /// completes `wasm-client/pkg/package.json` and copies the package to `www/pkg`.
 pub fn build(path: &OsString) -> Result<()> {
     step(&format!("Building the valv-client npm package (wasm-pack, release, {}, wasm-opt)", tools::WASM_RELEASE_TOOLCHAIN));
     let mut rustflags = std::env::var("RUSTFLAGS").unwrap_or_default();
-    rustflags.push_str(" -Zunstable-options -Cpanic=immediate-abort");
+    rustflags.push_str(" -Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none");
     run(Command::new("wasm-pack")
         .env("PATH", path)
         .env("RUSTUP_TOOLCHAIN", tools::WASM_RELEASE_TOOLCHAIN)

@@ -11,8 +11,9 @@ use wasm_bindgen::prelude::*;
 use super::args::opts;
 use super::failure::Failure;
 use super::ffi::js_iterable;
+use super::op::{Pick, Task};
 use super::pages::{PagesState, TransactionPages};
-use super::valv::{Op, Pick, Valv};
+use super::valv::Valv;
 use crate::options::{AccountsOptions, CallOptions, TransactionsOptions};
 use crate::paths::{self, Query, AIS};
 use crate::validate;
@@ -25,7 +26,7 @@ impl Valv {
         self.start(opts(options).map(|o| {
             let path =
                 Query::new().opt("withBalance", o.with_balance.filter(|b| *b).map(|_| "true")).finish(paths::join(AIS, &["accounts"]));
-            Op::get(path, o.signal, Pick::Array("accounts"))
+            Task::get(path, o.signal, Pick::Array("accounts"))
         }))
     }
 
@@ -37,7 +38,7 @@ impl Valv {
             let path = Query::new()
                 .opt("withBalance", o.with_balance.filter(|b| *b).map(|_| "true"))
                 .finish(paths::join(AIS, &["accounts", account_id]));
-            Ok(Op::get(path, o.signal, Pick::AccountDetails))
+            Ok(Task::get(path, o.signal, Pick::AccountDetails))
         }))
     }
 
@@ -47,7 +48,7 @@ impl Valv {
         self.start(validate::id(account_id, "accountId").map_err(Failure::from).and_then(|_| {
             let o = opts(options)?;
             let path = paths::join(AIS, &["accounts", account_id, "balances"]);
-            Ok(Op::get(path, o.signal, Pick::Array("balances")))
+            Ok(Task::get(path, o.signal, Pick::Array("balances")))
         }))
     }
 
@@ -82,7 +83,7 @@ impl Valv {
                 .and_then(|_| {
                     let o = opts(options)?;
                     let path = paths::join(AIS, &["accounts", account_id, "transactions", transaction_id]);
-                    Ok(Op::get(path, o.signal, Pick::Whole))
+                    Ok(Task::get(path, o.signal, Pick::Whole))
                 }),
         )
     }

@@ -5,15 +5,14 @@ use js_sys::{Array, Function, Object, Promise, Reflect};
 use tsify::Ts;
 use valv_wire::BankIdStatus;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::JsFuture;
-use web_sys::AbortSignal;
 
 use super::args::{login_args, opts, stringify};
-use super::failure::{Failure, Res};
-use super::ffi::{get, get_str, js_sleep, now_ms, set};
+use super::failure::Failure;
+use super::ffi::{get, get_str, now_ms, set};
+use super::op::{Came, Op, Step, Task};
 use super::pis::payment_path;
 use super::transport::{Inner, Target};
-use super::valv::{Op, Valv};
+use super::valv::Valv;
 use crate::error::ErrorCode;
 use crate::options::{BankIdOptions, SignOptions};
 use crate::paths::{self};
@@ -41,7 +40,16 @@ impl Valv {
                 set(&body, "returnTo", &JsValue::from_str(r));
             }
             let body = stringify(&body, "options")?;
-            Ok(Op::BankId { body, on_update: o.on_update, signal: o.signal })
+            Ok(Task::new(
+                Op::BankId(BankIdLogin {
+                    body: Some(body),
+                    on_update: o.on_update,
+                    swedish: false,
+                    path: String::new(),
+                    phase: Phase::Starting,
+                }),
+                o.signal,
+            ))
         }))
     }
 
@@ -67,7 +75,18 @@ impl Valv {
             let body = Object::new();
             set(&body, "authenticationMethodId", &JsValue::from_str(&method));
             let body = stringify(&body, "body")?;
-            Ok(Op::Sign { path, body, on_update: o.on_update, timeout, signal: o.signal })
+            Ok(Task::new(
+                Op::Sign(Signing {
+                    path,
+                    body: Some(body),
+                    on_update: o.on_update,
+                    timeout,
+                    swedish: false,
+                    deadline: 0.0,
+                    auth_path: None,
+                }),
+                o.signal,
+            ))
         }))
     }
 }
@@ -107,79 +126,129 @@ pub(super) fn notify(on_update: Option<&Function>, update: &Object) {
     }
 }
 
-pub(super) async fn bank_id_login(inner: &Inner, body: &str, on_update: Option<&Function>, signal: Option<AbortSignal>) -> Res {
-    let sv = swedish();
-    let mut step = inner.call("POST", Target::Broker("/auth/bankid"), Some(body), signal.clone()).await?;
-    let id = get_str(&step, "id").filter(|i| i.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')).unwrap_or_default();
-    let path = ["/auth/bankid/", &id].concat();
-    loop {
+/// Where a BankID login is.
+enum Phase {
+    /// `POST /auth/bankid` sent.
+    Starting,
+    /// Following the login (`GET /auth/bankid/{id}`).
+    Polling,
+    /// Signed: reading the new session.
+    Session,
+    /// Stopped by the page: telling the broker to forget the login (best effort), then
+    /// failing with this.
+    Forgetting(Failure),
+}
+
+/// `bankIdLogin()`: starts the login at the broker and follows it until it ends.
+pub(super) struct BankIdLogin {
+    body: Option<String>,
+    on_update: Option<Function>,
+    swedish: bool,
+    /// `/auth/bankid/{id}`, empty until the broker gave a usable id.
+    path: String,
+    phase: Phase,
+}
+
+impl BankIdLogin {
+    pub(super) fn step(&mut self, inner: &Inner, came: Came) -> Step {
+        let answer = match came {
+            Came::Start => {
+                self.swedish = swedish();
+                return Step::call("POST", Target::broker("/auth/bankid"), self.body.take());
+            }
+            Came::Slept(true) => return Step::call("GET", Target::broker(self.path.clone()), None),
+            Came::Slept(false) => return self.forget(Failure::new(ErrorCode::Aborted, "the BankID login was aborted")),
+            Came::Answer(a) => a,
+        };
+        let step = match (std::mem::replace(&mut self.phase, Phase::Polling), answer) {
+            (Phase::Session, session) => return Step::Done(session),
+            (Phase::Forgetting(f), _) => return Step::Done(Err(f)),
+            (Phase::Polling, Err(f)) if f.code == ErrorCode::Aborted => return self.forget(f),
+            (_, Err(f)) => return Step::Done(Err(f)),
+            (Phase::Starting, Ok(step)) => {
+                let id = get_str(&step, "id").filter(|i| i.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+                if let Some(id) = id.filter(|i| !i.is_empty()) {
+                    self.path = ["/auth/bankid/", &id].concat();
+                }
+                step
+            }
+            (Phase::Polling, Ok(step)) => step,
+        };
         // Anything but the contract's states ends the login.
         let status = get_str(&step, "status").and_then(|s| BankIdStatus::parse(&s)).unwrap_or(BankIdStatus::Failed);
         let hint = get_str(&step, "hintCode").unwrap_or_default();
         let qr = get_str(&step, "qrData");
-        let message = texts::message(status, &hint, qr.is_some(), sv);
-        notify(on_update, &bank_id_update(status, &hint, message, qr.as_deref(), get_str(&step, "autoStartUrl").as_deref()));
+        let message = texts::message(status, &hint, qr.is_some(), self.swedish);
+        notify(self.on_update.as_ref(), &bank_id_update(status, &hint, message, qr.as_deref(), get_str(&step, "autoStartUrl").as_deref()));
         match status {
             BankIdStatus::Complete => {
                 inner.change("login", true, None);
-                return inner.call("GET", Target::Broker("/auth/session"), None, signal).await;
+                self.phase = Phase::Session;
+                Step::call("GET", Target::broker("/auth/session"), None)
             }
-            BankIdStatus::Pending if !id.is_empty() => {}
-            _ => return Err(Failure { body: step, ..Failure::new(ErrorCode::LoginFailed, message) }),
+            BankIdStatus::Pending if !self.path.is_empty() => {
+                Step::Sleep(get(&step, "pollDelayMs").as_f64().unwrap_or(1000.0).clamp(500.0, 10_000.0))
+            }
+            _ => Step::Done(Err(Failure { body: step, ..Failure::new(ErrorCode::LoginFailed, message) })),
         }
-        let delay = get(&step, "pollDelayMs").as_f64().unwrap_or(1000.0).clamp(500.0, 10_000.0);
-        let next = match JsFuture::from(js_sleep(delay, signal.clone())).await {
-            Ok(_) => inner.call("GET", Target::Broker(&path), None, signal.clone()).await,
-            Err(_) => Err(Failure::new(ErrorCode::Aborted, "the BankID login was aborted")),
-        };
-        step = match next {
-            Ok(s) => s,
-            Err(f) => {
-                if f.code == ErrorCode::Aborted {
-                    // Stopped by the page: the broker forgets the login (best effort).
-                    let _ = inner.call("DELETE", Target::Broker(&path), None, None).await;
-                }
-                return Err(f);
-            }
-        };
+    }
+
+    fn forget(&mut self, f: Failure) -> Step {
+        let path = self.path.clone();
+        self.phase = Phase::Forgetting(f);
+        Step::Call { method: "DELETE", to: Target::broker(path), body: None, abortable: false }
     }
 }
 
-pub(super) async fn sign_payment(
-    inner: &Inner,
-    path: &str,
-    body: &str,
-    on_update: Option<&Function>,
+/// `signPayment()`: starts an authorisation and follows it until it ends.
+pub(super) struct Signing {
+    path: String,
+    body: Option<String>,
+    on_update: Option<Function>,
     timeout: f64,
-    signal: Option<AbortSignal>,
-) -> Res {
-    let sv = swedish();
-    let deadline = now_ms() + timeout;
-    let mut auth = inner.call("POST", Target::Api(path), Some(body), signal.clone()).await?;
-    let id = get_str(&auth, "authorisationId").unwrap_or_default();
-    validate::id(&id, "authorisationId")
-        .map_err(|_| Failure::new(ErrorCode::BankError, "the bank's answer has no usable authorisationId"))?;
-    let auth_path = paths::join(path, &[&id]);
-    loop {
+    swedish: bool,
+    deadline: f64,
+    /// The authorisation's path, once it exists.
+    auth_path: Option<String>,
+}
+
+impl Signing {
+    pub(super) fn step(&mut self, came: Came) -> Step {
+        let auth = match came {
+            Came::Start => {
+                self.swedish = swedish();
+                self.deadline = now_ms() + self.timeout;
+                return Step::call("POST", Target::api(self.path.clone()), self.body.take());
+            }
+            Came::Slept(true) => return Step::call("GET", Target::api(self.auth_path.clone().unwrap_or_default()), None),
+            Came::Slept(false) => return Step::Done(Err(Failure::new(ErrorCode::Aborted, "signing the payment was aborted"))),
+            Came::Answer(Err(f)) => return Step::Done(Err(f)),
+            Came::Answer(Ok(auth)) => auth,
+        };
+        if self.auth_path.is_none() {
+            let id = get_str(&auth, "authorisationId").unwrap_or_default();
+            if validate::id(&id, "authorisationId").is_err() {
+                return Step::Done(Err(Failure::new(ErrorCode::BankError, "the bank's answer has no usable authorisationId")));
+            }
+            self.auth_path = Some(paths::join(&self.path, &[&id]));
+        }
         let status = texts::sign_status(&get_str(&auth, "scaStatus").unwrap_or_default());
         // SEB's members for BankID (its Payment Initiation collection): `qrData`, `autoStartToken`.
         let qr = get_str(&auth, "qrData");
         let auto_start = get_str(&auth, "autoStartToken").filter(|t| !t.is_empty()).map(|t| valv_wire::bankid_autostart_url(&t));
-        let message = texts::sign_message(status, qr.is_some(), auto_start.is_some(), sv);
-        notify(on_update, &bank_id_update(status, "", message, qr.as_deref(), auto_start.as_deref()));
+        let message = texts::sign_message(status, qr.is_some(), auto_start.is_some(), self.swedish);
+        notify(self.on_update.as_ref(), &bank_id_update(status, "", message, qr.as_deref(), auto_start.as_deref()));
         match status {
-            BankIdStatus::Complete => return Ok(auth),
-            BankIdStatus::Failed => return Err(Failure { body: auth, ..Failure::new(ErrorCode::ScaFailed, message) }),
-            BankIdStatus::Pending => {}
+            BankIdStatus::Complete => Step::Done(Ok(auth)),
+            BankIdStatus::Failed => Step::Done(Err(Failure { body: auth, ..Failure::new(ErrorCode::ScaFailed, message) })),
+            BankIdStatus::Pending => {
+                let left = self.deadline - now_ms();
+                if left <= 0.0 {
+                    return Step::Done(Err(Failure::new(ErrorCode::Timeout, "the payment was not signed in time")));
+                }
+                // BankID's QR code changes every second: SEB asks to poll every second.
+                Step::Sleep(left.min(1000.0))
+            }
         }
-        let left = deadline - now_ms();
-        if left <= 0.0 {
-            return Err(Failure::new(ErrorCode::Timeout, "the payment was not signed in time"));
-        }
-        // BankID's QR code changes every second: SEB asks to poll every second.
-        if JsFuture::from(js_sleep(left.min(1000.0), signal.clone())).await.is_err() {
-            return Err(Failure::new(ErrorCode::Aborted, "signing the payment was aborted"));
-        }
-        auth = inner.call("GET", Target::Api(&auth_path), None, signal.clone()).await?;
     }
 }

@@ -5,7 +5,8 @@ use tsify::Ts;
 use wasm_bindgen::prelude::*;
 
 use super::args::{object, opts, stringify};
-use super::valv::{Op, Valv};
+use super::op::Task;
+use super::valv::Valv;
 use crate::options::{CallOptions, Reader};
 use crate::paths::{self, COF};
 use crate::validate;
@@ -26,7 +27,7 @@ impl Valv {
             validate::funds_confirmation(&Reader(&request))?;
             let json = stringify(&request, "request")?;
             let o = opts(options)?;
-            Ok(Op::send("POST", paths::join(COF, &["funds-confirmations"]), Some(json), o.signal))
+            Ok(Task::send("POST", paths::join(COF, &["funds-confirmations"]), Some(json), o.signal))
         }))
     }
 }

@@ -7,6 +7,7 @@ mod events;
 mod failure;
 mod ffi;
 mod funds;
+mod op;
 mod pages;
 mod pis;
 mod transport;

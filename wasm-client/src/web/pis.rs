@@ -4,14 +4,13 @@
 use js_sys::{Object, Promise};
 use tsify::Ts;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::JsFuture;
-use web_sys::AbortSignal;
 
 use super::args::{object, opts, stringify};
 use super::failure::{Failure, Res};
-use super::ffi::{get_str, js_sleep, now_ms, set};
-use super::transport::{Inner, Target};
-use super::valv::{Op, Pick, Valv};
+use super::ffi::{get_str, now_ms, set};
+use super::op::{Came, Op, Pick, Step, Task};
+use super::transport::Target;
+use super::valv::Valv;
 use crate::error::ErrorCode;
 use crate::options::{AuthorisationOptions, CallOptions, Reader, WaitOptions};
 use crate::paths::{self, PIS};
@@ -22,7 +21,7 @@ impl Valv {
     /// Payment templates (`GET /templates` of Payment Initiation).
     #[wasm_bindgen(unchecked_return_type = "Promise<TemplateSummary[]>")]
     pub fn templates(&self, options: Option<Ts<CallOptions>>) -> Promise {
-        self.start(opts(options).map(|o| Op::get(paths::join(PIS, &["templates"]), o.signal, Pick::Whole)))
+        self.start(opts(options).map(|o| Task::get(paths::join(PIS, &["templates"]), o.signal, Pick::Whole)))
     }
 
     /// Initiates a payment (`POST /payments/{product}`); checked against the product's
@@ -42,7 +41,7 @@ impl Valv {
             validate::payment(&p, &Reader(&payment))?;
             let json = stringify(&payment, "payment")?;
             let o = opts(options)?;
-            Ok(Op::send("POST", paths::join(PIS, &["payments", product]), Some(json), o.signal))
+            Ok(Task::send("POST", paths::join(PIS, &["payments", product]), Some(json), o.signal))
         }))
     }
 
@@ -97,7 +96,7 @@ impl Valv {
             let body = Object::new();
             set(&body, "authenticationMethodId", &JsValue::from_str(&method));
             let json = stringify(&body, "body")?;
-            Ok(Op::send("POST", path, Some(json), o.signal))
+            Ok(Task::send("POST", path, Some(json), o.signal))
         }))
     }
 
@@ -132,7 +131,7 @@ impl Valv {
             let max = o.max_interval_ms.unwrap_or(10_000.0).max(interval);
             let timeout = o.timeout_ms.unwrap_or(300_000.0);
             validate::wait_options(interval, max, timeout)?;
-            Ok(Op::Wait { path, interval, max, timeout, signal: o.signal })
+            Ok(Task::new(Op::Wait(Wait { path, interval, max, timeout, deadline: 0.0 }), o.signal))
         }))
     }
 }
@@ -151,27 +150,40 @@ pub(super) fn payment_op(
     payment_id: &str,
     rest: &[&str],
     options: Option<Ts<CallOptions>>,
-) -> Res<Op> {
+) -> Res<Task> {
     let path = payment_path(product, payment_id, rest)?;
     let o = opts(options)?;
-    Ok(Op::send(method, path, None, o.signal))
+    Ok(Task::send(method, path, None, o.signal))
 }
 
-/// Polls a payment's status until it is final, the interval growing to `max`.
-pub(super) async fn wait(inner: &Inner, path: &str, mut interval: f64, max: f64, timeout: f64, signal: Option<AbortSignal>) -> Res {
-    let deadline = now_ms() + timeout;
-    loop {
-        let status = inner.call("GET", Target::Api(path), None, signal.clone()).await?;
-        if get_str(&status, "transactionStatus").is_some_and(|s| poll::is_final_payment_status(&s)) {
-            return Ok(status);
+/// `waitForPayment`: polls a payment's status until it is final, the interval growing to
+/// `max`.
+pub(super) struct Wait {
+    path: String,
+    interval: f64,
+    max: f64,
+    timeout: f64,
+    deadline: f64,
+}
+
+impl Wait {
+    pub(super) fn step(&mut self, came: Came) -> Step {
+        match came {
+            Came::Start => self.deadline = now_ms() + self.timeout,
+            Came::Answer(Err(f)) => return Step::Done(Err(f)),
+            Came::Answer(Ok(status)) => {
+                if get_str(&status, "transactionStatus").is_some_and(|s| poll::is_final_payment_status(&s)) {
+                    return Step::Done(Ok(status));
+                }
+                let left = self.deadline - now_ms();
+                if left <= 0.0 {
+                    return Step::Done(Err(Failure::new(ErrorCode::Timeout, "the payment did not reach a final status in time")));
+                }
+                return Step::Sleep(self.interval.min(left));
+            }
+            Came::Slept(false) => return Step::Done(Err(Failure::new(ErrorCode::Aborted, "waiting for the payment was aborted"))),
+            Came::Slept(true) => self.interval = poll::next_interval(self.interval, self.max),
         }
-        let left = deadline - now_ms();
-        if left <= 0.0 {
-            return Err(Failure::new(ErrorCode::Timeout, "the payment did not reach a final status in time"));
-        }
-        if JsFuture::from(js_sleep(interval.min(left), signal.clone())).await.is_err() {
-            return Err(Failure::new(ErrorCode::Aborted, "waiting for the payment was aborted"));
-        }
-        interval = poll::next_interval(interval, max);
+        Step::call("GET", Target::api(self.path.clone()), None)
     }
 }

@@ -1,6 +1,7 @@
 //! The state one `Valv` shares with its calls, and the one request pipeline: URL, headers,
 //! timeout, cancellation and retries of every call to the broker.
 
+use std::borrow::Cow;
 use std::cell::{Cell, RefCell};
 
 use js_sys::{Array, Function};
@@ -41,30 +42,37 @@ impl Drop for Inner {
     }
 }
 
-/// Where a request goes.
-#[derive(Clone, Copy)]
-pub(super) enum Target<'a> {
-    /// `{baseUrl}/api/{provider}{path}`.
-    Api(&'a str),
-    /// `{baseUrl}{path}` (the broker's `/auth/…`).
-    Broker(&'a str),
+/// Where a request goes: `{baseUrl}/api/{provider}{path}` (`api`) or `{baseUrl}{path}` (the
+/// broker's own `/auth/…`).
+pub(super) struct Target {
+    api: bool,
+    path: Cow<'static, str>,
+}
+
+impl Target {
+    pub(super) fn api(path: impl Into<Cow<'static, str>>) -> Target {
+        Target { api: true, path: path.into() }
+    }
+
+    pub(super) fn broker(path: impl Into<Cow<'static, str>>) -> Target {
+        Target { api: false, path: path.into() }
+    }
 }
 
 impl Inner {
-    pub(super) fn url(&self, target: Target<'_>) -> String {
-        match target {
-            Target::Api(p) => paths::api_url(&self.base_url, &self.provider, p),
-            Target::Broker(p) => paths::broker_url(&self.base_url, p),
+    pub(super) fn url(&self, target: &Target) -> String {
+        if target.api {
+            paths::api_url(&self.base_url, &self.provider, &target.path)
+        } else {
+            paths::broker_url(&self.base_url, &target.path)
         }
     }
 
     /// Sends a request with timeout, cancellation and retries; resolves with the parsed
     /// JSON body (`null` when empty, the text when not JSON).
-    pub(super) async fn call(&self, method: &str, target: Target<'_>, body: Option<&str>, signal: Option<AbortSignal>) -> Res {
+    pub(super) async fn call(&self, method: &str, target: &Target, body: Option<&str>, signal: Option<AbortSignal>) -> Res {
         let url = self.url(target);
-        let path = match target {
-            Target::Api(p) | Target::Broker(p) => p,
-        };
+        let path = &*target.path;
         let mut retry = 0u32;
         loop {
             let request_id = new_request_id();

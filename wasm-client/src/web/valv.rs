@@ -1,23 +1,19 @@
-//! The `Valv` class: construction, the session and login calls, `onSessionChange`,
-//! `request()`, and the operation every method's Promise runs.
+//! The `Valv` class: construction, the session and login calls, `onSessionChange` and
+//! `request()`.
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
-use js_sys::{Array, Function, Promise, JSON};
+use js_sys::{Function, Promise, JSON};
 use tsify::Ts;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::future_to_promise;
-use web_sys::{AbortSignal, BroadcastChannel};
+use web_sys::BroadcastChannel;
 
 use super::args::{login_args, opts, retries_option};
-use super::bankid::{bank_id_login, sign_payment};
 use super::events::{connect, session_storage, CHANNEL, LOGIN_MARK};
 use super::failure::{Failure, Res};
-use super::ffi::get;
-use super::pages::{next_page, PagesState};
-use super::pis::wait;
-use super::transport::{Inner, Target};
+use super::op::{Op, Task};
+use super::transport::Inner;
 use crate::error::ErrorCode;
 use crate::options::{CallOptions, LoginOptions, ValvOptions};
 use crate::paths::{self};
@@ -70,7 +66,7 @@ impl Valv {
     /// Never contains a token. Fires `login` on listeners when the session became authenticated.
     #[wasm_bindgen(unchecked_return_type = "Promise<Session>")]
     pub fn session(&self, options: Option<Ts<CallOptions>>) -> Promise {
-        self.start(opts(options).map(|o| Op::Session { signal: o.signal }))
+        self.start(opts(options).map(|o| Task::new(Op::Session, o.signal)))
     }
 
     /// The broker URL that starts a login (what `login()` navigates to).
@@ -109,7 +105,7 @@ impl Valv {
     /// Ends the session at the broker (which revokes at the bank); fires `logout`.
     #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
     pub fn logout(&self, options: Option<Ts<CallOptions>>) -> Promise {
-        self.start(opts(options).map(|o| Op::Logout { signal: o.signal }))
+        self.start(opts(options).map(|o| Task::new(Op::Logout, o.signal)))
     }
 
     /// Calls `callback(change)` on login, logout and expiry, in this tab and the others.
@@ -147,93 +143,7 @@ impl Valv {
     }
 }
 
-impl Valv {
-    /// Runs `op` (or rejects with the argument error) as a Promise. Every method goes
-    /// through this one future type, which keeps the wasm small.
-    pub(super) fn start(&self, op: Res<Op>) -> Promise {
-        let op = match op {
-            Ok(op) => op,
-            Err(f) => return Promise::reject(&f.into_js()),
-        };
-        let inner = self.inner.clone();
-        future_to_promise(async move { run(&inner, op).await.map_err(Failure::into_js) })
-    }
-}
-
-/// What to return from a successful API answer.
-#[derive(Clone, Copy)]
-pub(super) enum Pick {
-    /// The parsed body.
-    Whole,
-    /// The named array member (an empty array when absent).
-    Array(&'static str),
-    /// The account itself, unwrapping Berlin Group's `{"account": …}`.
-    AccountDetails,
-}
-
-/// One operation of the client, prepared (and its arguments checked) synchronously.
-pub(super) enum Op {
-    Api { method: &'static str, path: String, body: Option<String>, signal: Option<AbortSignal>, pick: Pick },
-    Session { signal: Option<AbortSignal> },
-    Logout { signal: Option<AbortSignal> },
-    Wait { path: String, interval: f64, max: f64, timeout: f64, signal: Option<AbortSignal> },
-    Page { state: Rc<RefCell<PagesState>>, signal: Option<AbortSignal> },
-    BankId { body: String, on_update: Option<Function>, signal: Option<AbortSignal> },
-    Sign { path: String, body: String, on_update: Option<Function>, timeout: f64, signal: Option<AbortSignal> },
-}
-
-impl Op {
-    pub(super) fn get(path: String, signal: Option<AbortSignal>, pick: Pick) -> Op {
-        Op::Api { method: "GET", path, body: None, signal, pick }
-    }
-
-    pub(super) fn send(method: &'static str, path: String, body: Option<String>, signal: Option<AbortSignal>) -> Op {
-        Op::Api { method, path, body, signal, pick: Pick::Whole }
-    }
-}
-
-pub(super) async fn run(inner: &Inner, op: Op) -> Res {
-    match op {
-        Op::Api { method, path, body, signal, pick } => {
-            let v = inner.call(method, Target::Api(&path), body.as_deref(), signal).await?;
-            Ok(match pick {
-                Pick::Whole => v,
-                Pick::Array(key) => {
-                    let list = get(&v, key);
-                    if Array::is_array(&list) {
-                        list
-                    } else {
-                        Array::new().into()
-                    }
-                }
-                Pick::AccountDetails => {
-                    let wrapped = get(&v, "account");
-                    if wrapped.is_object() && get(&v, "resourceId").is_undefined() {
-                        wrapped
-                    } else {
-                        v
-                    }
-                }
-            })
-        }
-        Op::Session { signal } => {
-            let s = inner.call("GET", Target::Broker("/auth/session"), None, signal).await?;
-            inner.observe_session(get(&s, "authenticated").as_bool().unwrap_or(false));
-            Ok(s)
-        }
-        Op::Logout { signal } => {
-            inner.call("POST", Target::Broker("/auth/logout"), None, signal).await?;
-            inner.change("logout", false, None);
-            Ok(JsValue::UNDEFINED)
-        }
-        Op::Wait { path, interval, max, timeout, signal } => wait(inner, &path, interval, max, timeout, signal).await,
-        Op::Page { state, signal } => next_page(inner, &state, signal).await,
-        Op::BankId { body, on_update, signal } => bank_id_login(inner, &body, on_update.as_ref(), signal).await,
-        Op::Sign { path, body, on_update, timeout, signal } => sign_payment(inner, &path, &body, on_update.as_ref(), timeout, signal).await,
-    }
-}
-
-pub(super) fn request_op(method: &str, path: &str, body: Option<JsValue>, options: Option<Ts<CallOptions>>) -> Res<Op> {
+pub(super) fn request_op(method: &str, path: &str, body: Option<JsValue>, options: Option<Ts<CallOptions>>) -> Res<Task> {
     const METHODS: [&str; 7] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
     let m = method.to_ascii_uppercase();
     let method = METHODS
@@ -256,5 +166,5 @@ pub(super) fn request_op(method: &str, path: &str, body: Option<JsValue>, option
         )
     };
     let o = opts(options)?;
-    Ok(Op::send(method, path.to_owned(), json, o.signal))
+    Ok(Task::send(method, path.to_owned(), json, o.signal))
 }
