@@ -189,7 +189,7 @@ impl BankIdLogin {
             BankIdStatus::Pending if !self.path.is_empty() => {
                 Step::Sleep(get(&step, "pollDelayMs").as_f64().unwrap_or(1000.0).clamp(500.0, 10_000.0))
             }
-            _ => Step::Done(Err(Failure { body: step, ..Failure::new(ErrorCode::LoginFailed, message) })),
+            _ => Step::Done(Err(Failure::new(ErrorCode::LoginFailed, message).with_body(step))),
         }
     }
 
@@ -240,7 +240,7 @@ impl Signing {
         notify(self.on_update.as_ref(), &bank_id_update(status, "", message, qr.as_deref(), auto_start.as_deref()));
         match status {
             BankIdStatus::Complete => Step::Done(Ok(auth)),
-            BankIdStatus::Failed => Step::Done(Err(Failure { body: auth, ..Failure::new(ErrorCode::ScaFailed, message) })),
+            BankIdStatus::Failed => Step::Done(Err(Failure::new(ErrorCode::ScaFailed, message).with_body(auth))),
             BankIdStatus::Pending => {
                 let left = self.deadline - now_ms();
                 if left <= 0.0 {

@@ -12,8 +12,12 @@ use super::ffi::{get, get_str, parse_json, JsValvError};
 use crate::error::{bank_message, classify, status_message, BankErrorFields, BodyFields, ErrorCode};
 use crate::validate;
 
-/// A failure on its way to becoming a JS `ValvError`.
-pub(super) struct Failure {
+/// A failure on its way to becoming a JS `ValvError`. Boxed: every `Result` the client
+/// passes around stays two words, which keeps each `?` (and the wasm) small.
+pub(super) struct Failure(Box<Details>);
+
+/// What a `ValvError` says.
+pub(super) struct Details {
     pub(super) code: ErrorCode,
     pub(super) message: Cow<'static, str>,
     pub(super) status: u16,
@@ -21,9 +25,29 @@ pub(super) struct Failure {
     pub(super) body: JsValue,
 }
 
+impl std::ops::Deref for Failure {
+    type Target = Details;
+
+    fn deref(&self) -> &Details {
+        &self.0
+    }
+}
+
 impl Failure {
     pub(super) fn new(code: ErrorCode, message: impl Into<Cow<'static, str>>) -> Self {
-        Self { code, message: message.into(), status: 0, request_id: None, body: JsValue::UNDEFINED }
+        Self(Box::new(Details { code, message: message.into(), status: 0, request_id: None, body: JsValue::UNDEFINED }))
+    }
+
+    /// The same failure with `body` as the error's `body`.
+    pub(super) fn with_body(mut self, body: JsValue) -> Self {
+        self.0.body = body;
+        self
+    }
+
+    /// The same failure for the request with this `X-Request-ID`.
+    pub(super) fn with_request_id(mut self, id: String) -> Self {
+        self.0.request_id = Some(id);
+        self
     }
 
     pub(super) fn invalid(e: validate::Invalid) -> Self {
@@ -31,7 +55,8 @@ impl Failure {
     }
 
     pub(super) fn into_js(self) -> JsValue {
-        JsValvError::new(&self.message, self.code.as_str(), self.status, self.request_id, &self.body).into()
+        let d = *self.0;
+        JsValvError::new(&d.message, d.code.as_str(), d.status, d.request_id, &d.body).into()
     }
 }
 
@@ -69,5 +94,5 @@ pub(super) fn response_failure(response: &Response, text: &str, sent_id: String)
     } else {
         Cow::Owned(message.unwrap_or_default())
     };
-    Failure { code, message, status, request_id, body }
+    Failure(Box::new(Details { code, message, status, request_id, body }))
 }

@@ -111,7 +111,7 @@ impl Inner {
                         Some("aborted") => (Outcome::Aborted, Failure::new(ErrorCode::Aborted, "the request was aborted")),
                         _ => (Outcome::NetworkError, Failure::new(ErrorCode::Network, "the broker could not be reached")),
                     };
-                    (outcome, None, Failure { request_id: Some(request_id), ..f })
+                    (outcome, None, f.with_request_id(request_id))
                 }
             };
             let delay = self.policy.delay_ms(method, path, outcome, retry, retry_after, js_sys::Math::random());

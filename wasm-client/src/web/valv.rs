@@ -77,7 +77,10 @@ impl Valv {
             Some(r) => Some(r),
             None => web_sys::window().and_then(|w| {
                 let l = w.location();
-                Some([l.pathname().ok()?, l.search().ok()?, l.hash().ok()?].concat())
+                let mut here = l.pathname().ok()?;
+                here.push_str(&l.search().ok()?);
+                here.push_str(&l.hash().ok()?);
+                Some(here)
             }),
         };
         let scopes = o.scopes.unwrap_or_default();
