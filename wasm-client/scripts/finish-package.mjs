@@ -4,6 +4,8 @@
 //     package entry, so `import { ValvError } from "valv-client"` works;
 //   - drops the Rust examples from the models' doc comments (the declarations are made from
 //     valv-psd2's Rust types, whose docs carry doctests) and Rust link brackets;
+//   - gives the wasm's imports and exports short names (binaryen's wasm-opt from PATH;
+//     wasm-bindgen's carry hashes and Rust paths) and makes the glue use them;
 //   - minifies the generated JavaScript (esbuild from PATH; the docs are in the `.d.ts`);
 //   - completes package.json (`exports`, `files`, `sideEffects`, `types`, …);
 //   - copies the package to www/pkg/ for the demo app (`--www`).
@@ -25,12 +27,17 @@ function fail(message) {
 
 if (!existsSync(entry)) fail(`${entry} is missing: run wasm-pack build wasm-client --release --target web first`);
 
+// The mark of a glue this script has finished (renamed and minified, step 4): steps 1 and 3
+// then have nothing left to do.
+const MINIFIED = "// minified by finish-package\n";
+
 // 1. ValvError re-export.
 let js = readFileSync(entry, "utf8");
-const snippet = js.match(/from ['"](\.\/snippets\/[^'"]+\/js\/valv\.js)['"]/);
+const finished = js.startsWith(MINIFIED);
+const snippet = js.match(/from\s*['"](\.\/snippets\/[^'"]+\/js\/valv\.js)['"]/);
 if (!snippet) fail("the valv.js snippet import was not found in valv_client.js");
 const reexport = `export { ValvError } from '${snippet[1]}';\n`;
-if (!js.includes(reexport)) {
+if (!finished && !js.includes(reexport)) {
   js = js.replace(/(\n)?$/, `\n${reexport}`);
   writeFileSync(entry, js);
 }
@@ -54,22 +61,85 @@ if (cleaned !== dts) {
   writeFileSync(types, dts);
 }
 
-// 3. The glue and the snippets minified, in place.
+// 3. Short import and export names. wasm-bindgen names each import after its Rust path with a
+// hash (`__wbg_set_7923e5ea63b41e6b`) and some exports after a whole closure type: kilobytes
+// that neither gzip nor esbuild can shrink. binaryen renames them in the wasm and prints the
+// mapping; the glue's import object and its `wasm.*` calls are rewritten to follow it, and
+// the result is checked against the renamed module's own import and export lists. Done once,
+// before the glue is minified.
+const wasmFile = join(pkg, "valv_client_bg.wasm");
+const wasmTypes = join(pkg, "valv_client_bg.wasm.d.ts");
+if (!finished) {
+  const renamed = join(pkg, "valv_client_bg.renamed.wasm");
+  const features = ["bulk-memory", "nontrapping-float-to-int", "sign-ext", "mutable-globals", "reference-types", "multivalue"];
+  let printed;
+  try {
+    printed = execFileSync(
+      "wasm-opt",
+      [wasmFile, ...features.map((f) => `--enable-${f}`), "--minify-imports-and-exports-and-modules", "-o", renamed],
+      { encoding: "utf8" },
+    );
+  } catch (e) {
+    fail(`wasm-opt could not rename the imports and exports: ${e.message} (is wasm-opt on PATH? cargo xtask wasm installs it)`);
+  }
+  // binaryen prints the mapping as JSON with trailing commas.
+  const map = JSON.parse(printed.slice(printed.indexOf("{")).replace(/,(\s*[\]}])/g, "$1"));
+  const module = new WebAssembly.Module(readFileSync(renamed));
+  const modules = [...new Set(WebAssembly.Module.imports(module).map((i) => i.module))];
+  if (modules.length !== 1) fail(`the renamed wasm imports from ${modules.length} modules, expected 1`);
+  const escape = (s) => s.replace(/[$]/g, "\\$&");
+  const once = (text, pattern, replacement, what) => {
+    const found = text.match(new RegExp(pattern.source, "g"));
+    if (!found || found.length !== 1) fail(`valv_client.js: ${what} found ${found ? found.length : 0} times, expected once`);
+    return text.replace(pattern, () => replacement);
+  };
+  const fromSnippets = [];
+  for (const [from, name, short] of map.imports) {
+    if (from === "./valv_client_bg.js") {
+      js = once(js, new RegExp(`(?<=\\n\\s+)${escape(name)}: function`), `${JSON.stringify(short)}: function`, `import ${name}`);
+    } else {
+      const ns = js.match(new RegExp(`import \\* as (\\w+) from ["']${escape(from).replace(/[.]/g, "\\.")}["']`));
+      if (!ns) fail(`valv_client.js does not import ${from} as a namespace`);
+      fromSnippets.push(`${JSON.stringify(short)}: ${ns[1]}.${name}`);
+    }
+  }
+  js = once(
+    js,
+    /return \{\s*__proto__: null,\s*"\.\/valv_client_bg\.js": import0,[^}]*\};/,
+    `return { __proto__: null, ${JSON.stringify(modules[0])}: Object.assign(import0, { ${fromSnippets.join(", ")} }) };`,
+    "the import object",
+  );
+  let wasmDts = existsSync(wasmTypes) ? readFileSync(wasmTypes, "utf8") : null;
+  for (const [name, short] of map.exports) {
+    js = js.replace(new RegExp(`\\bwasm\\.${escape(name)}\\b`, "g"), () => `wasm[${JSON.stringify(short)}]`);
+    if (wasmDts !== null) wasmDts = wasmDts.replace(new RegExp(`(?<=export const )${escape(name)}:`), () => `${short}:`);
+  }
+  const left = js.match(/\bwasm\.\w+/);
+  if (left) fail(`valv_client.js still calls ${left[0]}, which the renamed wasm does not export`);
+  const exported = new Set(WebAssembly.Module.exports(module).map((e) => e.name));
+  for (const [, short] of map.exports) if (!exported.has(short)) fail(`the renamed wasm lacks the export ${short}`);
+  writeFileSync(entry, js);
+  if (wasmDts !== null) writeFileSync(wasmTypes, wasmDts);
+  cpSync(renamed, wasmFile);
+  rmSync(renamed);
+}
+
+// 4. The glue and the snippets minified, in place.
 const scripts = [entry];
 const snippetDir = join(pkg, "snippets");
 for (const d of readdirSync(snippetDir, { recursive: true })) if (String(d).endsWith(".js")) scripts.push(join(snippetDir, String(d)));
 for (const file of scripts) {
   const before = readFileSync(file, "utf8");
-  if (before.startsWith("// minified by finish-package\n")) continue;
+  if (before.startsWith(MINIFIED)) continue;
   try {
     const out = execFileSync("esbuild", [file, "--minify", "--format=esm", "--log-level=error"], { encoding: "utf8" });
-    writeFileSync(file, `// minified by finish-package\n${out}`);
+    writeFileSync(file, `${MINIFIED}${out}`);
   } catch (e) {
     fail(`esbuild could not minify ${file}: ${e.message} (is esbuild on PATH? cargo xtask wasm installs it)`);
   }
 }
 
-// 4. package.json.
+// 5. package.json.
 const manifestPath = join(pkg, "package.json");
 const manifest = JSON.parse(readFileSync(manifestPath, "utf8"));
 const files = new Set(manifest.files ?? []);
@@ -95,7 +165,7 @@ if (!manifest.license) fail("package.json has no license");
 writeFileSync(manifestPath, JSON.stringify(manifest, null, 2) + "\n");
 if (!existsSync(join(pkg, "README.md"))) cpSync(join(crate, "README.md"), join(pkg, "README.md"));
 
-// 5. The demo's copy.
+// 6. The demo's copy.
 if (process.argv.includes("--www")) {
   const www = join(crate, "..", "www", "pkg");
   rmSync(www, { recursive: true, force: true });

@@ -4,6 +4,7 @@
 //! a clear `invalid_argument` for a member of the wrong type.
 
 use std::borrow::Cow;
+use std::cell::Cell;
 
 use js_sys::{Array, Reflect};
 use tsify::Tsify;
@@ -12,60 +13,81 @@ use web_sys::AbortSignal;
 
 use crate::validate::{Invalid, Member, Source};
 
-/// Reads members of a caller-supplied JS object.
-pub struct Reader<'a>(pub &'a JsValue);
-
-fn wrong(key: &str, what: &str) -> Invalid {
-    Invalid(Cow::Owned(["option ", key, " must be ", what].concat()))
+/// Reads members of a caller-supplied JS object. A member of the wrong type reads as absent
+/// and is remembered: [`Reader::check`] then fails naming the first one (so reading a whole
+/// options object is one pass with one error check, not a `Result` per member).
+pub struct Reader<'a> {
+    value: &'a JsValue,
+    wrong: Cell<Option<(&'static str, &'static str)>>,
 }
 
-impl Reader<'_> {
+impl<'a> Reader<'a> {
+    /// A reader of `value`'s members.
+    pub fn new(value: &'a JsValue) -> Self {
+        Self { value, wrong: Cell::new(None) }
+    }
+
+    /// `Err` naming the first member read with the wrong type.
+    pub fn check(&self) -> Result<(), Invalid> {
+        match self.wrong.get() {
+            None => Ok(()),
+            Some((key, what)) => Err(Invalid(Cow::Owned(["option ", key, " must be ", what].concat()))),
+        }
+    }
+
     fn raw(&self, key: &str) -> Option<JsValue> {
-        let v = Reflect::get(self.0, &JsValue::from_str(key)).ok()?;
+        let v = Reflect::get(self.value, &JsValue::from_str(key)).ok()?;
         (!v.is_undefined() && !v.is_null()).then_some(v)
     }
 
+    /// `Some(v)` for a member `read` accepts, else `None` (remembering a wrong one).
+    fn member<T>(&self, key: &'static str, what: &'static str, read: impl FnOnce(JsValue) -> Option<T>) -> Option<T> {
+        let v = read(self.raw(key)?);
+        if v.is_none() && self.wrong.get().is_none() {
+            self.wrong.set(Some((key, what)));
+        }
+        v
+    }
+
     /// An optional string member.
-    pub fn string(&self, key: &str) -> Result<Option<String>, Invalid> {
-        self.raw(key).map(|v| v.as_string().ok_or_else(|| wrong(key, "a string"))).transpose()
+    pub fn string(&self, key: &'static str) -> Option<String> {
+        self.member(key, "a string", |v| v.as_string())
     }
 
     /// An optional number member.
-    pub fn number(&self, key: &str) -> Result<Option<f64>, Invalid> {
-        self.raw(key).map(|v| v.as_f64().ok_or_else(|| wrong(key, "a number"))).transpose()
+    pub fn number(&self, key: &'static str) -> Option<f64> {
+        self.member(key, "a number", |v| v.as_f64())
     }
 
     /// An optional boolean member.
-    pub fn boolean(&self, key: &str) -> Result<Option<bool>, Invalid> {
-        self.raw(key).map(|v| v.as_bool().ok_or_else(|| wrong(key, "a boolean"))).transpose()
+    pub fn boolean(&self, key: &'static str) -> Option<bool> {
+        self.member(key, "a boolean", |v| v.as_bool())
     }
 
     /// An optional array-of-strings member.
-    pub fn strings(&self, key: &str) -> Result<Option<Vec<String>>, Invalid> {
-        self.raw(key)
-            .map(|v| {
-                if !Array::is_array(&v) {
-                    return Err(wrong(key, "an array of strings"));
-                }
-                Array::from(&v).iter().map(|s| s.as_string().ok_or_else(|| wrong(key, "an array of strings"))).collect()
-            })
-            .transpose()
+    pub fn strings(&self, key: &'static str) -> Option<Vec<String>> {
+        self.member(key, "an array of strings", |v| {
+            if !Array::is_array(&v) {
+                return None;
+            }
+            Array::from(&v).iter().map(|s| s.as_string()).collect()
+        })
     }
 
     /// An optional function member.
-    pub fn function(&self, key: &str) -> Result<Option<js_sys::Function>, Invalid> {
-        self.raw(key).map(|v| v.dyn_into::<js_sys::Function>().map_err(|_| wrong(key, "a function"))).transpose()
+    pub fn function(&self, key: &'static str) -> Option<js_sys::Function> {
+        self.member(key, "a function", |v| v.dyn_into::<js_sys::Function>().ok())
     }
 
     /// An optional `AbortSignal` member.
-    pub fn signal(&self, key: &str) -> Result<Option<AbortSignal>, Invalid> {
-        self.raw(key).map(|v| v.dyn_into::<AbortSignal>().map_err(|_| wrong(key, "an AbortSignal"))).transpose()
+    pub fn signal(&self, key: &'static str) -> Option<AbortSignal> {
+        self.member(key, "an AbortSignal", |v| v.dyn_into::<AbortSignal>().ok())
     }
 }
 
 impl Source for Reader<'_> {
     fn member(&self, path: &[&str]) -> Member {
-        let mut v = self.0.clone();
+        let mut v = self.value.clone();
         for p in path {
             if !v.is_object() {
                 return Member::Missing;
@@ -150,7 +172,9 @@ macro_rules! options {
 
         impl FromJs for $name {
             fn read(r: &Reader<'_>) -> Result<Self, Invalid> {
-                Ok(Self { $($field: r.$read(member!($field))?,)* })
+                let v = Self { $($field: r.$read(member!($field)),)* };
+                r.check()?;
+                Ok(v)
             }
         }
     };

@@ -8,7 +8,8 @@
 //!    ones find Chromium, ChromeDriver and redis-server through `VALV_*` variables);
 //! 3. www: the demo app's modules (amounts, dates, the balance chart) under `node --test`;
 //! 4. newman: SEB's own Postman collections against the sandbox bank;
-//! 5. package: the npm package (wasm-pack) and a Vite + TypeScript build that imports it;
+//! 5. package: the npm package (wasm-pack), a Vite + TypeScript build that imports it, and
+//!    the package loaded and called in Node without a bundler;
 //! 6. browser: valv-client's wasm-bindgen-test suite in headless Chromium against a live
 //!    broker + sandbox;
 //! 7. e2e: the demo app driven in headless Chromium by Playwright (`tests/e2e`, npm
@@ -36,7 +37,7 @@ pub enum Part {
     Native,
     /// SEB's Postman collections with newman against the sandbox.
     Newman,
-    /// The npm package build and the Vite check.
+    /// The npm package build, the Vite check and the Node check.
     Package,
     /// The wasm-bindgen-test suite in headless Chromium.
     Browser,
@@ -229,7 +230,9 @@ fn package(tools: &Tools) -> Result<()> {
         std::fs::remove_dir_all(&installed).with_context(|| format!("removing {}", installed.display()))?;
     }
     run(Command::new("npm").current_dir(&dir).args(["install", "--no-audit", "--no-fund", "--loglevel=error", "--install-links"]))?;
-    run(Command::new("npm").current_dir(&dir).args(["run", "check"]))
+    run(Command::new("npm").current_dir(&dir).args(["run", "check"]))?;
+    step("The package without a bundler: loaded and called in Node (wasm-client/scripts/node-check.mjs)");
+    run(Command::new("node").current_dir(root()).arg("wasm-client/scripts/node-check.mjs"))
 }
 
 fn browser(tools: &Tools) -> Result<()> {

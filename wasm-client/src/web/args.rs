@@ -28,7 +28,7 @@ where
     if !v.is_object() {
         return Err(Failure::new(ErrorCode::InvalidArgument, "options must be an object"));
     }
-    Ok(T::read(&Reader(&v))?)
+    Ok(T::read(&Reader::new(&v))?)
 }
 
 /// The `returnTo` and `scopes` of a login (either kind): a local path, non-empty words.

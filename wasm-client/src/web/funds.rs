@@ -24,7 +24,7 @@ impl Valv {
         options: Option<Ts<CallOptions>>,
     ) -> Promise {
         self.start(object(&request, "request").and_then(|_| {
-            validate::funds_confirmation(&Reader(&request))?;
+            validate::funds_confirmation(&Reader::new(&request))?;
             let json = stringify(&request, "request")?;
             let o = opts(options)?;
             Ok(Task::send("POST", paths::join(COF, &["funds-confirmations"]), Some(json), o.signal))

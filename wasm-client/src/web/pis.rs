@@ -38,7 +38,7 @@ impl Valv {
     ) -> Promise {
         self.start(validate::product(product).map_err(Failure::from).and_then(|p| {
             object(&payment, "payment")?;
-            validate::payment(&p, &Reader(&payment))?;
+            validate::payment(&p, &Reader::new(&payment))?;
             let json = stringify(&payment, "payment")?;
             let o = opts(options)?;
             Ok(Task::send("POST", paths::join(PIS, &["payments", product]), Some(json), o.signal))
