@@ -17,25 +17,35 @@ export class ValvError extends Error {
   }
 }
 
-// fetch(url, init) with a per-call timeout and the caller's AbortSignal. Resolves with
-// [response, bodyText]; rejects with "timeout", "aborted" or "network".
-export async function send(url, init, timeoutMs, signal) {
+// fetch(url) from the page's origin with the session cookie, the broker's headers (their names
+// come from Rust: the wire contract), a per-call timeout and the caller's AbortSignal.
+// Resolves with [status, bodyText, Retry-After, the answer's request id]; rejects with
+// "timeout", "aborted" or "network".
+export async function send(url, method, body, csrfHeader, csrfValue, idHeader, id, timeoutMs, signal) {
   if (signal && signal.aborted) throw "aborted";
+  const headers = { Accept: "application/json", [csrfHeader]: csrfValue, [idHeader]: id };
+  if (body != null) headers["Content-Type"] = "application/json";
   const ctrl = new AbortController();
   let why = "network";
   const onAbort = () => { why = "aborted"; ctrl.abort(); };
   const timer = timeoutMs > 0 ? setTimeout(() => { why = "timeout"; ctrl.abort(); }, timeoutMs) : 0;
   if (signal) signal.addEventListener("abort", onAbort, { once: true });
-  init.signal = ctrl.signal;
   try {
-    const response = await fetch(url, init);
-    return [response, await response.text()];
+    const response = await fetch(url, { method, headers, body: body ?? undefined, credentials: "include", signal: ctrl.signal });
+    const text = await response.text();
+    return [response.status, text, response.headers.get("Retry-After"), response.headers.get(idHeader)];
   } catch (_) {
     throw ctrl.signal.aborted ? why : "network";
   } finally {
     clearTimeout(timer);
     if (signal) signal.removeEventListener("abort", onAbort);
   }
+}
+
+// The page's language: `<html lang>`, else the browser's.
+export function language() {
+  const lang = globalThis.document?.documentElement?.lang;
+  return lang || globalThis.navigator?.language || "";
 }
 
 // Resolves after `ms`, rejects with "aborted" when `signal` aborts first.

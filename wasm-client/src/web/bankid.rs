@@ -1,14 +1,14 @@
 //! Mobile BankID in the page: the login through the broker and a payment's signing, each
 //! followed until it ends, with BankID's QR code and words at every step.
 
-use js_sys::{Array, Function, Object, Promise, Reflect};
+use js_sys::{Array, Function, Object, Promise};
 use tsify::Ts;
 use valv_wire::BankIdStatus;
 use wasm_bindgen::prelude::*;
 
 use super::args::{login_args, opts, stringify};
 use super::failure::Failure;
-use super::ffi::{get, get_str, now_ms, set};
+use super::ffi::{get, get_str, language, now_ms, set};
 use super::op::{Came, Op, Step, Task};
 use super::pis::payment_path;
 use super::transport::{Inner, Target};
@@ -93,13 +93,7 @@ impl Valv {
 
 /// Is the page in Swedish (`<html lang>`, else the browser's language).
 pub(super) fn swedish() -> bool {
-    let lang = web_sys::window()
-        .and_then(|w| Reflect::get(&w, &JsValue::from_str("document")).ok())
-        .and_then(|d| Reflect::get(&d, &JsValue::from_str("documentElement")).ok())
-        .and_then(|e| get_str(&e, "lang"))
-        .filter(|l| !l.is_empty())
-        .or_else(|| get_str(&Reflect::get(&js_sys::global(), &JsValue::from_str("navigator")).unwrap_or(JsValue::UNDEFINED), "language"));
-    lang.is_some_and(|l| l.get(..2).is_some_and(|p| p.eq_ignore_ascii_case("sv")))
+    language().get(..2).is_some_and(|p| p.eq_ignore_ascii_case("sv"))
 }
 
 /// What `onUpdate` gets for one step of a BankID login or signing.

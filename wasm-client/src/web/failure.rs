@@ -4,9 +4,7 @@
 use std::borrow::Cow;
 
 use js_sys::Array;
-use valv_wire::header;
 use wasm_bindgen::prelude::*;
-use web_sys::Response;
 
 use super::ffi::{get, get_str, parse_json, JsValvError};
 use crate::error::{bank_message, classify, status_message, BankErrorFields, BodyFields, ErrorCode};
@@ -69,14 +67,13 @@ impl From<validate::Invalid> for Failure {
 pub(super) type Res<T = JsValue> = Result<T, Failure>;
 
 /// Builds the `ValvError` for a non-2xx response.
-pub(super) fn response_failure(response: &Response, text: &str, sent_id: String) -> Failure {
-    let status = response.status();
+/// `header_id`: the answer's `X-Request-ID`; `sent_id`: the request's.
+pub(super) fn response_failure(status: u16, text: &str, header_id: Option<String>, sent_id: String) -> Failure {
     let parsed = parse_json(text);
     let error = get_str(&parsed, "error");
     let message = get_str(&parsed, "message");
     let body_id = get_str(&parsed, "requestId");
     let code = classify(&BodyFields { error: error.as_deref(), message: message.as_deref(), request_id: body_id.as_deref() });
-    let header_id = response.headers().get(header::REQUEST_ID).ok().flatten();
     let request_id = body_id.or(header_id).or(Some(sent_id));
     let body = if parsed.is_undefined() { JsValue::from_str(text) } else { parsed };
     let message: Cow<'static, str> = if code == ErrorCode::BankError {

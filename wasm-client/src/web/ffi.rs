@@ -1,10 +1,11 @@
-//! The JavaScript the client calls — `js/valv.js`'s helpers (fetch with a timeout, sleep,
+//! The JavaScript the client calls — `js/valv.js`'s helpers (fetch with a timeout, sleep, the
+//! page's language,
 //! JSON, the async iterator, the `ValvError` class), `crypto.getRandomValues`, `Date.now` —
 //! and accessors of plain JavaScript objects.
 
 use js_sys::{Object, Promise, Reflect};
 use wasm_bindgen::prelude::*;
-use web_sys::{AbortSignal, RequestInit};
+use web_sys::AbortSignal;
 
 use crate::paths::{self};
 
@@ -17,7 +18,21 @@ extern "C" {
     pub(super) fn new(message: &str, code: &str, status: u16, request_id: Option<String>, body: &JsValue) -> JsValvError;
 
     #[wasm_bindgen(js_name = send)]
-    pub(super) fn js_send(url: &str, init: &RequestInit, timeout_ms: f64, signal: Option<AbortSignal>) -> Promise;
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn js_send(
+        url: &str,
+        method: &str,
+        body: Option<&str>,
+        csrf_header: &str,
+        csrf_value: &str,
+        id_header: &str,
+        id: &str,
+        timeout_ms: f64,
+        signal: Option<AbortSignal>,
+    ) -> Promise;
+
+    /// The page's language (`<html lang>`, else the browser's; `""` when neither is known).
+    pub(super) fn language() -> String;
 
     #[wasm_bindgen(js_name = sleep)]
     pub(super) fn js_sleep(ms: f64, signal: Option<AbortSignal>) -> Promise;

@@ -9,7 +9,7 @@ use valv_wire::header;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{AbortSignal, BroadcastChannel, Headers, MessageEvent, RequestCredentials, RequestInit, Response};
+use web_sys::{AbortSignal, BroadcastChannel, MessageEvent};
 
 use super::failure::{response_failure, Failure, Res};
 use super::ffi::{js_send, js_sleep, new_request_id, parse_json};
@@ -76,34 +76,31 @@ impl Inner {
         let mut retry = 0u32;
         loop {
             let request_id = new_request_id();
-            let init = RequestInit::new();
-            init.set_method(method);
-            init.set_credentials(RequestCredentials::Include);
-            let headers = Headers::new()
-                .map_err(|_| Failure::new(ErrorCode::Network, "the request could not be made: this environment has no fetch Headers"))?;
-            let _ = headers.set("Accept", "application/json");
-            let _ = headers.set(header::CSRF, header::CSRF_VALUE);
-            let _ = headers.set(header::REQUEST_ID, &request_id);
-            if let Some(b) = body {
-                let _ = headers.set("Content-Type", "application/json");
-                init.set_body(&JsValue::from_str(b));
-            }
-            init.set_headers(&headers);
-
-            let (outcome, retry_after, failure) = match JsFuture::from(js_send(&url, &init, self.timeout_ms, signal.clone())).await {
-                Ok(pair) => {
-                    let pair: Array = pair.unchecked_into();
-                    let response: Response = pair.get(0).unchecked_into();
-                    let text = pair.get(1).as_string().unwrap_or_default();
-                    let status = response.status();
+            let sent = js_send(
+                &url,
+                method,
+                body,
+                header::CSRF,
+                header::CSRF_VALUE,
+                header::REQUEST_ID,
+                &request_id,
+                self.timeout_ms,
+                signal.clone(),
+            );
+            let (outcome, retry_after, failure) = match JsFuture::from(sent).await {
+                Ok(answer) => {
+                    // `[status, text, Retry-After, X-Request-ID]` (js/valv.js).
+                    let answer: Array = answer.unchecked_into();
+                    let status = answer.get(0).as_f64().unwrap_or(0.0) as u16;
+                    let text = answer.get(1).as_string().unwrap_or_default();
                     if (200..300).contains(&status) {
                         return Ok(match parse_json(&text) {
                             v if v.is_undefined() => JsValue::from_str(&text),
                             v => v,
                         });
                     }
-                    let retry_after = response.headers().get("Retry-After").ok().flatten().and_then(|v| parse_retry_after(&v));
-                    (Outcome::Status(status), retry_after, response_failure(&response, &text, request_id))
+                    let retry_after = answer.get(2).as_string().and_then(|v| parse_retry_after(&v));
+                    (Outcome::Status(status), retry_after, response_failure(status, &text, answer.get(3).as_string(), request_id))
                 }
                 Err(tag) => {
                     let (outcome, f) = match tag.as_string().as_deref() {
