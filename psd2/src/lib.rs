@@ -89,4 +89,4 @@ pub use transaction::{
     AccountReport, BalanceAfterTransaction, BookingStatus, PendingType, Transaction, TransactionDetails, TransactionsQuery,
     TransactionsResponse, UnknownBookingStatus,
 };
-pub use validation::FieldError;
+pub use validation::{AccountNumbers, FieldError, FundsFields, PaymentFields};

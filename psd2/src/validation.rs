@@ -17,10 +17,15 @@
 //!
 //! A funds confirmation ([`FundsConfirmationRequest::validate`]) needs a positive amount
 //! with a three-letter currency and an account with `iban` or `bban`.
+//!
+//! The rules read the members through borrowed views, [`PaymentFields`] and [`FundsFields`]:
+//! the models validate through them, and a client that holds a body in another form (a
+//! JavaScript object) checks it with the same rules without building the model.
 
 use std::fmt;
 
 use crate::account::AccountReference;
+use crate::amount::DecimalString;
 use crate::date::IsoDate;
 use crate::payment::{FundsConfirmationRequest, PaymentInitiation, PaymentProduct};
 
@@ -47,8 +52,69 @@ impl fmt::Display for FieldError {
 
 impl std::error::Error for FieldError {}
 
-fn has_account_number(a: &AccountReference) -> bool {
-    a.iban.as_deref().is_some_and(|s| !s.trim().is_empty()) || a.bban.as_deref().is_some_and(|s| !s.trim().is_empty())
+/// The account numbers of an account reference that the rules read.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AccountNumbers<'a> {
+    /// `iban`.
+    pub iban: Option<&'a str>,
+    /// `bban`.
+    pub bban: Option<&'a str>,
+    /// `bgnr` (Bankgiro).
+    pub bgnr: Option<&'a str>,
+    /// `pgnr` (PlusGiro).
+    pub pgnr: Option<&'a str>,
+}
+
+impl<'a> From<&'a AccountReference> for AccountNumbers<'a> {
+    fn from(a: &'a AccountReference) -> Self {
+        Self { iban: a.iban.as_deref(), bban: a.bban.as_deref(), bgnr: a.bgnr.as_deref(), pgnr: a.pgnr.as_deref() }
+    }
+}
+
+/// The members of a payment initiation body that the rules read (see [`PaymentInitiation::fields`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PaymentFields<'a> {
+    /// `templateId`.
+    pub template_id: Option<&'a str>,
+    /// `instructedAmount.amount`.
+    pub amount: &'a DecimalString,
+    /// `instructedAmount.currency`.
+    pub currency: &'a str,
+    /// `debtorAccount`.
+    pub debtor_account: AccountNumbers<'a>,
+    /// `creditorAccount`.
+    pub creditor_account: AccountNumbers<'a>,
+    /// `creditorName`.
+    pub creditor_name: Option<&'a str>,
+    /// `creditorAccountMessage`.
+    pub creditor_account_message: Option<&'a str>,
+    /// `debtorAccountMessage`.
+    pub debtor_account_message: Option<&'a str>,
+    /// `remittanceInformationUnstructured`.
+    pub remittance_information_unstructured: Option<&'a str>,
+    /// `requestedExecutionDate`.
+    pub requested_execution_date: Option<&'a str>,
+    /// `startDate`.
+    pub start_date: Option<&'a str>,
+    /// `endDate`.
+    pub end_date: Option<&'a str>,
+    /// `frequency`.
+    pub frequency: Option<&'a str>,
+}
+
+/// The members of a funds confirmation request that the rules read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FundsFields<'a> {
+    /// `account`.
+    pub account: AccountNumbers<'a>,
+    /// `instructedAmount.amount`.
+    pub amount: &'a DecimalString,
+    /// `instructedAmount.currency`.
+    pub currency: &'a str,
+}
+
+fn has_account_number(a: &AccountNumbers<'_>) -> bool {
+    a.iban.is_some_and(|s| !s.trim().is_empty()) || a.bban.is_some_and(|s| !s.trim().is_empty())
 }
 
 /// Digits with at most one `-` not at either end, with `min..=max` digits.
@@ -59,11 +125,11 @@ fn is_giro_number(s: &str, min: usize, max: usize) -> bool {
 }
 
 /// A positive amount with a three-letter currency code.
-fn check_amount(errors: &mut Vec<FieldError>, amount: &crate::Amount) {
-    if amount.amount.is_negative() || amount.amount.is_zero() {
+fn check_amount(errors: &mut Vec<FieldError>, amount: &DecimalString, currency: &str) {
+    if amount.is_negative() || amount.is_zero() {
         errors.push(FieldError::new("instructedAmount.amount", "must be greater than zero"));
     }
-    if !crate::amount::is_currency_code(&amount.currency) {
+    if !crate::amount::is_currency_code(currency) {
         errors.push(FieldError::new("instructedAmount.currency", "must be a three-letter ISO 4217 code"));
     }
 }
@@ -103,8 +169,20 @@ impl FundsConfirmationRequest {
     /// assert_eq!(paths, ["instructedAmount.amount", "account"]);
     /// ```
     pub fn validate(&self) -> Result<(), Vec<FieldError>> {
+        FundsFields {
+            account: AccountNumbers::from(&self.account),
+            amount: &self.instructed_amount.amount,
+            currency: &self.instructed_amount.currency,
+        }
+        .validate()
+    }
+}
+
+impl FundsFields<'_> {
+    /// Checks the request against the rules of [`FundsConfirmationRequest::validate`].
+    pub fn validate(&self) -> Result<(), Vec<FieldError>> {
         let mut errors = Vec::new();
-        check_amount(&mut errors, &self.instructed_amount);
+        check_amount(&mut errors, self.amount, self.currency);
         if !has_account_number(&self.account) {
             errors.push(FieldError::new("account", "iban or bban is required"));
         }
@@ -132,83 +210,103 @@ impl PaymentInitiation {
     /// assert_eq!(errors[0].path, "creditorAccount.bgnr");
     /// ```
     pub fn validate(&self, product: &PaymentProduct) -> Result<(), Vec<FieldError>> {
+        self.fields().validate(product)
+    }
+
+    /// The members the rules read.
+    pub fn fields(&self) -> PaymentFields<'_> {
+        PaymentFields {
+            template_id: self.template_id.as_ref().map(PaymentProduct::as_str),
+            amount: &self.instructed_amount.amount,
+            currency: &self.instructed_amount.currency,
+            debtor_account: AccountNumbers::from(&self.debtor_account),
+            creditor_account: AccountNumbers::from(&self.creditor_account),
+            creditor_name: self.creditor_name.as_deref(),
+            creditor_account_message: self.creditor_account_message.as_deref(),
+            debtor_account_message: self.debtor_account_message.as_deref(),
+            remittance_information_unstructured: self.remittance_information_unstructured.as_deref(),
+            requested_execution_date: self.requested_execution_date.as_deref(),
+            start_date: self.start_date.as_deref(),
+            end_date: self.end_date.as_deref(),
+            frequency: self.frequency.as_deref(),
+        }
+    }
+}
+
+impl PaymentFields<'_> {
+    /// Checks the body against `product`'s rules (see [`PaymentInitiation::validate`]).
+    pub fn validate(&self, product: &PaymentProduct) -> Result<(), Vec<FieldError>> {
         use PaymentProduct as P;
         let mut errors = Vec::new();
 
-        if let Some(template) = &self.template_id {
-            if template != product {
+        if let Some(template) = self.template_id {
+            if template != product.as_str() {
                 errors.push(FieldError::new("templateId", ["must be the payment product ", product.as_str()].concat()));
             }
         }
-        let amount = &self.instructed_amount;
-        check_amount(&mut errors, amount);
+        check_amount(&mut errors, self.amount, self.currency);
         if !has_account_number(&self.debtor_account) {
             errors.push(FieldError::new("debtorAccount", "iban or bban is required"));
         }
-        check_date(&mut errors, "requestedExecutionDate", self.requested_execution_date.as_deref());
-        check_date(&mut errors, "startDate", self.start_date.as_deref());
-        check_date(&mut errors, "endDate", self.end_date.as_deref());
+        check_date(&mut errors, "requestedExecutionDate", self.requested_execution_date);
+        check_date(&mut errors, "startDate", self.start_date);
+        check_date(&mut errors, "endDate", self.end_date);
         if self.frequency.is_some() && self.start_date.is_none() {
             errors.push(FieldError::new("startDate", "is required for periodic payments"));
         }
 
         let currency = |errors: &mut Vec<FieldError>, want: &str| {
-            if amount.currency != want {
+            if self.currency != want {
                 errors.push(FieldError::new("instructedAmount.currency", ["must be ", want, " for ", product.as_str()].concat()));
             }
         };
-        let creditor = &self.creditor_account;
+        let creditor = self.creditor_account;
         match product {
             P::SwedishDomesticPrivateCreditTransfers | P::SwedishDomesticPrivateOwnAccountsTransfers => {
                 currency(&mut errors, "SEK");
-                if !has_account_number(creditor) {
+                if !has_account_number(&creditor) {
                     errors.push(FieldError::new("creditorAccount", "iban or bban is required"));
                 }
-                check_len(&mut errors, "creditorAccountMessage", self.creditor_account_message.as_deref(), AT_MOST_12);
-                check_len(&mut errors, "debtorAccountMessage", self.debtor_account_message.as_deref(), AT_MOST_12);
+                check_len(&mut errors, "creditorAccountMessage", self.creditor_account_message, AT_MOST_12);
+                check_len(&mut errors, "debtorAccountMessage", self.debtor_account_message, AT_MOST_12);
             }
             P::SwedishDomesticPrivateBankgiros => {
                 currency(&mut errors, "SEK");
-                match creditor.bgnr.as_deref() {
+                match creditor.bgnr {
                     None => errors.push(FieldError::new("creditorAccount.bgnr", "a Bankgiro number is required")),
                     Some(n) if !is_giro_number(n, 7, 10) => {
                         errors.push(FieldError::new("creditorAccount.bgnr", "not a Bankgiro number (e.g. 8080-1111)"))
                     }
                     Some(_) => {}
                 }
-                check_len(&mut errors, "debtorAccountMessage", self.debtor_account_message.as_deref(), AT_MOST_20);
+                check_len(&mut errors, "debtorAccountMessage", self.debtor_account_message, AT_MOST_20);
             }
             P::SwedishDomesticPrivatePlusgiros => {
                 currency(&mut errors, "SEK");
-                match creditor.pgnr.as_deref() {
+                match creditor.pgnr {
                     None => errors.push(FieldError::new("creditorAccount.pgnr", "a PlusGiro number is required")),
                     Some(n) if !is_giro_number(n, 2, 8) => {
                         errors.push(FieldError::new("creditorAccount.pgnr", "not a PlusGiro number (e.g. 12345678)"))
                     }
                     Some(_) => {}
                 }
-                check_len(&mut errors, "debtorAccountMessage", self.debtor_account_message.as_deref(), AT_MOST_20);
-                check_len(
-                    &mut errors,
-                    "remittanceInformationUnstructured",
-                    self.remittance_information_unstructured.as_deref(),
-                    AT_MOST_100,
-                );
+                check_len(&mut errors, "debtorAccountMessage", self.debtor_account_message, AT_MOST_20);
+                check_len(&mut errors, "remittanceInformationUnstructured", self.remittance_information_unstructured, AT_MOST_100);
             }
             P::SepaCreditTransfers => {
                 currency(&mut errors, "EUR");
-                if creditor.iban.as_deref().is_none_or(|s| s.trim().is_empty()) {
+                if creditor.iban.is_none_or(|s| s.trim().is_empty()) {
                     errors.push(FieldError::new("creditorAccount.iban", "an IBAN is required"));
                 }
-                if self.creditor_name.as_deref().is_none_or(|s| s.trim().is_empty()) {
+                if self.creditor_name.is_none_or(|s| s.trim().is_empty()) {
                     errors.push(FieldError::new("creditorName", "is required"));
                 }
             }
             P::CrossBorderCreditTransfers | P::HighValueCreditTransfers => {
-                if !has_account_number(creditor) {
+                if !has_account_number(&creditor) {
                     errors.push(FieldError::new("creditorAccount", "iban or bban is required"));
                 }
-                if self.creditor_name.as_deref().is_none_or(|s| s.trim().is_empty()) {
+                if self.creditor_name.is_none_or(|s| s.trim().is_empty()) {
                     errors.push(FieldError::new("creditorName", "is required"));
                 }
             }

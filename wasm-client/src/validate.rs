@@ -3,10 +3,7 @@
 
 use std::borrow::Cow;
 
-use valv_psd2::{
-    AccountReference, Amount, BookingStatus, DecimalString, FieldError, FundsConfirmationRequest, IsoDate, PaymentInitiation,
-    PaymentProduct,
-};
+use valv_psd2::{AccountNumbers, BookingStatus, DecimalString, FieldError, FundsFields, IsoDate, PaymentFields, PaymentProduct};
 
 /// A rejected argument: the message names the argument and what is wrong.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -126,7 +123,8 @@ fn opt_string(src: &dyn Source, prefix: &str, path: &[&str]) -> Result<Option<St
     }
 }
 
-fn amount(src: &dyn Source, prefix: &str) -> Result<Amount, Invalid> {
+/// `instructedAmount`: the amount and the currency.
+fn amount(src: &dyn Source, prefix: &str) -> Result<(DecimalString, String), Invalid> {
     if src.member(&["instructedAmount"]) != Member::Object {
         return Err(dotted(prefix, &["instructedAmount"], " is required"));
     }
@@ -139,46 +137,78 @@ fn amount(src: &dyn Source, prefix: &str) -> Result<Amount, Invalid> {
     };
     let currency = opt_string(src, prefix, &["instructedAmount", "currency"])?
         .ok_or_else(|| dotted(prefix, &["instructedAmount", "currency"], " is required"))?;
-    Ok(Amount::new(value, currency))
+    Ok((value, currency))
 }
 
-fn account(src: &dyn Source, prefix: &str, key: &'static str) -> Result<AccountReference, Invalid> {
+/// The account numbers of an account reference, each member of which must be a string if
+/// present (`iban`, `bban`, `bgnr`, `pgnr`, `pan`, `maskedPan`, `msisdn`, `bic`,
+/// `currency`).
+struct Numbers([Option<String>; 4]);
+
+impl Numbers {
+    fn view(&self) -> AccountNumbers<'_> {
+        let [iban, bban, bgnr, pgnr] = &self.0;
+        AccountNumbers { iban: iban.as_deref(), bban: bban.as_deref(), bgnr: bgnr.as_deref(), pgnr: pgnr.as_deref() }
+    }
+}
+
+fn account(src: &dyn Source, prefix: &str, key: &'static str) -> Result<Numbers, Invalid> {
     if src.member(&[key]) != Member::Object {
         return Err(dotted(prefix, &[key], " is required"));
     }
-    let f = |name: &str| opt_string(src, prefix, &[key, name]);
-    Ok(AccountReference {
-        iban: f("iban")?,
-        bban: f("bban")?,
-        bgnr: f("bgnr")?,
-        pgnr: f("pgnr")?,
-        pan: f("pan")?,
-        masked_pan: f("maskedPan")?,
-        msisdn: f("msisdn")?,
-        bic: f("bic")?,
-        currency: f("currency")?,
-        ..AccountReference::default()
-    })
+    const MEMBERS: [&str; 9] = ["iban", "bban", "bgnr", "pgnr", "pan", "maskedPan", "msisdn", "bic", "currency"];
+    let mut numbers: [Option<String>; 4] = Default::default();
+    for (i, name) in MEMBERS.into_iter().enumerate() {
+        let value = opt_string(src, prefix, &[key, name])?;
+        if let Some(slot) = numbers.get_mut(i) {
+            *slot = value;
+        }
+    }
+    Ok(Numbers(numbers))
 }
 
 /// Checks a payment body against `product`'s rules from `valv-psd2`
-/// (`PaymentInitiation::validate`): required members, a positive amount given as a
-/// decimal *string*, a currency code, account numbers per product, message lengths and
-/// dates. Members the rules do not cover are sent as the caller gave them.
+/// (`PaymentFields::validate`, the rules of `PaymentInitiation::validate`): required members,
+/// a positive amount given as a decimal *string*, a currency code, account numbers per
+/// product, message lengths and dates. Members the rules do not cover are sent as the caller
+/// gave them.
 pub fn payment(product: &PaymentProduct, src: &dyn Source) -> Result<(), Invalid> {
     const P: &str = "payment";
-    let mut p = PaymentInitiation::new(amount(src, P)?, account(src, P, "debtorAccount")?, account(src, P, "creditorAccount")?);
-    let s = |name: &str| opt_string(src, P, &[name]);
-    p.template_id = s("templateId")?.map(|t| PaymentProduct::from(t.as_str()));
-    p.creditor_name = s("creditorName")?;
-    p.creditor_account_message = s("creditorAccountMessage")?;
-    p.debtor_account_message = s("debtorAccountMessage")?;
-    p.remittance_information_unstructured = s("remittanceInformationUnstructured")?;
-    p.requested_execution_date = s("requestedExecutionDate")?;
-    p.start_date = s("startDate")?;
-    p.end_date = s("endDate")?;
-    p.frequency = s("frequency")?;
-    p.validate(product).map_err(|errors| invalid("payment", &errors))
+    let (amount, currency) = amount(src, P)?;
+    let (debtor, creditor) = (account(src, P, "debtorAccount")?, account(src, P, "creditorAccount")?);
+    const MEMBERS: [&str; 9] = [
+        "templateId",
+        "creditorName",
+        "creditorAccountMessage",
+        "debtorAccountMessage",
+        "remittanceInformationUnstructured",
+        "requestedExecutionDate",
+        "startDate",
+        "endDate",
+        "frequency",
+    ];
+    let mut m: [Option<String>; 9] = Default::default();
+    for (value, name) in m.iter_mut().zip(MEMBERS) {
+        *value = opt_string(src, P, &[name])?;
+    }
+    let [template, name, creditor_message, debtor_message, remittance, execution, start, end, frequency] = &m;
+    PaymentFields {
+        template_id: template.as_deref(),
+        amount: &amount,
+        currency: &currency,
+        debtor_account: debtor.view(),
+        creditor_account: creditor.view(),
+        creditor_name: name.as_deref(),
+        creditor_account_message: creditor_message.as_deref(),
+        debtor_account_message: debtor_message.as_deref(),
+        remittance_information_unstructured: remittance.as_deref(),
+        requested_execution_date: execution.as_deref(),
+        start_date: start.as_deref(),
+        end_date: end.as_deref(),
+        frequency: frequency.as_deref(),
+    }
+    .validate(product)
+    .map_err(|errors| invalid("payment", &errors))
 }
 
 /// `<what> is invalid: path: message; …` for the problems valv-psd2 found.
@@ -196,12 +226,13 @@ fn invalid(what: &str, errors: &[FieldError]) -> Invalid {
     Invalid(Cow::Owned(msg))
 }
 
-/// Checks a funds confirmation body against valv-psd2's rules
-/// (`FundsConfirmationRequest::validate`: an account with `iban` or `bban`, a positive amount
-/// string with a currency code).
+/// Checks a funds confirmation body against valv-psd2's rules (`FundsFields::validate`, the
+/// rules of `FundsConfirmationRequest::validate`: an account with `iban` or `bban`, a
+/// positive amount string with a currency code).
 pub fn funds_confirmation(src: &dyn Source) -> Result<(), Invalid> {
-    let request = FundsConfirmationRequest::new(account(src, "request", "account")?, amount(src, "request")?);
-    request.validate().map_err(|errors| invalid("request", &errors))
+    let account = account(src, "request", "account")?;
+    let (amount, currency) = amount(src, "request")?;
+    FundsFields { account: account.view(), amount: &amount, currency: &currency }.validate().map_err(|errors| invalid("request", &errors))
 }
 
 /// Checks the options of `waitForPayment`: positive intervals, `maxIntervalMs` not below
