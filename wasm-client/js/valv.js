@@ -80,6 +80,60 @@ export function parseJson(text) {
   }
 }
 
+// A client's session changes: its listeners in this tab and the BroadcastChannel to the other
+// tabs, with what the client last knew of the session (`authenticated`: true, false or
+// undefined). A change from another tab reaches this tab's listeners.
+export class SessionEvents {
+  constructor(channelName) {
+    this.listeners = new Set();
+    this.authenticated = undefined;
+    try {
+      this.channel = new BroadcastChannel(channelName);
+    } catch (_) {
+      this.channel = null;
+    }
+    if (this.channel) {
+      this.channel.onmessage = (e) => {
+        const d = e.data;
+        if (d && typeof d.authenticated === "boolean") {
+          this.authenticated = d.authenticated;
+          this.emit(d);
+        }
+      };
+    }
+  }
+
+  // Adds a listener (the same function twice is two listeners); returns the function that
+  // removes this one.
+  on(callback) {
+    const entry = (change) => callback(change);
+    this.listeners.add(entry);
+    return () => { this.listeners.delete(entry); };
+  }
+
+  // A throwing listener does not stop the others or the caller.
+  emit(change) {
+    for (const f of [...this.listeners]) {
+      try { f(change); } catch (_) { /* the listener's own failure */ }
+    }
+  }
+
+  // This tab's change: to the other tabs, then to the listeners here.
+  change(type, authenticated, code) {
+    this.authenticated = authenticated;
+    const change = code ? { type, authenticated, code } : { type, authenticated };
+    if (this.channel) this.channel.postMessage(change);
+    this.emit(change);
+  }
+
+  close() {
+    if (this.channel) {
+      this.channel.onmessage = null;
+      this.channel.close();
+    }
+  }
+}
+
 // Wraps a Rust pages object (with `next()` and `finish()`) as an async iterable iterator.
 export function iterable(pages) {
   return {

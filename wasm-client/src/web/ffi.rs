@@ -40,6 +40,27 @@ extern "C" {
     #[wasm_bindgen(js_name = parseJson)]
     pub(super) fn parse_json(text: &str) -> JsValue;
 
+    /// `js/valv.js`'s `SessionEvents`: listeners, the cross-tab channel, the last known state.
+    pub(super) type SessionEvents;
+
+    #[wasm_bindgen(constructor)]
+    pub(super) fn new(channel: &str) -> SessionEvents;
+
+    #[wasm_bindgen(method, getter)]
+    pub(super) fn authenticated(this: &SessionEvents) -> Option<bool>;
+
+    #[wasm_bindgen(method, setter)]
+    pub(super) fn set_authenticated(this: &SessionEvents, authenticated: bool);
+
+    #[wasm_bindgen(method)]
+    pub(super) fn on(this: &SessionEvents, callback: &js_sys::Function) -> JsValue;
+
+    #[wasm_bindgen(method)]
+    pub(super) fn change(this: &SessionEvents, kind: &str, authenticated: bool, code: Option<&str>);
+
+    #[wasm_bindgen(method)]
+    pub(super) fn close(this: &SessionEvents);
+
     #[wasm_bindgen(js_name = iterable)]
     pub(super) fn js_iterable(pages: JsValue) -> JsValue;
 }

@@ -2,23 +2,19 @@
 //! timeout, cancellation and retries of every call to the broker.
 
 use std::borrow::Cow;
-use std::cell::{Cell, RefCell};
 
-use js_sys::{Array, Function};
+use js_sys::Array;
 use valv_wire::header;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{AbortSignal, BroadcastChannel, MessageEvent};
+use web_sys::AbortSignal;
 
 use super::failure::{response_failure, Failure, Res};
-use super::ffi::{js_send, js_sleep, new_request_id, parse_json};
+use super::ffi::{js_send, js_sleep, new_request_id, parse_json, SessionEvents};
 use crate::error::ErrorCode;
 use crate::paths::{self};
 use crate::retry::{parse_retry_after, Outcome, RetryPolicy};
-
-/// The `BroadcastChannel` message handler, kept alive as long as the client.
-pub(super) type MessageHandler = Closure<dyn FnMut(MessageEvent)>;
 
 /// Shared state of one `Valv` instance.
 pub(super) struct Inner {
@@ -26,19 +22,12 @@ pub(super) struct Inner {
     pub(super) provider: String,
     pub(super) timeout_ms: f64,
     pub(super) policy: RetryPolicy,
-    pub(super) listeners: RefCell<Vec<(u32, Function)>>,
-    pub(super) next_listener: Cell<u32>,
-    pub(super) authenticated: Cell<Option<bool>>,
-    pub(super) channel: Option<BroadcastChannel>,
-    pub(super) on_message: RefCell<Option<MessageHandler>>,
+    pub(super) events: SessionEvents,
 }
 
 impl Drop for Inner {
     fn drop(&mut self) {
-        if let Some(c) = &self.channel {
-            c.set_onmessage(None);
-            c.close();
-        }
+        self.events.close();
     }
 }
 

@@ -1,17 +1,16 @@
 //! The `Valv` class: construction, the session and login calls, `onSessionChange` and
 //! `request()`.
 
-use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use js_sys::{Function, Promise, JSON};
 use tsify::Ts;
 use wasm_bindgen::prelude::*;
-use web_sys::BroadcastChannel;
 
 use super::args::{login_args, opts, retries_option};
-use super::events::{connect, session_storage, CHANNEL, LOGIN_MARK};
+use super::events::{session_storage, CHANNEL, LOGIN_MARK};
 use super::failure::{Failure, Res};
+use super::ffi::SessionEvents;
 use super::op::{Op, Task};
 use super::transport::Inner;
 use crate::error::ErrorCode;
@@ -46,19 +45,13 @@ impl Valv {
             return Err(Failure::new(ErrorCode::InvalidArgument, "timeoutMs must be a non-negative number").into_js());
         }
         let policy = RetryPolicy { retries: retries_option(o.retries).map_err(Failure::into_js)?, ..RetryPolicy::default() };
-        let channel = BroadcastChannel::new(CHANNEL).ok();
         let inner = Rc::new(Inner {
             base_url: paths::normalize_base_url(o.base_url.as_deref().unwrap_or("")).to_owned(),
             provider,
             timeout_ms,
             policy,
-            listeners: RefCell::new(Vec::new()),
-            next_listener: Cell::new(0),
-            authenticated: Cell::new(None),
-            channel,
-            on_message: RefCell::new(None),
+            events: SessionEvents::new(CHANNEL),
         });
-        connect(&inner);
         Ok(Valv { inner })
     }
 
@@ -118,16 +111,7 @@ impl Valv {
         &self,
         #[wasm_bindgen(unchecked_param_type = "(change: SessionChange) => void")] callback: Function,
     ) -> JsValue {
-        let id = self.inner.next_listener.get();
-        self.inner.next_listener.set(id.wrapping_add(1));
-        self.inner.listeners.borrow_mut().push((id, callback));
-        let weak = Rc::downgrade(&self.inner);
-        Closure::<dyn FnMut()>::new(move || {
-            if let Some(inner) = weak.upgrade() {
-                inner.listeners.borrow_mut().retain(|(i, _)| *i != id);
-            }
-        })
-        .into_js_value()
+        self.inner.events.on(&callback)
     }
 
     /// Escape hatch: any allowed API call, e.g. `request("GET", "/ais/v7/identified2/accounts")`.
