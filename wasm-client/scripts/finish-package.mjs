@@ -76,7 +76,8 @@ if (!finished) {
   try {
     printed = execFileSync(
       "wasm-opt",
-      [wasmFile, ...features.map((f) => `--enable-${f}`), "--minify-imports-and-exports-and-modules", "-o", renamed],
+      // -Oz once more after the renaming: the shorter names let it lay the module out smaller.
+      [wasmFile, ...features.map((f) => `--enable-${f}`), "--minify-imports-and-exports-and-modules", "-Oz", "-o", renamed],
       { encoding: "utf8" },
     );
   } catch (e) {
