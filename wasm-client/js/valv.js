@@ -1,5 +1,7 @@
-// JavaScript side of valv-client: the error class, abortable fetch and sleep, JSON
-// parsing that keeps amounts as strings, and the async-iterator adapter.
+// JavaScript side of valv-client: the error class, the broker request (fetch with the
+// broker's headers, a timeout and an AbortSignal), an abortable sleep, JSON parsing that
+// keeps amounts as strings, the page's language, the session-change listeners with their
+// cross-tab channel, and the async-iterator adapter.
 
 /** Every rejection of valv-client: a real `Error` with the broker's or the client's code. */
 export class ValvError extends Error {
