@@ -156,15 +156,13 @@ fn account(src: &dyn Source, prefix: &str, key: &'static str) -> Result<Numbers,
     if src.member(&[key]) != Member::Object {
         return Err(dotted(prefix, &[key], " is required"));
     }
-    const MEMBERS: [&str; 9] = ["iban", "bban", "bgnr", "pgnr", "pan", "maskedPan", "msisdn", "bic", "currency"];
-    let mut numbers: [Option<String>; 4] = Default::default();
-    for (i, name) in MEMBERS.into_iter().enumerate() {
-        let value = opt_string(src, prefix, &[key, name])?;
-        if let Some(slot) = numbers.get_mut(i) {
-            *slot = value;
-        }
+    let member = |name: &str| opt_string(src, prefix, &[key, name]);
+    let numbers = Numbers([member("iban")?, member("bban")?, member("bgnr")?, member("pgnr")?]);
+    // The rest are not read by the rules, but must be strings too.
+    for name in ["pan", "maskedPan", "msisdn", "bic", "currency"] {
+        member(name)?;
     }
-    Ok(Numbers(numbers))
+    Ok(numbers)
 }
 
 /// Checks a payment body against `product`'s rules from `valv-psd2`
