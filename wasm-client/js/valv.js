@@ -1,7 +1,7 @@
-// JavaScript side of valv-client: the error class, the broker request (fetch with the
-// broker's headers, a timeout and an AbortSignal), an abortable sleep, JSON parsing that
-// keeps amounts as strings, the page's language, the session-change listeners with their
-// cross-tab channel, and the async-iterator adapter.
+// JavaScript side of valv-client: the error class, the loop that drives an operation, the
+// broker request (fetch with the broker's headers, a timeout and an AbortSignal), an
+// abortable sleep, JSON parsing that keeps amounts as strings, the page's language, the
+// session-change listeners with their cross-tab channel, and the async-iterator adapter.
 
 /** Every rejection of valv-client: a real `Error` with the broker's or the client's code. */
 export class ValvError extends Error {
@@ -41,6 +41,28 @@ export async function send(url, method, body, csrfHeader, csrfValue, idHeader, i
   } finally {
     clearTimeout(timer);
     if (signal) signal.removeEventListener("abort", onAbort);
+  }
+}
+
+// Runs one of the client's operations (a Rust `Run`): `run.step` is told how the promise it
+// returned last settled and returns the next promise to wait for, or the operation's result
+// (it throws the operation's ValvError). The operation's memory is freed when it ends.
+export async function drive(run) {
+  try {
+    let ok, value;
+    for (;;) {
+      const next = run.step(ok, value);
+      if (!(next instanceof Promise)) return next;
+      try {
+        value = await next;
+        ok = true;
+      } catch (e) {
+        value = e;
+        ok = false;
+      }
+    }
+  } finally {
+    run.free();
   }
 }
 

@@ -5,7 +5,7 @@
 //! The messages are BankID's "RFA" texts (its relying-party guidelines), in Swedish or
 //! English; a hint code BankID adds later gets the generic text of its state.
 
-use qrcodegen::{QrCode, QrCodeEcc, QrSegment, Version};
+use qrcodegen_no_heap::{QrCode, QrCodeEcc, Version};
 use valv_wire::BankIdStatus::{self, Complete, Failed, Pending};
 
 /// BankID's message for a login `pending` or `failed` with `hint_code` (`swedish`: the
@@ -82,11 +82,14 @@ const QUIET: i32 = 4;
 /// The QR code of `data` as an SVG document (one path of dark modules on white, scaled by
 /// its `viewBox`), or `None` when `data` does not fit a QR code.
 pub fn qr_svg(data: &str) -> Option<String> {
-    // One byte-mode segment: what `QrCode::encode_text` picks for BankID's data (lower-case
-    // letters rule out the numeric and alphanumeric modes), without its mode analysis in the
-    // wasm. The mask is still chosen by the standard's penalty rules.
-    let segments = [QrSegment::make_bytes(data.as_bytes())];
-    let code = QrCode::encode_segments_advanced(&segments, QrCodeEcc::Low, Version::MIN, Version::MAX, None, true).ok()?;
+    // Byte mode: what a general encoder picks for BankID's data (lower-case letters rule
+    // out the numeric and alphanumeric modes). The mask is chosen by the standard's penalty
+    // rules.
+    let mut temp = [0u8; Version::MAX.buffer_len()];
+    let mut out = [0u8; Version::MAX.buffer_len()];
+    let bytes = data.as_bytes();
+    temp.get_mut(..bytes.len())?.copy_from_slice(bytes);
+    let code = QrCode::encode_binary(&mut temp, bytes.len(), &mut out, QrCodeEcc::Low, Version::MIN, Version::MAX, None, true).ok()?;
     let size = code.size();
     let side = size + 2 * QUIET;
     let mut svg = String::with_capacity((size * size * 3) as usize + 320);
@@ -194,8 +197,8 @@ mod tests {
     fn the_svg_draws_exactly_the_codes_modules_with_a_quiet_zone() {
         let data = "bankid.67df3917-fa0d-44e5-b327-edcc928297f8.0.dc69358e712458a66a7525beef148ae8526b1c71610eff2c16cdffb4cdac9bf8";
         let svg = qr_svg(data).unwrap();
-        // The same code as the encoder's own text mode.
-        let code = QrCode::encode_text(data, QrCodeEcc::Low).unwrap();
+        // The same code as the heap-allocating qrcodegen's text mode (its mode analysis).
+        let code = qrcodegen::QrCode::encode_text(data, qrcodegen::QrCodeEcc::Low).unwrap();
         let (side, grid) = modules(&svg);
         assert_eq!(side, code.size() + 8);
         for y in 0..side {

@@ -1,7 +1,7 @@
-//! The JavaScript the client calls — `js/valv.js`'s helpers (fetch with a timeout, sleep, the
-//! page's language,
-//! JSON, the async iterator, the `ValvError` class), `crypto.getRandomValues`, `Date.now` —
-//! and accessors of plain JavaScript objects.
+//! The JavaScript the client calls — `js/valv.js`'s helpers (the loop that drives an
+//! operation, fetch with a timeout, sleep, the page's language, JSON, the session events, the
+//! async iterator, the `ValvError` class), `crypto.getRandomValues`, `Date.now` — and
+//! accessors of plain JavaScript objects.
 
 use js_sys::{Object, Promise, Reflect};
 use wasm_bindgen::prelude::*;
@@ -33,6 +33,9 @@ extern "C" {
 
     /// The page's language (`<html lang>`, else the browser's; `""` when neither is known).
     pub(super) fn language() -> String;
+
+    /// Runs an operation to its end: the Promise of its result.
+    pub(super) fn drive(run: super::op::Run) -> Promise;
 
     #[wasm_bindgen(js_name = sleep)]
     pub(super) fn js_sleep(ms: f64, signal: Option<AbortSignal>) -> Promise;

@@ -1,26 +1,28 @@
 //! One operation of the client — an API call, the session, a logout, a page of
-//! transactions, a wait for a payment, a BankID login or signing — and the one loop that
-//! runs any of them as a Promise.
+//! transactions, a wait for a payment, a BankID login or signing — and the [`Run`] that
+//! makes any of them a Promise.
 //!
 //! An operation is a plain state machine: told what came of its last step, it says what it
-//! needs next — a request to the broker, a pause, or its result ([`Step`]). The loop in
-//! [`run`] does the requests and pauses. Every method shares that one small future, so the
-//! operations stay ordinary functions (an `async fn` per operation would put a state machine
-//! of its own into the wasm for each).
+//! needs next — a request to the broker, a pause, or its result ([`Step`]). A [`Run`] starts
+//! those requests (through the transport's [`Call`], with its retries) and pauses, and gives
+//! `js/valv.js`'s `drive` each promise to wait for; `drive` tells it how the promise settled.
+//! So the operations stay ordinary functions, and the wasm holds no futures executor (the
+//! JavaScript engine's own `await` is the loop).
 
 use std::mem::take;
 
+use std::rc::Rc;
+
 use js_sys::{Array, Promise};
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::{future_to_promise, JsFuture};
 use web_sys::AbortSignal;
 
 use super::bankid::{BankIdLogin, Signing};
 use super::failure::{Failure, Res};
-use super::ffi::{get, js_sleep};
+use super::ffi::{drive, get, js_sleep};
 use super::pages::PageRead;
 use super::pis::Wait;
-use super::transport::{Inner, Target};
+use super::transport::{Call, Inner, Next, Target};
 use super::valv::Valv;
 
 /// What an operation needs next.
@@ -164,26 +166,49 @@ impl Task {
 impl Valv {
     /// Runs `task` (or rejects with the argument error) as a Promise.
     pub(super) fn start(&self, task: Res<Task>) -> Promise {
-        let Task { mut op, signal } = match task {
-            Ok(t) => t,
-            Err(f) => return Promise::reject(&f.into_js()),
-        };
-        let inner = self.inner.clone();
-        future_to_promise(async move { run(&inner, &mut op, signal).await.map_err(Failure::into_js) })
+        match task {
+            Ok(Task { op, signal }) => drive(Run { inner: self.inner.clone(), op, signal, call: None }),
+            Err(f) => Promise::reject(&f.into_js()),
+        }
     }
 }
 
-/// Does what `op` asks until it has its result.
-async fn run(inner: &Inner, op: &mut Op, signal: Option<AbortSignal>) -> Res {
-    let mut came = Came::Start;
-    loop {
-        came = match op.step(inner, came) {
-            Step::Done(result) => return result,
-            Step::Call { method, to, body, abortable } => {
-                let signal = if abortable { signal.clone() } else { None };
-                Came::Answer(inner.call(method, &to, body.as_deref(), signal).await)
-            }
-            Step::Sleep(ms) => Came::Slept(JsFuture::from(js_sleep(ms, signal.clone())).await.is_ok()),
+/// An operation on its way to its result, driven by `js/valv.js`'s `drive`.
+#[wasm_bindgen(skip_typescript)]
+pub struct Run {
+    inner: Rc<Inner>,
+    op: Op,
+    signal: Option<AbortSignal>,
+    /// The request in flight, with its retries.
+    call: Option<Call>,
+}
+
+#[wasm_bindgen]
+impl Run {
+    /// Told how the promise it returned last settled (`ok`: resolved with `value`, else
+    /// rejected with it; `undefined` for the first step), returns the next promise to wait
+    /// for, or the operation's result; throws the operation's `ValvError`.
+    pub fn step(&mut self, ok: Option<bool>, value: JsValue) -> Result<JsValue, JsValue> {
+        let came = match (self.call.take(), ok) {
+            (_, None) => Came::Start,
+            (Some(mut call), Some(ok)) => match call.settled(&self.inner, ok, value) {
+                Next::Wait(p) => {
+                    self.call = Some(call);
+                    return Ok(p.into());
+                }
+                Next::Done(r) => Came::Answer(r),
+            },
+            (None, Some(ok)) => Came::Slept(ok),
         };
+        match self.op.step(&self.inner, came) {
+            Step::Done(result) => result.map_err(Failure::into_js),
+            Step::Sleep(ms) => Ok(js_sleep(ms, self.signal.clone()).into()),
+            Step::Call { method, to, body, abortable } => {
+                let signal = if abortable { self.signal.clone() } else { None };
+                let (call, sent) = self.inner.call(method, to, body, signal);
+                self.call = Some(call);
+                Ok(sent.into())
+            }
+        }
     }
 }
