@@ -1,7 +1,8 @@
 // JavaScript side of valv-client: the error class, the loop that drives an operation, the
 // broker request (fetch with the broker's headers, a timeout and an AbortSignal), an
-// abortable sleep, JSON parsing that keeps amounts as strings, the page's language, the
-// session-change listeners with their cross-tab channel, and the async-iterator adapter.
+// abortable sleep, JSON parsing that keeps amounts as strings, the page's address, language
+// and navigation to a login, the session-change listeners with their cross-tab channel and
+// login mark, and the async-iterator adapter.
 
 /** Every rejection of valv-client: a real `Error` with the broker's or the client's code. */
 export class ValvError extends Error {
@@ -63,6 +64,37 @@ export async function drive(run) {
     }
   } finally {
     run.free();
+  }
+}
+
+// The page's address without its origin (path, query and fragment): where a login returns
+// to by default; `undefined` outside a browser window.
+export function here() {
+  const l = globalThis.window?.location;
+  return l ? l.pathname + l.search + l.hash : undefined;
+}
+
+// Navigates the page to a login at `url`, first leaving `mark` in sessionStorage so that the
+// return from the bank reports `login`; false outside a browser window.
+export function navigate(url, mark) {
+  const w = globalThis.window;
+  if (!w) return false;
+  try {
+    w.sessionStorage.setItem(mark, "1");
+  } catch (_) { /* no storage here: the return is still seen by session() */ }
+  w.location.assign(url);
+  return true;
+}
+
+// Whether `mark` was in sessionStorage; removes it.
+export function takeMark(mark) {
+  try {
+    const s = globalThis.window?.sessionStorage;
+    if (s == null || s.getItem(mark) == null) return false;
+    s.removeItem(mark);
+    return true;
+  } catch (_) {
+    return false;
   }
 }
 

@@ -77,7 +77,8 @@ if (!finished) {
     printed = execFileSync(
       "wasm-opt",
       // -Oz once more after the renaming: the shorter names let it lay the module out smaller.
-      [wasmFile, ...features.map((f) => `--enable-${f}`), "--minify-imports-and-exports-and-modules", "-Oz", "-o", renamed],
+      // The target-features section is for linkers; a browser does not read it.
+      [wasmFile, ...features.map((f) => `--enable-${f}`), "--minify-imports-and-exports-and-modules", "-Oz", "--strip-target-features", "-o", renamed],
       { encoding: "utf8" },
     );
   } catch (e) {

@@ -94,6 +94,10 @@ export async function rawFetch(url, headers) {
   const r = await fetch(url, { credentials: "include", headers });
   return [r.status, await r.text()];
 }
+export function returnToOf(url) { return new URL(url, location.href).searchParams.get("returnTo"); }
+export function pageAddress() { return location.pathname + location.search + location.hash; }
+export function setLoginMark() { sessionStorage.setItem("valv:login-pending", "1"); }
+export function hasLoginMark() { return sessionStorage.getItem("valv:login-pending") !== null; }
 export function storageDump() {
   const dump = [document.cookie];
   for (const s of [localStorage, sessionStorage]) {
@@ -135,6 +139,14 @@ extern "C" {
     fn raw_fetch(url: &str, headers: &JsValue) -> Promise;
     #[wasm_bindgen(js_name = storageDump)]
     fn storage_dump() -> String;
+    #[wasm_bindgen(js_name = returnToOf)]
+    fn return_to_of(url: &str) -> Option<String>;
+    #[wasm_bindgen(js_name = pageAddress)]
+    fn page_address() -> String;
+    #[wasm_bindgen(js_name = setLoginMark)]
+    fn set_login_mark();
+    #[wasm_bindgen(js_name = hasLoginMark)]
+    fn has_login_mark() -> bool;
 }
 
 // ---------------------------------------------------------------- helpers
@@ -341,6 +353,17 @@ async fn offline_bad_arguments_are_rejected_before_any_request() {
 }
 
 #[wasm_bindgen_test]
+fn offline_a_login_returns_to_this_page_by_default() {
+    let v = dead_client(0);
+    let url = v.login_url(None).expect("login url");
+    let here = page_address();
+    assert!(here.starts_with('/'), "{here}");
+    assert_eq!(return_to_of(&url).as_deref(), Some(here.as_str()), "{url}");
+    // A returnTo given wins.
+    assert_eq!(return_to_of(&v.login_url(o(r#"{"returnTo": "/a?b=1#c"}"#)).expect("url")).as_deref(), Some("/a?b=1#c"));
+}
+
+#[wasm_bindgen_test]
 async fn offline_errors_are_real_error_objects() {
     let v = dead_client(0);
     let e = rejects_with(v.account("", None), "invalid_argument").await;
@@ -378,6 +401,24 @@ async fn live_login_session_and_account_information() {
     let _unsubscribe = valv.on_session_change(events.clone());
     login(&valv).await;
     expect_event(&events, "login").await;
+
+    // The return from the bank's login page (login() left its mark in sessionStorage): a new
+    // client on the new page hears `login` from its first session(), once.
+    set_login_mark();
+    let returned = live_client("");
+    let heard = recorder();
+    let _unsubscribe_returned = returned.on_session_change(heard.clone());
+    ok(returned.session(None)).await;
+    assert!(!has_login_mark(), "the mark is taken");
+    assert_eq!(s(&ok(next_event(&heard)).await, "type"), "login");
+    ok(returned.session(None)).await;
+    assert_eq!(event_count(&heard), 0, "a second session() is no new login");
+    // Without the mark, a new client that finds a session is not told of a login.
+    let fresh = live_client("");
+    let quiet = recorder();
+    let _unsubscribe_fresh = fresh.on_session_change(quiet.clone());
+    ok(fresh.session(None)).await;
+    assert_eq!(event_count(&quiet), 0, "no mark, no login");
     // session(): provider and scopes, never a token-looking member
     let session = ok(valv.session(None)).await;
     assert_eq!(s(&session, "provider"), "seb");

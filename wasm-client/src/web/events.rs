@@ -2,6 +2,7 @@
 //! `js/valv.js`'s `SessionEvents` and its `BroadcastChannel`, the others) of a login, a logout
 //! or an expiry, and the mark that makes the return from the bank's login page a `login`.
 
+use super::ffi::take_mark;
 use super::transport::Inner;
 use crate::error::ErrorCode;
 
@@ -23,7 +24,7 @@ impl Inner {
     }
 
     pub(super) fn observe_session(&self, authenticated: bool) {
-        let pending = take_login_mark();
+        let pending = take_mark(LOGIN_MARK);
         let previous = self.events.authenticated();
         if authenticated && (pending || previous == Some(false)) {
             self.change("login", true, None);
@@ -32,22 +33,5 @@ impl Inner {
         } else {
             self.events.set_authenticated(authenticated);
         }
-    }
-}
-
-pub(super) fn session_storage() -> Option<web_sys::Storage> {
-    web_sys::window()?.session_storage().ok().flatten()
-}
-
-pub(super) fn take_login_mark() -> bool {
-    match session_storage() {
-        Some(s) => {
-            let present = s.get_item(LOGIN_MARK).ok().flatten().is_some();
-            if present {
-                let _ = s.remove_item(LOGIN_MARK);
-            }
-            present
-        }
-        None => false,
     }
 }

@@ -1,5 +1,5 @@
 //! The JavaScript the client calls — `js/valv.js`'s helpers (the loop that drives an
-//! operation, fetch with a timeout, sleep, the page's language, JSON, the session events, the
+//! operation, fetch with a timeout, sleep, the page's address, language and navigation, JSON, the session events, the
 //! async iterator, the `ValvError` class), `crypto.getRandomValues`, `Date.now` — and
 //! accessors of plain JavaScript objects.
 
@@ -30,6 +30,18 @@ extern "C" {
         timeout_ms: f64,
         signal: Option<AbortSignal>,
     ) -> Promise;
+
+    /// The page's path, query and fragment; `None` outside a browser window.
+    pub(super) fn here() -> Option<String>;
+
+    /// Leaves the login mark `mark` and navigates the page to `url`; `false` outside a
+    /// browser window.
+    #[wasm_bindgen(catch)]
+    pub(super) fn navigate(url: &str, mark: &str) -> Result<bool, JsValue>;
+
+    /// Whether the login mark `mark` was left (it is removed).
+    #[wasm_bindgen(js_name = takeMark)]
+    pub(super) fn take_mark(mark: &str) -> bool;
 
     /// The page's language (`<html lang>`, else the browser's; `""` when neither is known).
     pub(super) fn language() -> String;

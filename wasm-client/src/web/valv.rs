@@ -8,9 +8,9 @@ use tsify::Ts;
 use wasm_bindgen::prelude::*;
 
 use super::args::{login_args, opts, retries_option};
-use super::events::{session_storage, CHANNEL, LOGIN_MARK};
+use super::events::{CHANNEL, LOGIN_MARK};
 use super::failure::{Failure, Res};
-use super::ffi::SessionEvents;
+use super::ffi::{here, navigate, SessionEvents};
 use super::op::{Op, Task};
 use super::transport::Inner;
 use crate::error::ErrorCode;
@@ -68,13 +68,7 @@ impl Valv {
         let o = opts(options).map_err(Failure::into_js)?;
         let return_to = match o.return_to {
             Some(r) => Some(r),
-            None => web_sys::window().and_then(|w| {
-                let l = w.location();
-                let mut here = l.pathname().ok()?;
-                here.push_str(&l.search().ok()?);
-                here.push_str(&l.hash().ok()?);
-                Some(here)
-            }),
+            None => here(),
         };
         let scopes = o.scopes.unwrap_or_default();
         login_args(return_to.as_deref(), &scopes).map_err(Failure::into_js)?;
@@ -90,12 +84,11 @@ impl Valv {
     /// Navigates this page to the broker's login (which redirects to the bank).
     pub fn login(&self, options: Option<Ts<LoginOptions>>) -> Result<(), JsValue> {
         let url = self.login_url(options)?;
-        if let Some(s) = session_storage() {
-            let _ = s.set_item(LOGIN_MARK, "1");
+        if navigate(&url, LOGIN_MARK)? {
+            Ok(())
+        } else {
+            Err(Failure::new(ErrorCode::InvalidArgument, "login() needs a browser window").into_js())
         }
-        let window =
-            web_sys::window().ok_or_else(|| Failure::new(ErrorCode::InvalidArgument, "login() needs a browser window").into_js())?;
-        window.location().assign(&url)
     }
 
     /// Ends the session at the broker (which revokes at the bank); fires `logout`.
