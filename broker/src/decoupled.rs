@@ -9,8 +9,9 @@
 
 use std::time::Instant;
 
-use serde::Deserialize;
-use serde_json::json;
+use valv_psd2::{
+    DecoupledAuthorizationCreated, DecoupledAuthorizationRequest, DecoupledAuthorizationStatus, DecoupledStatus, DecoupledTokenRequest,
+};
 
 use crate::config::{DecoupledConfig, DecoupledVersion};
 use crate::oauth::{decode_token_answer, read_limited, TokenError, Undecodable, MAX_TOKEN_RESPONSE};
@@ -44,24 +45,6 @@ pub(crate) enum Order {
 
 /// The shortest and longest wait between polls the broker passes on.
 const POLL_DELAY_MS: (u64, u64) = (500, 10_000);
-
-#[derive(Deserialize)]
-struct Started {
-    auth_req_id: String,
-}
-
-#[derive(Deserialize)]
-struct Status {
-    status: String,
-    #[serde(default)]
-    hint_code: Option<String>,
-    #[serde(default)]
-    qr_data: Option<String>,
-    #[serde(default)]
-    autostart_token: Option<String>,
-    #[serde(default)]
-    poll_delay: Option<u64>,
-}
 
 /// A hint code as the browser gets it: an identifier of at most 64 characters (v3's
 /// `UPPER_SNAKE` in v4's camelCase), anything else `unknown`.
@@ -107,10 +90,10 @@ async fn call(
     provider: &Provider,
     what: &'static str,
     url: url::Url,
-    body: Option<serde_json::Value>,
+    body: Option<&impl serde::Serialize>,
     psu_ip: Option<&str>,
 ) -> Result<(u16, Vec<u8>), TokenError> {
-    let mut req = match &body {
+    let mut req = match body {
         Some(b) => provider.http.post(url).json(b),
         None => provider.http.get(url),
     }
@@ -135,13 +118,18 @@ pub(crate) async fn start(
     psu_ip: Option<&str>,
 ) -> Result<String, TokenError> {
     let url = cfg.base.join("authorizations").map_err(|_| TokenError::Unavailable)?;
-    let body = json!({ "client_id": provider.config.client_id, "scope": scopes.join(" "), "start_mode": cfg.start_mode.as_str() });
-    let (status, bytes) = call(state, provider, "start", url, Some(body), psu_ip).await?;
+    let body = DecoupledAuthorizationRequest {
+        client_id: provider.config.client_id.clone(),
+        scope: scopes.join(" "),
+        start_mode: Some(cfg.start_mode.as_str().to_owned()),
+        ..DecoupledAuthorizationRequest::default()
+    };
+    let (status, bytes) = call(state, provider, "start", url, Some(&body), psu_ip).await?;
     if !(200..300).contains(&status) {
         tracing::warn!(provider = %provider.config.name, status, "the bank refused to start a BankID order");
         return Err(TokenError::OAuth("bankid_refused".to_owned()));
     }
-    match serde_json::from_slice::<Started>(&bytes) {
+    match serde_json::from_slice::<DecoupledAuthorizationCreated>(&bytes) {
         Ok(s) if printable(&s.auth_req_id, 256) => Ok(s.auth_req_id),
         _ => {
             tracing::warn!(provider = %provider.config.name, "the bank's answer to a BankID start has no usable id");
@@ -160,7 +148,7 @@ pub(crate) async fn status(
 ) -> Result<Order, TokenError> {
     let segment: String = url::form_urlencoded::byte_serialize(id.as_bytes()).collect();
     let url = cfg.base.join(&format!("authorizations/{segment}")).map_err(|_| TokenError::Unavailable)?;
-    let (code, bytes) = call(state, provider, "status", url, None, psu_ip).await?;
+    let (code, bytes) = call(state, provider, "status", url, None::<&()>, psu_ip).await?;
     if code == 404 {
         return Ok(Order::Failed { hint_code: "expiredTransaction".to_owned() });
     }
@@ -168,14 +156,14 @@ pub(crate) async fn status(
         tracing::warn!(provider = %provider.config.name, status = code, "the bank refused a BankID status call");
         return Err(TokenError::Unavailable);
     }
-    let Ok(s) = serde_json::from_slice::<Status>(&bytes) else {
+    let Ok(s) = serde_json::from_slice::<DecoupledAuthorizationStatus>(&bytes) else {
         tracing::warn!(provider = %provider.config.name, "the bank's BankID status is not a status");
         return Err(TokenError::Unavailable);
     };
     let hint = s.hint_code.as_deref().map(|h| hint_code(h, cfg.version));
-    Ok(match s.status.as_str() {
-        "COMPLETE" => Order::Complete,
-        "FAILED" => Order::Failed { hint_code: hint.unwrap_or_else(|| "unknown".to_owned()) },
+    Ok(match s.status {
+        DecoupledStatus::Complete => Order::Complete,
+        DecoupledStatus::Failed => Order::Failed { hint_code: hint.unwrap_or_else(|| "unknown".to_owned()) },
         _ => Order::Pending {
             hint_code: hint,
             qr_data: s.qr_data.filter(|q| printable(q, 512)),
@@ -195,13 +183,14 @@ pub(crate) async fn tokens(
 ) -> Result<TokenSet, TokenError> {
     let url = cfg.base.join("tokens").map_err(|_| TokenError::Unavailable)?;
     let c = &provider.config;
-    let body = json!({
-        "client_id": c.client_id,
-        "client_secret": c.client_secret.expose(),
-        "auth_req_id": id,
-        "redirect_uri": c.redirect_uri.as_str(),
-    });
-    let (status, bytes) = call(state, provider, "tokens", url, Some(body), None).await?;
+    let body = DecoupledTokenRequest {
+        client_id: c.client_id.clone(),
+        client_secret: c.client_secret.expose().to_owned(),
+        auth_req_id: Some(id.to_owned()),
+        redirect_uri: Some(c.redirect_uri.as_str().to_owned()),
+        ..DecoupledTokenRequest::default()
+    };
+    let (status, bytes) = call(state, provider, "tokens", url, Some(&body), None).await?;
     decode_token_answer(status, &bytes, scopes, None, now()).map_err(|why| {
         match &why {
             Undecodable::Refused { status, .. } => {

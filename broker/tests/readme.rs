@@ -58,3 +58,29 @@ fn the_readme_configuration_example_loads() {
     assert_eq!(prod.client_secret.expose(), "prod-secret-from-file");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// The README's table of error codes lists exactly the wire contract's broker codes, each
+/// with its status (`valv-wire` is where they are defined).
+#[test]
+fn the_readme_error_table_is_the_wire_contract() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let table = &readme[readme.find("| code | status | when |").expect("the error table")..];
+    let rows: Vec<(String, u16)> = table
+        .lines()
+        .skip(2)
+        .take_while(|l| l.starts_with('|'))
+        .map(|l| {
+            let cells: Vec<&str> = l.split('|').map(str::trim).collect();
+            (cells[1].trim_matches('`').to_owned(), cells[2].parse().unwrap_or_else(|_| panic!("status of {l}")))
+        })
+        .collect();
+    let mut listed: Vec<&str> = rows.iter().map(|(c, _)| c.as_str()).collect();
+    listed.sort_unstable();
+    let mut wire: Vec<&str> = valv_wire::Code::BROKER.iter().map(|c| c.as_str()).collect();
+    wire.sort_unstable();
+    assert_eq!(listed, wire, "the README's codes are the broker's wire codes");
+    for (code, status) in &rows {
+        let c = valv_wire::Code::from_broker(code).unwrap();
+        assert_eq!(c.status(), Some(*status), "{code}'s status in the README");
+    }
+}

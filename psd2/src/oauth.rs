@@ -1,13 +1,15 @@
-//! OAuth 2.0 token bodies (redirect flow, RFC 6749) and SEB's decoupled auth v3 flow.
+//! OAuth 2.0 token bodies (redirect flow, RFC 6749) and SEB's decoupled authorization (v3
+//! and v4, Mobile BankID): the bodies the broker sends and reads and the sandbox reads and
+//! sends.
 //!
 //! Types holding secrets or tokens print `[redacted]` for them in `Debug`.
 //!
-//! Decoupled flow:
-//! 1. `POST /auth/v3/authorizations` [`DecoupledAuthorizationRequest`] → 201
+//! Decoupled flow (`/auth/v3/…` or `/auth/v4/…`):
+//! 1. `POST /auth/v4/authorizations` [`DecoupledAuthorizationRequest`] → 201
 //!    [`DecoupledAuthorizationCreated`]
-//! 2. `GET /auth/v3/authorizations/{id}` → [`DecoupledAuthorizationStatus`]
+//! 2. `GET /auth/v4/authorizations/{id}` → [`DecoupledAuthorizationStatus`]
 //! 3. (sandbox) `POST /open/sb/auth/mock/v1/login` [`MockLoginRequest`] → 204
-//! 4. `POST /auth/v3/tokens` [`DecoupledTokenRequest`] → 201 [`TokenResponse`]
+//! 4. `POST /auth/v4/tokens` [`DecoupledTokenRequest`] → 201 [`TokenResponse`]
 
 use std::fmt;
 
@@ -141,13 +143,15 @@ impl fmt::Debug for TokenRequest {
     }
 }
 
-/// Body of `POST /auth/v3/authorizations`: `{"client_id", "lang": "en", "scope",
+/// Body of `POST /auth/v3/authorizations` (and v4): `{"client_id", "lang": "en", "scope",
 /// "start_mode": "ast"|"qr", "login_hint"?}`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct DecoupledAuthorizationRequest {
-    /// The client.
+    /// The client (empty when the body has none: the bank answers that itself).
+    #[serde(default)]
     pub client_id: String,
-    /// Space-separated scopes.
+    /// Space-separated scopes (empty when the body has none).
+    #[serde(default)]
     pub scope: String,
     /// Language of user texts, e.g. `en`, `sv`.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -163,7 +167,7 @@ pub struct DecoupledAuthorizationRequest {
     pub extra: Map<String, Value>,
 }
 
-/// 201 response of `POST /auth/v3/authorizations`: `{"auth_req_id": "…"}`.
+/// 201 response of `POST /auth/v3/authorizations` (and v4): `{"auth_req_id": "…"}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DecoupledAuthorizationCreated {
     /// Id to poll and to exchange for tokens.
@@ -187,7 +191,7 @@ open_enum! {
     }
 }
 
-/// `GET /auth/v3/authorizations/{id}` → `{"status": "PENDING", "hint_code":
+/// `GET /auth/v3/authorizations/{id}` (and v4) → `{"status": "PENDING", "hint_code":
 /// "OUTSTANDING_TRANSACTION", "autostart_token": "…", "poll_delay": 500}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DecoupledAuthorizationStatus {
@@ -199,9 +203,15 @@ pub struct DecoupledAuthorizationStatus {
     /// Token to start the BankID app with (`bankid:///?autostarttoken=…`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub autostart_token: Option<String>,
-    /// Data for a BankID QR code.
+    /// Data for a BankID QR code (v3, as SEB's collections name it).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub qr_token: Option<String>,
+    /// v4 with start mode `qr`: BankID's animated QR data of this second,
+    /// `bankid.<qrStartToken>.<seconds>.<HMAC-SHA256 of the seconds under qrStartSecret, hex>`.
+    /// (SEB documents only that v4 "returns a qr code string"; the member name and BankID's
+    /// animated form are the assumption the broker and the sandbox share.)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub qr_data: Option<String>,
     /// Milliseconds to wait before polling again.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub poll_delay: Option<u64>,
@@ -220,11 +230,11 @@ impl DecoupledAuthorizationCreated {
 impl DecoupledAuthorizationStatus {
     /// A status with only `status` set.
     pub fn new(status: DecoupledStatus) -> Self {
-        Self { status, hint_code: None, autostart_token: None, qr_token: None, poll_delay: None, extra: Map::new() }
+        Self { status, hint_code: None, autostart_token: None, qr_token: None, qr_data: None, poll_delay: None, extra: Map::new() }
     }
 }
 
-/// Body of `POST /auth/v3/tokens`: `{client_id, client_secret, auth_req_id, redirect_uri}`,
+/// Body of `POST /auth/v3/tokens` (and v4): `{client_id, client_secret, auth_req_id, redirect_uri}`,
 /// or with `refresh_token` instead of `auth_req_id`.
 #[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct DecoupledTokenRequest {

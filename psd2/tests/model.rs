@@ -437,6 +437,16 @@ fn constructors_produce_seb_shapes() {
         serde_json::to_value(&s).expect("serialises"),
         json!({"status": "PENDING", "hint_code": "OUTSTANDING_TRANSACTION", "poll_delay": 500})
     );
+    // v4 with start mode `qr`: BankID's animated QR data, as the sandbox sends it and the
+    // broker reads it.
+    let v4: valv_psd2::DecoupledAuthorizationStatus = serde_json::from_value(
+        json!({"status": "PENDING", "hint_code": "outstandingTransaction", "qr_data": "bankid.t.0.ab", "autostart_token": "a", "poll_delay": 1000}),
+    )
+    .expect("parses");
+    assert_eq!(v4.qr_data.as_deref(), Some("bankid.t.0.ab"));
+    assert!(v4.extra.is_empty(), "every v4 member is modelled");
+    let start: valv_psd2::DecoupledAuthorizationRequest = serde_json::from_value(json!({"start_mode": "qr"})).expect("parses");
+    assert_eq!((start.client_id.as_str(), start.scope.as_str()), ("", ""), "a missing client or scope is the bank's to answer");
     assert_eq!(serde_json::to_value(valv_psd2::FundsConfirmationResponse::new(true)).expect("serialises"), json!({"fundsAvailable": true}));
     assert_eq!(
         serde_json::to_value(valv_psd2::PaymentCancellationResponse::new(TransactionStatus::Canc)).expect("serialises"),

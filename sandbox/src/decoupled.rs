@@ -10,7 +10,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
-use serde_json::json;
+use valv_psd2::{
+    DecoupledAuthorizationCreated, DecoupledAuthorizationRequest, DecoupledAuthorizationStatus, DecoupledStatus, DecoupledTokenRequest,
+    MockLoginRequest,
+};
 
 use crate::auth::test_person;
 use crate::error::AuthV3Error;
@@ -66,22 +69,8 @@ fn json_body<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, Response> {
     serde_json::from_slice(body).map_err(|_| bad(StatusCode::BAD_REQUEST, "The request body is not valid JSON for this operation"))
 }
 
-#[derive(Deserialize)]
-struct StartBody {
-    client_id: String,
-    scope: String,
-    #[serde(default)]
-    #[allow(dead_code)]
-    lang: Option<String>,
-    #[serde(default)]
-    start_mode: Option<String>,
-    #[serde(default)]
-    #[allow(dead_code)]
-    login_hint: Option<String>,
-}
-
 async fn start(State(st): State<SandboxState>, body: Bytes) -> Response {
-    let b: StartBody = match json_body(&body) {
+    let b: DecoupledAuthorizationRequest = match json_body(&body) {
         Ok(b) => b,
         Err(r) => return r,
     };
@@ -115,7 +104,7 @@ async fn start(State(st): State<SandboxState>, body: Bytes) -> Response {
         },
     );
     drop(map);
-    (StatusCode::CREATED, Json(json!({ "auth_req_id": id }))).into_response()
+    (StatusCode::CREATED, Json(DecoupledAuthorizationCreated::new(id))).into_response()
 }
 
 async fn status(State(st): State<SandboxState>, Path(id): Path<String>) -> Response {
@@ -123,13 +112,22 @@ async fn status(State(st): State<SandboxState>, Path(id): Path<String>) -> Respo
         return AuthV3Error::new(StatusCode::NOT_FOUND, "Not Found", "Unknown auth_req_id").into_response();
     };
     let body = if let Some(code) = &a.failed {
-        json!({ "status": "FAILED", "hint_code": v3_hint_code(code), "poll_delay": 500 })
+        DecoupledAuthorizationStatus { hint_code: Some(v3_hint_code(code)), ..status_of(DecoupledStatus::Failed) }
     } else if a.person.is_some() {
-        json!({ "status": "COMPLETE", "poll_delay": 500 })
+        status_of(DecoupledStatus::Complete)
     } else {
-        json!({ "status": "PENDING", "hint_code": "OUTSTANDING_TRANSACTION", "autostart_token": a.autostart_token, "poll_delay": 500 })
+        DecoupledAuthorizationStatus {
+            hint_code: Some("OUTSTANDING_TRANSACTION".to_owned()),
+            autostart_token: Some(a.autostart_token),
+            ..status_of(DecoupledStatus::Pending)
+        }
     };
     (StatusCode::OK, Json(body)).into_response()
+}
+
+/// A v3 status with `status` and v3's poll delay.
+fn status_of(status: DecoupledStatus) -> DecoupledAuthorizationStatus {
+    DecoupledAuthorizationStatus { poll_delay: Some(500), ..DecoupledAuthorizationStatus::new(status) }
 }
 
 /// v3's form of a hint code: `userCancel` → `USER_CANCEL`.
@@ -144,14 +142,8 @@ fn v3_hint_code(code: &str) -> String {
     out
 }
 
-#[derive(Deserialize)]
-struct LoginBody {
-    personal_identity_number: String,
-    start_token: String,
-}
-
 async fn mock_login(State(st): State<SandboxState>, body: Bytes) -> Response {
-    let b: LoginBody = match json_body(&body) {
+    let b: MockLoginRequest = match json_body(&body) {
         Ok(b) => b,
         Err(r) => return r,
     };
@@ -169,20 +161,8 @@ async fn mock_login(State(st): State<SandboxState>, body: Bytes) -> Response {
     StatusCode::NO_CONTENT.into_response()
 }
 
-#[derive(Deserialize)]
-struct TokensBody {
-    client_id: String,
-    client_secret: String,
-    #[serde(default)]
-    auth_req_id: Option<String>,
-    #[serde(default)]
-    refresh_token: Option<String>,
-    #[serde(default)]
-    redirect_uri: Option<String>,
-}
-
 async fn tokens(State(st): State<SandboxState>, body: Bytes) -> Response {
-    let b: TokensBody = match json_body(&body) {
+    let b: DecoupledTokenRequest = match json_body(&body) {
         Ok(b) => b,
         Err(r) => return r,
     };

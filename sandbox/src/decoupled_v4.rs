@@ -26,9 +26,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use hmac::{Hmac, Mac};
-use serde::Deserialize;
 use serde_json::json;
 use sha2::Sha256;
+use valv_psd2::{
+    DecoupledAuthorizationCreated, DecoupledAuthorizationRequest, DecoupledAuthorizationStatus, DecoupledStatus, DecoupledTokenRequest,
+};
 
 use crate::decoupled::{DecoupledAuth, AUTH_LIFETIME};
 use crate::oauth::{parse_scopes, secrets_match, token_response};
@@ -72,35 +74,22 @@ fn psu_ip(headers: &HeaderMap, instance: &str) -> Result<(), Response> {
     }
 }
 
-#[derive(Deserialize)]
-struct StartBody {
-    client_id: Option<String>,
-    scope: Option<String>,
-    start_mode: Option<String>,
-    #[serde(default)]
-    #[allow(dead_code)]
-    lang: Option<String>,
-    #[serde(default)]
-    #[allow(dead_code)]
-    login_hint: Option<String>,
-}
-
 async fn start(State(st): State<SandboxState>, headers: HeaderMap, body: Bytes) -> Response {
     const AT: &str = "/auth/v4/authorizations";
     if let Err(r) = psu_ip(&headers, AT) {
         return r;
     }
-    let Ok(b) = serde_json::from_slice::<StartBody>(&body) else {
+    let Ok(b) = serde_json::from_slice::<DecoupledAuthorizationRequest>(&body) else {
         return problem(StatusCode::BAD_REQUEST, "invalid-request", "The request body is not valid JSON for this operation", AT);
     };
-    let Some(client) = b.client_id.filter(|c| st.config().client(c).is_some()) else {
+    let Some(client) = Some(b.client_id).filter(|c| st.config().client(c).is_some()) else {
         return problem(StatusCode::BAD_REQUEST, "invalid-client", "client_id is missing or unknown", AT);
     };
     let mode = match b.start_mode.as_deref() {
         Some(m @ ("ast" | "qr")) => m.to_owned(),
         _ => return problem(StatusCode::BAD_REQUEST, "invalid-start-mode", "start_mode is required: ast or qr", AT),
     };
-    let Ok(scopes) = parse_scopes(b.scope.as_deref().unwrap_or_default()) else {
+    let Ok(scopes) = parse_scopes(&b.scope) else {
         return problem(StatusCode::BAD_REQUEST, "invalid-scope", "scope is missing or unknown", AT);
     };
     let id = uuid::Uuid::new_v4().to_string();
@@ -123,7 +112,12 @@ async fn start(State(st): State<SandboxState>, headers: HeaderMap, body: Bytes) 
         },
     );
     drop(map);
-    (StatusCode::CREATED, Json(json!({ "auth_req_id": id }))).into_response()
+    (StatusCode::CREATED, Json(DecoupledAuthorizationCreated::new(id))).into_response()
+}
+
+/// A v4 status with `status` and v4's poll delay.
+fn status_of(status: DecoupledStatus) -> DecoupledAuthorizationStatus {
+    DecoupledAuthorizationStatus { poll_delay: Some(1000), ..DecoupledAuthorizationStatus::new(status) }
 }
 
 /// BankID's animated QR data for an order `elapsed` into its life.
@@ -147,45 +141,30 @@ async fn status(State(st): State<SandboxState>, headers: HeaderMap, Path(id): Pa
     if a.is_waiting() && a.created.elapsed() > ORDER_TIMEOUT {
         a.failed = Some("expiredTransaction".to_owned());
     }
+    let with_hint = |status, hint: &str| DecoupledAuthorizationStatus { hint_code: Some(hint.to_owned()), ..status_of(status) };
     let body = if let Some(code) = &a.failed {
-        json!({ "status": "FAILED", "hint_code": code, "poll_delay": 1000 })
+        with_hint(DecoupledStatus::Failed, code)
     } else if a.person.is_some() {
         a.polls_after_login += 1;
         if a.polls_after_login == 1 {
-            json!({ "status": "PENDING", "hint_code": "userSign", "poll_delay": 1000 })
+            with_hint(DecoupledStatus::Pending, "userSign")
         } else {
-            json!({ "status": "COMPLETE", "poll_delay": 1000 })
+            status_of(DecoupledStatus::Complete)
         }
     } else {
-        let mut v = json!({
-            "status": "PENDING",
-            "hint_code": "outstandingTransaction",
-            "autostart_token": a.autostart_token,
-            "poll_delay": 1000,
-        });
-        if let Some((token, secret)) = &a.qr {
-            v["qr_data"] = json!(qr_data(token, secret, a.created.elapsed()));
+        DecoupledAuthorizationStatus {
+            autostart_token: Some(a.autostart_token.clone()),
+            qr_data: a.qr.as_ref().map(|(token, secret)| qr_data(token, secret, a.created.elapsed())),
+            ..with_hint(DecoupledStatus::Pending, "outstandingTransaction")
         }
-        v
     };
     drop(map);
     (StatusCode::OK, Json(body)).into_response()
 }
 
-#[derive(Deserialize)]
-struct TokensBody {
-    client_id: String,
-    client_secret: String,
-    #[serde(default)]
-    auth_req_id: Option<String>,
-    #[serde(default)]
-    refresh_token: Option<String>,
-    redirect_uri: Option<String>,
-}
-
 async fn tokens(State(st): State<SandboxState>, body: Bytes) -> Response {
     const AT: &str = "/auth/v4/tokens";
-    let Ok(b) = serde_json::from_slice::<TokensBody>(&body) else {
+    let Ok(b) = serde_json::from_slice::<DecoupledTokenRequest>(&body) else {
         return problem(StatusCode::BAD_REQUEST, "invalid-request", "The request body is not valid JSON for this operation", AT);
     };
     let kind = if b.refresh_token.is_some() { "decoupled_refresh_token" } else { "decoupled_auth_req_id" };

@@ -148,10 +148,7 @@ async fn initiate(
     let product = product(&product_id)?;
     let payment: PaymentInitiation =
         serde_json::from_slice(&body).map_err(|e| Problem::format(format!("The payment body is not valid: {e}")))?;
-    if let Err(errors) = payment.validate(&product) {
-        let detail = errors.iter().map(|e| format!("{}: {}", e.path, e.message)).collect::<Vec<_>>().join("; ");
-        return Err(Problem::format(detail));
-    }
+    payment.validate(&product).map_err(invalid)?;
     if service == "periodic-payments" && (payment.start_date.is_none() || payment.frequency.is_none()) {
         return Err(Problem::format("A periodic payment needs startDate and frequency"));
     }
@@ -556,6 +553,11 @@ async fn basket_auth(
 
 // ------------------------------------------------------------------ funds confirmation
 
+/// A body that breaks valv-psd2's rules: 400 `FORMAT_ERROR` naming every problem.
+fn invalid(errors: Vec<valv_psd2::FieldError>) -> Problem {
+    Problem::format(errors.iter().map(|e| format!("{}: {}", e.path, e.message)).collect::<Vec<_>>().join("; "))
+}
+
 async fn funds(State(st): State<SandboxState>, psu: Psu, headers: HeaderMap, body: Bytes) -> Result<Response, Problem> {
     if psu.require("psd2_payments").is_err() {
         psu.require("psd2_accounts")?;
@@ -563,9 +565,8 @@ async fn funds(State(st): State<SandboxState>, psu: Psu, headers: HeaderMap, bod
     let rid = request_id(&headers)?;
     let req: FundsConfirmationRequest =
         serde_json::from_slice(&body).map_err(|e| Problem::format(format!("The funds confirmation body is not valid: {e}")))?;
-    if req.instructed_amount.is_negative() {
-        return Err(Problem::format("instructedAmount.amount must not be negative"));
-    }
+    // The same rules as the broker's client checks before sending (valv-psd2's).
+    req.validate().map_err(invalid)?;
     let ore = req.instructed_amount.amount.to_minor_units(2).map_err(|e| Problem::format(format!("instructedAmount.amount: {e}")))?;
     let bank = st.bank().state();
     let number = req.account.iban.as_deref().or(req.account.bban.as_deref()).unwrap_or_default();

@@ -380,6 +380,26 @@ async fn funds_confirmation_and_reset() {
         )
         .await;
     assert_eq!((s, v["code"].as_str()), (StatusCode::BAD_REQUEST, Some("RESOURCE_UNKNOWN")));
+    // valv-psd2's rules, the ones the client checks before sending: every problem named.
+    for (body, needle) in [
+        (
+            json!({"account": {"iban": "SE3750000000054400047881"}, "instructedAmount": {"amount": "0", "currency": "SEK"}}),
+            "greater than zero",
+        ),
+        (
+            json!({"account": {"iban": "SE3750000000054400047881"}, "instructedAmount": {"amount": "-1.00", "currency": "SEK"}}),
+            "greater than zero",
+        ),
+        (
+            json!({"account": {"iban": "SE3750000000054400047881"}, "instructedAmount": {"amount": "1.00", "currency": "kronor"}}),
+            "ISO 4217",
+        ),
+        (json!({"account": {}, "instructedAmount": {"amount": "1.00", "currency": "SEK"}}), "iban or bban is required"),
+    ] {
+        let (s, v) = p.post("/cof/v7/identified2/funds-confirmations", body.clone()).await;
+        assert_eq!((s, v["code"].as_str()), (StatusCode::BAD_REQUEST, Some("FORMAT_ERROR")), "{body}: {v}");
+        assert!(v["detail"].as_str().unwrap_or_default().contains(needle), "{body}: {v}");
+    }
 
     let (_, v) = p.post(&format!("/payments/{CT}"), transfer("5.00")).await;
     let id = v["paymentId"].as_str().unwrap().to_owned();

@@ -128,7 +128,7 @@ fn dropped_response_header(name: &str) -> bool {
             | "www-authenticate"
             | "strict-transport-security"
             | "alt-svc"
-            | "x-request-id"
+            | valv_wire::header::REQUEST_ID
     ) || name.starts_with("access-control-")
 }
 

@@ -36,7 +36,7 @@ use crate::session::resolve::{self, Resolution};
 use crate::session::retire::Retire;
 use crate::session::{now, store_failure};
 use crate::state::AppState;
-use valv_wire::SessionInfo;
+use valv_wire::{Code, SessionInfo};
 
 /// The query parameter added to `returnTo` when a login failed.
 pub const ERROR_PARAM: &str = "valvError";
@@ -245,8 +245,8 @@ pub async fn callback(State(state): State<AppState>, uri: Uri, headers: HeaderMa
             let code = match &e {
                 TokenError::InvalidGrant => "invalid_grant",
                 TokenError::OAuth(c) => safe_error_code(c),
-                TokenError::Timeout => "upstream_timeout",
-                TokenError::Unavailable => "upstream_unavailable",
+                TokenError::Timeout => Code::UpstreamTimeout.as_str(),
+                TokenError::Unavailable => Code::UpstreamUnavailable.as_str(),
             };
             tracing::warn!(provider = %p.provider, error = code, "code exchange failed");
             return Ok(back_with(code, login_cookie));
