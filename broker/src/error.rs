@@ -145,9 +145,9 @@ impl std::error::Error for ApiError {}
 /// Response extension marking a broker error; the context middleware renders its body.
 #[derive(Debug, Clone)]
 pub struct ErrorInfo {
-    /// The code.
+    /// Which error: its wire code and HTTP status.
     pub code: ErrorCode,
-    /// The message.
+    /// The body's `message`: fixed text, never a cause.
     pub message: String,
 }
 

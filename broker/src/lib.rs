@@ -2,25 +2,25 @@
 //!
 //! A browser gets only a session cookie; the broker exchanges codes, keeps the tokens sealed
 //! in its store ([`store`], [`vault`]) and proxies API calls with the token injected and
-//! refreshed ([`routes`], [`session`]); [`startup`] builds and serves it.
+//! refreshed (`routes`, [`session`]); [`startup`] builds and serves it.
 
 pub mod config;
-pub mod context;
+pub(crate) mod context;
 pub(crate) mod decoupled;
-pub mod error;
+pub(crate) mod error;
 pub mod logging;
-pub mod metrics;
-pub mod mtls;
+pub(crate) mod metrics;
+pub(crate) mod mtls;
 pub mod oauth;
 pub mod policy;
-pub mod routes;
+pub(crate) mod routes;
 pub mod secret;
 pub mod session;
 pub mod startup;
 pub mod state;
 pub mod store;
 pub mod tls;
-pub mod upstream;
+pub(crate) mod upstream;
 pub mod vault;
 
 /// Builds the broker from `config` and serves it on `listener` until `shutdown` resolves,

@@ -36,19 +36,20 @@ impl Drop for Redis {
 
 impl Redis {
     async fn start() -> Redis {
-        let bin = std::env::var("VALV_REDIS_SERVER").unwrap_or_else(|_| "redis-server".into());
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let bin = valv_testkit::redis::server();
+        let port = valv_testkit::process::free_port().unwrap();
         let dir = std::env::temp_dir().join(format!("valv-lock-redis-{}", uuid::Uuid::new_v4()));
         std::fs::create_dir_all(&dir).unwrap();
-        let child = std::process::Command::new(&bin)
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
-            .arg("--dir")
-            .arg(&dir)
+        let child = valv_testkit::redis::command(&bin, port, &dir)
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()
             .unwrap_or_else(|e| {
-                panic!("redis-server ({bin}) is required for the Redis store tests: {e}. Install it with `apt-get install redis-server` or set VALV_REDIS_SERVER")
+                panic!(
+                    "redis-server ({}) is required for the Redis store tests: {e}: {}",
+                    bin.to_string_lossy(),
+                    valv_testkit::redis::MISSING
+                )
             });
         let redis = Redis { url: format!("redis://127.0.0.1:{port}"), port, dir, child };
         // Readiness: bounded wait until it answers PING.

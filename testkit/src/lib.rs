@@ -1,38 +1,45 @@
 //! What Valv's test suites, benches and `cargo xtask` share: the one configuration file they
 //! run the `valv-broker` binary with — provider `seb` at a sandbox bank (or any bank shaped
 //! like SEB's), a session key from a file, the client secret from an environment variable —
-//! the cookie jar of the clients that drive it by hand, and the child processes they start
-//! ([`process`]).
+//! the sandbox's, the cookie jar of every client that drives it by hand, and the child
+//! processes they start ([`process`], [`redis`]).
 
 pub mod process;
+pub mod redis;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::ops::{Deref, DerefMut};
 use std::path::Path;
 
-/// The cookies a client keeps, by name, as a browser would for one site, over plain HTTP on
-/// loopback (where a browser would not send the broker's `Secure` cookies, so they are kept
-/// by hand). A cookie with an empty value or `Max-Age=0` is removed.
+/// The cookies a client keeps for one site, by name, as a browser would — over plain HTTP on
+/// loopback too, which browsers treat as a secure origin (so the broker's `Secure` cookies
+/// are kept). `Set-Cookie` lines are parsed by the `cookie` crate; a cookie with an empty
+/// value, a `Max-Age` of zero or less or an `Expires` in the past is removed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CookieJar(pub BTreeMap<String, String>);
 
 impl CookieJar {
-    /// Applies one `Set-Cookie` line.
-    pub fn take(&mut self, set_cookie: &str) {
-        let pair = set_cookie.split(';').next().unwrap_or("");
-        let Some((name, value)) = pair.split_once('=') else { return };
-        let (name, value) = (name.trim(), value.trim());
-        let removed = value.is_empty()
-            || set_cookie
-                .split(';')
-                .skip(1)
-                .any(|a| a.trim().split_once('=').is_some_and(|(k, v)| k.trim().eq_ignore_ascii_case("max-age") && v.trim() == "0"));
-        if removed {
-            self.0.remove(name);
-        } else {
-            self.0.insert(name.to_owned(), value.to_owned());
+    /// Applies one `Set-Cookie` line from a secure origin (`https`, or loopback).
+    pub fn take(&mut self, set_cookie: &str) -> Result<(), String> {
+        self.take_from(set_cookie, true)
+    }
+
+    /// Applies one `Set-Cookie` line from an origin that is secure or not: a `Secure` cookie
+    /// from an insecure origin is ignored, as a browser ignores it.
+    pub fn take_from(&mut self, set_cookie: &str, secure_origin: bool) -> Result<(), String> {
+        let c = cookie::Cookie::parse(set_cookie).map_err(|e| format!("bad Set-Cookie {set_cookie:?}: {e}"))?;
+        if c.secure() == Some(true) && !secure_origin {
+            return Ok(());
         }
+        let expired = c.max_age().is_some_and(|age| age.is_zero() || age.is_negative())
+            || c.expires_datetime().is_some_and(|t| t <= cookie::time::OffsetDateTime::now_utc());
+        if expired || c.value().is_empty() {
+            self.0.remove(c.name());
+        } else {
+            self.0.insert(c.name().to_owned(), c.value().to_owned());
+        }
+        Ok(())
     }
 
     /// The `Cookie` header to send; `None` when the jar is empty.
@@ -52,6 +59,13 @@ impl DerefMut for CookieJar {
     fn deref_mut(&mut self) -> &mut Self::Target {
         &mut self.0
     }
+}
+
+/// The sandbox bank's configuration file: one client, `client_id` with `secret`, registered
+/// with `redirect_uri` (the broker's `/auth/callback`); test controls are switched on by the
+/// sandbox's `--controls` flag.
+pub fn sandbox_toml(client_id: &str, secret: &str, redirect_uri: &str) -> String {
+    format!("[[clients]]\nid = \"{client_id}\"\nsecret = \"{secret}\"\nredirect_uri = \"{redirect_uri}\"\n")
 }
 
 /// What differs between the brokers the tests, benches and xtask start.
@@ -191,16 +205,22 @@ mod tests {
     fn the_jar_keeps_sets_replaces_and_removes_like_a_browser() {
         let mut jar = CookieJar::default();
         assert_eq!(jar.header(), None);
-        jar.take("__Host-valv=abc; HttpOnly; SameSite=Lax; Secure; Path=/; Max-Age=1800");
-        jar.take("__Host-valv-login=sealed; Max-Age=600");
+        jar.take("__Host-valv=abc; HttpOnly; SameSite=Lax; Secure; Path=/; Max-Age=1800").unwrap();
+        jar.take("__Host-valv-login=sealed; Max-Age=600").unwrap();
         assert_eq!(jar.header().as_deref(), Some("__Host-valv=abc; __Host-valv-login=sealed"));
-        jar.take("__Host-valv=def; Max-Age=1800");
-        jar.take("__Host-valv-login=; Max-Age=0");
+        jar.take("__Host-valv=def; Max-Age=1800").unwrap();
+        jar.take("__Host-valv-login=; Max-Age=0").unwrap();
         assert_eq!(jar.header().as_deref(), Some("__Host-valv=def"));
-        jar.take("__Host-valv=gone; max-age=0");
+        jar.take("__Host-valv=gone; max-age=0").unwrap();
         assert!(jar.is_empty());
-        jar.take("no pair at all");
-        assert!(jar.is_empty());
+        jar.take("old=1; Expires=Thu, 01 Jan 1970 00:00:00 GMT").unwrap();
+        jar.take("negative=1; Max-Age=-5").unwrap();
+        assert!(jar.is_empty(), "expired cookies are not kept");
+        assert!(jar.take("no pair at all").is_err());
+        // A Secure cookie from an insecure origin is ignored; a plain one is kept.
+        jar.take_from("__Host-valv=x; Secure; Path=/", false).unwrap();
+        jar.take_from("plain=y; Path=/", false).unwrap();
+        assert_eq!(jar.header().as_deref(), Some("plain=y"));
     }
 
     #[test]

@@ -1,7 +1,8 @@
-//! A "browser" made of reqwest: redirects off, cookies kept by hand per host (as browsers
-//! do: ports do not isolate cookies), `Secure` cookies sent over plain http to loopback
-//! hosts (Chromium treats `127.0.0.1` and `localhost` as secure contexts; reqwest's cookie
-//! store would drop them), and every response recorded for secret scanning.
+//! A "browser" made of reqwest: redirects off, cookies kept per host in testkit's
+//! `CookieJar` (as browsers do: ports do not isolate cookies), `Secure` cookies sent over
+//! plain http to loopback hosts (Chromium treats `127.0.0.1` and `localhost` as secure
+//! contexts; reqwest's cookie store would drop them), and every response recorded for secret
+//! scanning.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -12,6 +13,7 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use reqwest::Method;
 use serde_json::Value;
 use url::Url;
+use valv_testkit::CookieJar;
 
 /// One response as the client saw it.
 #[derive(Debug, Clone)]
@@ -77,7 +79,7 @@ pub struct LoginTrace {
 #[derive(Debug, Clone)]
 pub struct Agent {
     http: reqwest::Client,
-    jar: Arc<Mutex<BTreeMap<String, BTreeMap<String, String>>>>,
+    jar: Arc<Mutex<BTreeMap<String, CookieJar>>>,
     set_cookies: Arc<Mutex<Vec<String>>>,
     seen: Arc<Mutex<Vec<Reply>>>,
 }
@@ -124,10 +126,8 @@ impl Agent {
         let url = Url::parse(url).with_context(|| format!("bad URL {url}"))?;
         let host = url.host_str().unwrap_or_default().to_owned();
         let mut req = self.http.request(method.clone(), url.clone());
-        let cookies = lock(&self.jar).get(&host).cloned().unwrap_or_default();
-        if !cookies.is_empty() {
-            let header: Vec<String> = cookies.iter().map(|(k, v)| format!("{k}={v}")).collect();
-            req = req.header("cookie", header.join("; "));
+        if let Some(header) = lock(&self.jar).get(&host).and_then(CookieJar::header) {
+            req = req.header("cookie", header);
         }
         let mut map = HeaderMap::new();
         for (name, value) in headers {
@@ -151,22 +151,12 @@ impl Agent {
     }
 
     fn store_cookies(&self, host: &str, reply: &Reply) -> Result<()> {
+        // A browser ignores Secure cookies from an insecure origin (loopback counts as secure).
+        let secure_origin = is_loopback_host(host) || reply.url.scheme() == "https";
         for value in reply.headers.get_all("set-cookie") {
             let text = value.to_str().context("non-ASCII Set-Cookie")?.to_owned();
             lock(&self.set_cookies).push(text.clone());
-            let cookie = cookie::Cookie::parse(text.clone()).with_context(|| format!("bad Set-Cookie {text:?}"))?;
-            if cookie.secure() == Some(true) && !is_loopback_host(host) && reply.url.scheme() != "https" {
-                continue; // a browser ignores Secure cookies from insecure origins
-            }
-            let expired = cookie.max_age().is_some_and(|age| age.is_zero() || age.is_negative())
-                || cookie.expires_datetime().is_some_and(|t| t <= time_now());
-            let mut jar = lock(&self.jar);
-            let entry = jar.entry(host.to_owned()).or_default();
-            if expired || cookie.value().is_empty() {
-                entry.remove(cookie.name());
-            } else {
-                entry.insert(cookie.name().to_owned(), cookie.value().to_owned());
-            }
+            lock(&self.jar).entry(host.to_owned()).or_default().take_from(&text, secure_origin).map_err(anyhow::Error::msg)?;
         }
         Ok(())
     }
@@ -284,10 +274,6 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 fn is_loopback_host(host: &str) -> bool {
     host == "localhost" || host == "127.0.0.1" || host == "[::1]" || host.ends_with(".localhost")
-}
-
-fn time_now() -> cookie::time::OffsetDateTime {
-    cookie::time::OffsetDateTime::now_utc()
 }
 
 /// The `value` of `<input … name="NAME" … value="…">`.

@@ -3,7 +3,6 @@
 
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::net::TcpStream;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context as _, Result};
@@ -33,10 +32,8 @@ impl RedisServer {
     }
 
     fn spawn(port: u16, dir: &std::path::Path) -> Result<Process> {
-        let bin = tool("VALV_REDIS_SERVER", &["redis-server"], "install Redis (`apt-get install redis-server`) or set VALV_REDIS_SERVER")?;
-        let mut cmd = Command::new(bin);
-        cmd.args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]).arg("--dir").arg(dir);
-        crate::process::start("redis", cmd, "Ready to accept connections")
+        let bin = tool("VALV_REDIS_SERVER", &["redis-server"], valv_testkit::redis::MISSING)?;
+        crate::process::start("redis", valv_testkit::redis::command(bin, port, dir), valv_testkit::redis::READY)
     }
 
     /// Stops the server the way an operator restarting it would (`SHUTDOWN SAVE`: the data

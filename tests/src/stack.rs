@@ -82,12 +82,7 @@ impl StackBuilder {
         let broker_origin = format!("http://127.0.0.1:{}", ports[0]);
         let callback_url = format!("{broker_origin}/auth/callback");
         let sandbox_config = dir.path().join("sandbox.toml");
-        std::fs::write(
-            &sandbox_config,
-            format!(
-                "controls = true\n[[clients]]\nid = \"{CLIENT_ID}\"\nsecret = \"{client_secret}\"\nredirect_uri = \"{callback_url}\"\n"
-            ),
-        )?;
+        std::fs::write(&sandbox_config, valv_testkit::sandbox_toml(CLIENT_ID, &client_secret, &callback_url))?;
         let mut cmd = Command::new(&sandbox_bin);
         cmd.args(["--addr", "127.0.0.1:0", "--controls", "--config"]).arg(&sandbox_config);
         cmd.env("RUST_LOG", "info");

@@ -111,18 +111,14 @@ pub fn start(tools: &BenchTools, bins: &crate::stack::Bins, opts: &Options) -> R
 
     step("Redis");
     let redis_port = free_port()?;
-    let mut cmd = Command::new(&tools.redis_server);
-    cmd.args(["--port", &redis_port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]).arg("--dir").arg(&opts.dir);
+    let cmd = valv_testkit::redis::command(&tools.redis_server, redis_port, &opts.dir);
     let redis = Daemon::start("redis-server", cmd, &opts.dir.join("redis.log"), redis_port)?;
     let redis_url = format!("redis://127.0.0.1:{redis_port}");
     note(&format!("redis: {redis_url}"));
 
     step("The sandbox bank");
     let sandbox_config = opts.dir.join("sandbox.toml");
-    std::fs::write(
-        &sandbox_config,
-        format!("[[clients]]\nid = \"{CLIENT_ID}\"\nsecret = \"{CLIENT_SECRET}\"\nredirect_uri = \"{url}/auth/callback\"\n"),
-    )?;
+    std::fs::write(&sandbox_config, valv_testkit::sandbox_toml(CLIENT_ID, CLIENT_SECRET, &format!("{url}/auth/callback")))?;
     let mut cmd = Command::new(&bins.sandbox);
     cmd.args(["--addr", &format!("127.0.0.1:{}", opts.bank_port), "--config"]).arg(&sandbox_config);
     if opts.controls {

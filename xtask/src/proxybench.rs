@@ -26,12 +26,11 @@ pub fn agent() -> ureq::Agent {
 struct Jar(valv_testkit::CookieJar);
 
 impl Jar {
-    fn take(&mut self, resp: &ureq::http::Response<ureq::Body>) {
+    fn take(&mut self, resp: &ureq::http::Response<ureq::Body>) -> Result<()> {
         for v in resp.headers().get_all("set-cookie") {
-            if let Ok(v) = v.to_str() {
-                self.0.take(v);
-            }
+            self.0.take(v.to_str().context("a non-ASCII Set-Cookie")?).map_err(anyhow::Error::msg)?;
         }
+        Ok(())
     }
     fn header(&self) -> String {
         self.0.header().unwrap_or_default()
@@ -49,13 +48,13 @@ fn location(resp: &ureq::http::Response<ureq::Body>) -> Result<String> {
 /// Logs in through the broker's real flow (the sandbox approves `login_hint` with controls on).
 fn login(agent: &ureq::Agent, broker: &str, jar: &mut Jar) -> Result<()> {
     let resp = agent.get(format!("{broker}/auth/login?provider=seb&returnTo=%2F&login_hint={PERSON}")).call()?;
-    jar.take(&resp);
+    jar.take(&resp)?;
     let authorize = location(&resp)?;
     let resp = agent.get(&authorize).call()?;
     let callback = location(&resp)?;
     ensure!(callback.contains("/auth/callback"), "the bank did not send us back to the broker: {}", resp.status());
     let resp = agent.get(&callback).header("cookie", jar.header()).call()?;
-    jar.take(&resp);
+    jar.take(&resp)?;
     ensure!(resp.status().is_redirection(), "callback answered {}", resp.status());
     let back = location(&resp)?;
     if let Some((_, code)) = back.split_once("valvError=") {
@@ -293,7 +292,7 @@ pub fn run(tools: &BenchTools, bins: &crate::stack::Bins, dir: &Path, d: &Durati
     let sandbox_config = dir.join("sandbox.toml");
     std::fs::write(
         &sandbox_config,
-        format!("[[clients]]\nid = \"{CLIENT_ID}\"\nsecret = \"{CLIENT_SECRET}\"\nredirect_uri = \"http://127.0.0.1:{broker_port}/auth/callback\"\n"),
+        valv_testkit::sandbox_toml(CLIENT_ID, CLIENT_SECRET, &format!("http://127.0.0.1:{broker_port}/auth/callback")),
     )?;
     let sandbox_port = free_port()?;
     let mut cmd = Command::new(&bins.sandbox);
@@ -301,8 +300,7 @@ pub fn run(tools: &BenchTools, bins: &crate::stack::Bins, dir: &Path, d: &Durati
     let _sandbox = Server::start("bench-sandbox", cmd)?;
     let bank = format!("http://localhost:{sandbox_port}");
     let redis_port = free_port()?;
-    let mut redis_cmd = Command::new(&tools.redis_server);
-    redis_cmd.args(["--port", &redis_port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]).arg("--dir").arg(dir);
+    let redis_cmd = valv_testkit::redis::command(&tools.redis_server, redis_port, dir);
     let _redis = Daemon::start("redis-server", redis_cmd, &dir.join("redis.log"), redis_port)?;
     let sqlite = dir.join("sessions.db");
     for f in ["sessions.db", "sessions.db-wal", "sessions.db-shm"] {

@@ -150,10 +150,7 @@ pub fn start(opts: &StackOptions) -> Result<Stack> {
     let bank_url = format!("http://localhost:{}", opts.sandbox_port);
 
     let sandbox_config = opts.state_dir.join("sandbox.toml");
-    std::fs::write(
-        &sandbox_config,
-        format!("[[clients]]\nid = \"{CLIENT_ID}\"\nsecret = \"{CLIENT_SECRET}\"\nredirect_uri = \"{broker_origin}/auth/callback\"\n"),
-    )?;
+    std::fs::write(&sandbox_config, valv_testkit::sandbox_toml(CLIENT_ID, CLIENT_SECRET, &format!("{broker_origin}/auth/callback")))?;
     let broker_config = opts.state_dir.join("broker.toml");
     let cors: Vec<&str> = opts.cors.iter().map(String::as_str).collect();
     std::fs::write(

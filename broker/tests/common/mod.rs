@@ -534,7 +534,7 @@ impl Browser {
     /// The raw Set-Cookie lines of the last response are applied here.
     fn take_cookies(&mut self, headers: &HeaderMap) {
         for v in headers.get_all("set-cookie") {
-            self.cookies.take(v.to_str().unwrap());
+            self.cookies.take(v.to_str().unwrap()).unwrap();
         }
     }
 
@@ -701,24 +701,20 @@ impl TestRedis {
     /// Starts one. Without `redis-server` the test fails, unless `VALV_SKIP_REDIS=1` says to
     /// skip the Redis tests (then `None`).
     pub async fn start() -> Option<TestRedis> {
-        let bin = std::env::var("VALV_REDIS_SERVER").unwrap_or_else(|_| "redis-server".into());
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let bin = valv_testkit::redis::server();
+        let port = valv_testkit::process::free_port().unwrap();
         let dir = std::env::temp_dir().join(format!("valv-redis-{}", uuid::Uuid::new_v4()));
         std::fs::create_dir_all(&dir).unwrap();
-        let child = std::process::Command::new(&bin)
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--rdbcompression", "no"])
-            .arg("--dir")
-            .arg(&dir)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn();
+        let child =
+            valv_testkit::redis::command(&bin, port, &dir).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).spawn();
         let child = match child {
             Ok(c) => c,
             Err(e) => {
                 assert!(
                     std::env::var_os("VALV_SKIP_REDIS").is_some_and(|v| v == "1"),
-                    "redis-server ({bin}) could not be started: {e}. Install Redis (`apt-get install redis-server`), \
-                     point VALV_REDIS_SERVER at it, or set VALV_SKIP_REDIS=1 to skip the Redis tests"
+                    "redis-server ({}) could not be started: {e}: {}, or set VALV_SKIP_REDIS=1 to skip the Redis tests",
+                    bin.to_string_lossy(),
+                    valv_testkit::redis::MISSING
                 );
                 eprintln!("SKIPPED (VALV_SKIP_REDIS=1): redis-server could not be started ({e})");
                 return None;
