@@ -10,8 +10,8 @@
 // Usage: node sandbox/newman/run.mjs http://127.0.0.1:PORT   (a sandbox; --controls not needed)
 //
 // The collections are used as SEB publishes them (vendored in psd2/tests/fixtures/seb). The
-// harness adapts only what the collections leave to the Postman user (see
-// reference/seb/NOTES.md, "Quirks of the collections"): it points SEB's hosts at the sandbox,
+// harness adapts only what the collections leave to the Postman user (see "Quirks of the
+// collections" in psd2/tests/fixtures/seb/README.md): it points SEB's hosts at the sandbox,
 // fills the environment (client, redirect URI, a future execution date), and gives every API
 // request `Authorization: Bearer {{access_token}}`, a UUID `X-Request-ID` and a
 // `PSU-IP-Address` where the collection has none or a placeholder ("exercitation anim").
