@@ -32,8 +32,11 @@ impl CookieJar {
         if c.secure() == Some(true) && !secure_origin {
             return Ok(());
         }
-        let expired = c.max_age().is_some_and(|age| age.is_zero() || age.is_negative())
-            || c.expires_datetime().is_some_and(|t| t <= cookie::time::OffsetDateTime::now_utc());
+        // `Max-Age` wins over `Expires` (RFC 6265 §5.3).
+        let expired = match c.max_age() {
+            Some(age) => age.is_zero() || age.is_negative(),
+            None => c.expires_datetime().is_some_and(|t| t <= cookie::time::OffsetDateTime::now_utc()),
+        };
         if expired || c.value().is_empty() {
             self.0.remove(c.name());
         } else {
@@ -216,6 +219,12 @@ mod tests {
         jar.take("old=1; Expires=Thu, 01 Jan 1970 00:00:00 GMT").unwrap();
         jar.take("negative=1; Max-Age=-5").unwrap();
         assert!(jar.is_empty(), "expired cookies are not kept");
+        jar.take("kept=1; Path=/").unwrap();
+        jar.take("kept=1; Expires=Thu, 01 Jan 1970 00:00:00 GMT").unwrap();
+        assert!(jar.is_empty(), "an Expires in the past removes a kept cookie");
+        jar.take("fresh=1; Max-Age=60; Expires=Thu, 01 Jan 1970 00:00:00 GMT").unwrap();
+        assert_eq!(jar.header().as_deref(), Some("fresh=1"), "Max-Age wins over Expires");
+        jar.clear();
         assert!(jar.take("no pair at all").is_err());
         // A Secure cookie from an insecure origin is ignored; a plain one is kept.
         jar.take_from("__Host-valv=x; Secure; Path=/", false).unwrap();

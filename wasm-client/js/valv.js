@@ -47,9 +47,12 @@ export async function send(url, method, body, csrfHeader, csrfValue, idHeader, i
 
 // Runs one of the client's operations (a Rust `Run`): `run.step` is told how the promise it
 // returned last settled and returns the next promise to wait for, or the operation's result
-// (it throws the operation's ValvError). The operation's memory is freed when it ends.
+// (it throws the operation's ValvError). The first step waits for the caller's synchronous
+// code to finish, so a signal aborted right after the call stops the request before it is
+// sent. The operation's memory is freed when it ends.
 export async function drive(run) {
   try {
+    await null;
     let ok, value;
     for (;;) {
       const next = run.step(ok, value);
@@ -63,7 +66,11 @@ export async function drive(run) {
       }
     }
   } finally {
-    run.free();
+    // After a trap in the wasm the Run is still borrowed and cannot be freed: keep the
+    // trap's error, not the free's.
+    try {
+      run.free();
+    } catch (_) { /* the wasm trapped; its memory is lost with it */ }
   }
 }
 

@@ -94,6 +94,9 @@ export async function rawFetch(url, headers) {
   const r = await fetch(url, { credentials: "include", headers });
   return [r.status, await r.text()];
 }
+export function newController() { return new AbortController(); }
+export function signalOf(c) { return c.signal; }
+export function abortNow(c) { c.abort(); }
 export function returnToOf(url) { return new URL(url, location.href).searchParams.get("returnTo"); }
 export function pageAddress() { return location.pathname + location.search + location.hash; }
 export function setLoginMark() { sessionStorage.setItem("valv:login-pending", "1"); }
@@ -139,6 +142,12 @@ extern "C" {
     fn raw_fetch(url: &str, headers: &JsValue) -> Promise;
     #[wasm_bindgen(js_name = storageDump)]
     fn storage_dump() -> String;
+    #[wasm_bindgen(js_name = newController)]
+    fn new_controller() -> JsValue;
+    #[wasm_bindgen(js_name = signalOf)]
+    fn signal_of(controller: &JsValue) -> JsValue;
+    #[wasm_bindgen(js_name = abortNow)]
+    fn abort_now(controller: &JsValue);
     #[wasm_bindgen(js_name = returnToOf)]
     fn return_to_of(url: &str) -> Option<String>;
     #[wasm_bindgen(js_name = pageAddress)]
@@ -578,6 +587,20 @@ async fn live_timeout_retry_and_no_retry_of_posts() {
     assert_eq!(get(&e, "status").as_f64(), Some(503.0), "{}", describe(&e));
     // a retrying client would have succeeded on the second attempt; prove the failure was used up once
     ok(patient.initiate_payment(TRANSFER, payment_json(&debtor, &unique_amount()), None)).await;
+
+    // A payment aborted right after the call (in the same task) is never sent: the failure
+    // injected for the next payment POST is still there for the call after it.
+    sandbox_control(
+        CONTROL_FAILURES,
+        &format!(r#"{{"method": "POST", "path": "/pis/v7/identified2/payments/{TRANSFER}", "status": 503, "count": 1}}"#),
+    )
+    .await;
+    let controller = new_controller();
+    let aborted = patient.initiate_payment(TRANSFER, payment_json(&debtor, &unique_amount()), with_signal("{}", &signal_of(&controller)));
+    abort_now(&controller);
+    rejects_with(aborted, "aborted").await;
+    let e = rejects(patient.initiate_payment(TRANSFER, payment_json(&debtor, &unique_amount()), None)).await;
+    assert_eq!(get(&e, "status").as_f64(), Some(503.0), "the aborted payment reached the bank: {}", describe(&e));
 }
 
 #[wasm_bindgen_test]
