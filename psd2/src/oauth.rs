@@ -20,6 +20,11 @@ use crate::macros::open_enum;
 
 const REDACTED: &str = "[redacted]";
 
+/// A string member that may be absent or `null` (read as empty).
+fn null_as_empty<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    Ok(Option::<String>::deserialize(d)?.unwrap_or_default())
+}
+
 fn redact<T>(v: &Option<T>) -> Option<&'static str> {
     v.as_ref().map(|_| REDACTED)
 }
@@ -147,11 +152,11 @@ impl fmt::Debug for TokenRequest {
 /// "start_mode": "ast"|"qr", "login_hint"?}`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct DecoupledAuthorizationRequest {
-    /// The client (empty when the body has none: the bank answers that itself).
-    #[serde(default)]
+    /// The client (empty when the body has none or `null`: the bank answers that itself).
+    #[serde(default, deserialize_with = "null_as_empty")]
     pub client_id: String,
-    /// Space-separated scopes (empty when the body has none).
-    #[serde(default)]
+    /// Space-separated scopes (empty when the body has none or `null`).
+    #[serde(default, deserialize_with = "null_as_empty")]
     pub scope: String,
     /// Language of user texts, e.g. `en`, `sv`.
     #[serde(skip_serializing_if = "Option::is_none")]

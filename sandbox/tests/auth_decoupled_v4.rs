@@ -111,6 +111,17 @@ async fn v4_needs_the_psu_address_a_start_mode_and_a_known_client() {
     let (s, _) =
         v4.post("/auth/v4/authorizations", json!({"client_id": "nobody", "scope": "psd2_accounts", "start_mode": "ast"}), true).await;
     assert_eq!(s, 400);
+    // A missing or null client or scope is named as such, not as a malformed body.
+    let problems = "https://authorize.sebgroup.com/problems/";
+    for (body, kind) in [
+        (json!({"scope": "psd2_accounts", "start_mode": "ast"}), "invalid-client"),
+        (json!({"client_id": null, "scope": "psd2_accounts", "start_mode": "ast"}), "invalid-client"),
+        (json!({"client_id": CLIENT, "scope": null, "start_mode": "ast"}), "invalid-scope"),
+        (json!({"client_id": CLIENT, "start_mode": "ast"}), "invalid-scope"),
+    ] {
+        let (s, p) = v4.post("/auth/v4/authorizations", body.clone(), true).await;
+        assert_eq!((s, p["type"].as_str()), (StatusCode::BAD_REQUEST, Some(format!("{problems}{kind}").as_str())), "{body}");
+    }
     let id = v4.start("ast").await;
     let res = v4.sb.http.get(v4.sb.url(&format!("/auth/v4/authorizations/{id}"))).send().await.unwrap();
     assert_eq!(res.status(), 400, "status polls need psu-ip-address too");
