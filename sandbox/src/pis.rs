@@ -555,7 +555,7 @@ async fn basket_auth(
 
 /// A body that breaks valv-psd2's rules: 400 `FORMAT_ERROR` naming every problem.
 fn invalid(errors: Vec<valv_psd2::FieldError>) -> Problem {
-    Problem::format(errors.iter().map(|e| format!("{}: {}", e.path, e.message)).collect::<Vec<_>>().join("; "))
+    Problem::format(errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))
 }
 
 async fn funds(State(st): State<SandboxState>, psu: Psu, headers: HeaderMap, body: Bytes) -> Result<Response, Problem> {
